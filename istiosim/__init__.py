@@ -1,2 +1,63 @@
-"""istiosim: simulate Istio HTTP routing in-process."""
+"""istiosim: simulate Istio HTTP routing in-process.
+
+Load the YAML you would ``kubectl apply``, then route one request with an explanation, or
+millions with the vectorized engine. The façade is lazy (PEP 562): ``import istiosim`` loads
+nothing heavy until a name is used, so the pytest plugin and ``istiosim --help`` stay cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
+
+_NAMES: dict[str, str] = {
+    "ConfigError": "istiosim.errors",
+    "Decision": "istiosim.results",
+    "DestinationRule": "istiosim.config",
+    "Diagnostic": "istiosim.errors",
+    "InvalidArgument": "istiosim.errors",
+    "IstiosimError": "istiosim.errors",
+    "Location": "istiosim.errors",
+    "Mesh": "istiosim.mesh",
+    "Outcome": "istiosim.results",
+    "Request": "istiosim.request",
+    "RoutePlan": "istiosim.plan",
+    "Service": "istiosim.mesh",
+    "Simulator": "istiosim.simulator",
+    "VirtualService": "istiosim.config",
+    "Workload": "istiosim.mesh",
+    "compile_plan": "istiosim.compiler",
+    "load": "istiosim.simulator",
+    "load_config": "istiosim.loader",
+}
+_SUBMODULES = {"stats", "testing", "analysis", "display", "traffic", "engine"}
+
+__all__ = sorted([*_NAMES, "__version__"], key=str.lower)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _NAMES:
+        value = getattr(importlib.import_module(_NAMES[name]), name)
+        globals()[name] = value
+        return value
+    if name in _SUBMODULES:
+        return importlib.import_module(f"istiosim.{name}")
+    raise AttributeError(f"module 'istiosim' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*__all__, *_SUBMODULES])
+
+
+if TYPE_CHECKING:
+    from .compiler import compile_plan
+    from .config import DestinationRule, VirtualService
+    from .errors import ConfigError, Diagnostic, InvalidArgument, IstiosimError, Location
+    from .loader import load_config
+    from .mesh import Mesh, Service, Workload
+    from .plan import RoutePlan
+    from .request import Request
+    from .results import Decision, Outcome
+    from .simulator import Simulator, load

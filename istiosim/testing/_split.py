@@ -69,17 +69,25 @@ def _split_message(eq: EquivalenceResult) -> str:
         need = required_samples(
             eq.weights, tolerance=eq.tolerance, alpha=eq.alpha, power=1 - eq.alpha
         )
-        lines.append(
-            f"need about n = {need:,} requests to decide (power 1 - alpha at {band});"
-            " simulate more requests"
-        )
+        if eq.n < need:
+            lines.append(
+                f"need about n = {need:,} requests to decide (power 1 - alpha at {band});"
+                " simulate more requests"
+            )
+        else:
+            lines.append(
+                f"n is already above the {need:,} requests a correct split needs (power"
+                " 1 - alpha): some share sits near the edge of the band, so the split is"
+                " probably off"
+            )
     if eq.seed is None:
         lines.append(
             "seed unknown: simulate with a fixed rng (e.g. the istiosim_seed fixture)"
             " to make this failure reproducible"
         )
     else:
-        lines.append(f"seed = {eq.seed}; reproduce: run the simulation again with rng={eq.seed}")
+        again = f"rng={eq.seed}" if isinstance(eq.seed, int) else "the same seed"
+        lines.append(f"seed = {eq.seed}; reproduce: run the simulation again with {again}")
     return "\n".join(lines)
 
 

@@ -1,0 +1,262 @@
+"""Route-table resolution for one client proxy: the lookup rules of semantics §1.1, §1.4, §3.
+
+Split from ``plan.py`` only for length; it is part of the plan stage and imports nothing above it.
+"""
+
+from __future__ import annotations
+
+from .plan import (
+    CompiledDestinationRule,
+    CompiledVirtualService,
+    DestinationSpec,
+    Forward,
+    LbPolicy,
+    ProxyContext,
+    ResolvedEntry,
+    RouteEntry,
+    RoutePlan,
+    RouteTable,
+    ServiceInfo,
+    SubsetSpec,
+    Target,
+)
+
+
+def _visible(export_to: frozenset[str], owner_ns: str, client_ns: str) -> bool:
+    if not export_to or "*" in export_to:
+        return True
+    if "~" in export_to:
+        return False
+    return client_ns in export_to or ("." in export_to and owner_ns == client_ns)
+
+
+def host_matches(pattern: str, host: str) -> bool:
+    """Istio's host ``Matches``: exact, ``*`` or a ``*.suffix`` covering a deeper name."""
+    if pattern == host or pattern == "*":
+        return True
+    if pattern.startswith("*."):
+        return host.endswith(pattern[1:])
+    return False
+
+
+def _domains(plan: RoutePlan, ns: str) -> dict[str, ServiceInfo]:
+    key = ("__domains__", ns)
+    hit = plan._cache.get(key)
+    if hit is not None:
+        return hit  # type: ignore[return-value]
+    out: dict[str, ServiceInfo] = {}
+    for svc in plan.services.values():
+        if not _visible(svc.export_to, svc.namespace, ns):
+            continue
+        if svc.kind == "ServiceEntry":
+            out.setdefault(svc.fqdn, svc)
+            continue
+        names = [f"{svc.name}.{svc.namespace}", f"{svc.name}.{svc.namespace}.svc", svc.fqdn]
+        if svc.namespace == ns:
+            names.insert(0, svc.name)
+        for n in names:
+            out.setdefault(n, svc)
+    plan._cache[key] = out  # type: ignore[assignment]
+    return out
+
+
+def find_service(plan: RoutePlan, host: str, ns: str) -> ServiceInfo | None:
+    """Virtual host selection by Host (port ignored): exact domain, then wildcard SE hosts."""
+    doms = _domains(plan, ns)
+    svc = doms.get(host)
+    if svc is not None:
+        return svc
+    best: ServiceInfo | None = None
+    for name, s in doms.items():
+        if name.startswith("*.") and host_matches(name, host) and (best is None or len(name) > len(best.fqdn)):
+            best = s
+    return best
+
+
+def _bucket(vs: CompiledVirtualService, ns: str) -> int:
+    if vs.export_to == frozenset({"."}) or (vs.namespace == ns and vs.export_to and "*" not in vs.export_to):
+        return 0
+    if ns in vs.export_to:
+        return 1
+    return 2
+
+
+def select_virtual_services(
+    plan: RoutePlan, hostname: str, ctx: ProxyContext
+) -> tuple[list[CompiledVirtualService], list[CompiledVirtualService]]:
+    """(applied, shadowed): the VSs for a host as seen by this proxy, in Istio's order."""
+    where = ctx.gateway or "mesh"
+    exact: list[CompiledVirtualService] = []
+    wild: list[tuple[int, CompiledVirtualService]] = []
+    for vs in plan.virtual_services:
+        if where not in vs.gateways or not _visible(vs.export_to, vs.namespace, ctx.namespace):
+            continue
+        best = -1
+        for h in vs.hosts:
+            if h == hostname:
+                best = 10**6
+            elif host_matches(h, hostname):
+                best = max(best, len(h))
+        if best == 10**6:
+            exact.append(vs)
+        elif best >= 0:
+            wild.append((best, vs))
+    order = sorted(exact, key=lambda v: (_bucket(v, ctx.namespace), v.order))
+    order += [v for _, v in sorted(wild, key=lambda t: (-t[0], _bucket(t[1], ctx.namespace), t[1].order))]
+    if ctx.gateway is not None:
+        return order, []  # gateways merge every VS for the host
+    return order[:1], order[1:]
+
+
+def find_destination_rule(
+    plan: RoutePlan, host: str, client_ns: str, service_ns: str | None
+) -> CompiledDestinationRule | None:
+    """DR lookup: client namespace, then the service's, then the root namespace, then any."""
+    cands = [
+        dr
+        for dr in plan.destination_rules
+        if host_matches(dr.host, host) and _visible(dr.export_to, dr.namespace, client_ns)
+    ]
+    if not cands:
+        return None
+    steps = [client_ns, service_ns, plan.root_namespace]
+    for ns in [*steps, None]:
+        here = [d for d in cands if ns is None or d.namespace == ns]
+        if not here:
+            continue
+        exact = [d for d in here if d.host == host]
+        if exact:
+            return _merge(exact)
+        return max(here, key=lambda d: len(d.host))
+    return None
+
+
+def _merge(drs: list[CompiledDestinationRule]) -> CompiledDestinationRule:
+    """Several DRs for one host: subsets concatenated (first name wins), first policy wins."""
+    if len(drs) == 1:
+        return drs[0]
+    subsets: list[SubsetSpec] = []
+    seen: set[str] = set()
+    for d in drs:
+        for s in d.subsets:
+            if s.name not in seen:
+                seen.add(s.name)
+                subsets.append(s)
+    first = next((d for d in drs if d.lb is not None or d.port_lb), drs[0])
+    head = drs[0]
+    return CompiledDestinationRule(
+        head.namespace, head.name, head.host, head.export_to, tuple(subsets), first.lb, first.port_lb, head.order, head.location
+    )
+
+
+def _lb_for(dr: CompiledDestinationRule | None, subset: SubsetSpec | None, port: int | None) -> LbPolicy:
+    """Subset port-level > subset > DR port-level > DR top-level (whole-object replacement)."""
+    for src in (subset, dr):
+        if src is None:
+            continue
+        for p, lb in src.port_lb:
+            if p == port:
+                return lb
+        if src.lb is not None:
+            return src.lb
+    return LbPolicy()
+
+
+def resolve_target(
+    plan: RoutePlan, spec: DestinationSpec, ctx: ProxyContext, listener_port: int | None
+) -> Target:
+    svc = plan.services.get(spec.host)
+    if svc is None:
+        svc = find_service(plan, spec.host, ctx.namespace)
+        if svc is not None and svc.fqdn != spec.host and svc.kind != "ServiceEntry":
+            svc = None
+    port = spec.port
+    if port is None and svc is not None:
+        if len(svc.ports) == 1 or listener_port not in svc.ports:
+            port = svc.ports[0]
+        else:
+            port = listener_port
+    cluster = f"outbound|{port or ''}|{spec.subset or ''}|{spec.host}"
+    if svc is None:
+        return Target(spec.host, spec.subset, port, cluster, "NC", (), LbPolicy(), spec, None,
+                      f"host {spec.host} is not a known service (no such cluster)")
+    dr = find_destination_rule(plan, spec.host, ctx.namespace, svc.namespace)
+    drname = f"{dr.namespace}/{dr.name}" if dr else None
+    subset = None
+    if spec.subset:
+        subset = dr.subset(spec.subset) if dr else None
+        if subset is None:
+            why = f"subset {spec.subset} is not defined by " + (
+                f"DestinationRule {drname}" if dr else f"any DestinationRule for {spec.host}"
+            )
+            return Target(spec.host, spec.subset, port, cluster, "NC", (), LbPolicy(), spec, drname, why)
+        want = dict(subset.labels)
+        eps = tuple(e for e in svc.endpoints if all(dict(e.labels).get(k) == v for k, v in want.items()))
+    else:
+        eps = svc.endpoints
+    lb = _lb_for(dr, subset, port)
+    if not eps:
+        what = f"subset {spec.subset}" if spec.subset else f"service {spec.host}"
+        return Target(spec.host, spec.subset, port, cluster, "UH", (), lb, spec, drname,
+                      f"{what} has no pods (no healthy upstream)")
+    return Target(spec.host, spec.subset, port, cluster, "OK", eps, lb, spec, drname)
+
+
+def _sort_gateway_routes(entries: list[ResolvedEntry]) -> list[ResolvedEntry]:
+    """Gateways merge VSs and move catch-all routes last (Istio's ``SortVHostRoutes``)."""
+    return [e for e in entries if not e.entry.is_catch_all] + [e for e in entries if e.entry.is_catch_all]
+
+
+def resolve_table(plan: RoutePlan, host: str, port: int | None, ctx: ProxyContext) -> RouteTable:
+    """The route table of ``ctx``'s proxy for a request to ``host`` (Host header) on ``port``."""
+    raw = host.lower()
+    if ":" in raw and not raw.startswith("["):
+        raw, _, p = raw.rpartition(":")
+        if port is None and p.isdigit():
+            port = int(p)
+    notes: list[str] = []
+    svc = find_service(plan, raw, ctx.namespace)
+    hostname = svc.fqdn if svc is not None else raw
+    if svc is not None:
+        if port is None:
+            port = svc.ports[0]
+        elif port not in svc.ports:
+            notes.append(f"service {svc.fqdn} has no port {port}: no virtual host on that listener")
+            return RouteTable(host, port, None, notes=tuple(notes), passthrough=True)
+        notes.append(f"virtual host {svc.fqdn}:{port} (Host {host!r})")
+    applied, shadowed = select_virtual_services(plan, hostname, ctx)
+    if svc is None and not applied:
+        notes.append(f"no service and no VirtualService for {raw!r}: catch-all virtual host")
+        return RouteTable(host, port, None, notes=tuple(notes), passthrough=True)
+    for vs in shadowed:
+        notes.append(f"VirtualService {vs.key} also claims {hostname} but is ignored on sidecars (IST0109)")
+    entries: list[ResolvedEntry] = []
+    skipped: list[tuple[RouteEntry, str]] = []
+    for vs in applied:
+        for e in vs.entries:
+            why = e.source.failure(ctx, port)
+            if why is not None:
+                skipped.append((e, why))
+                continue
+            entries.append(_resolve_entry(plan, vs, e, ctx, port))
+    if ctx.gateway is not None:
+        entries = _sort_gateway_routes(entries)
+    if applied and (entries or ctx.gateway is not None):
+        return RouteTable(host, port, svc, tuple(entries), tuple(applied), None, tuple(skipped), tuple(notes))
+    if applied:
+        notes.append(f"no route of VirtualService {applied[0].key} applies to this client: default route")
+    if svc is None:
+        return RouteTable(host, port, None, (), tuple(applied), None, tuple(skipped), tuple(notes), passthrough=True)
+    default = resolve_target(plan, DestinationSpec(svc.fqdn, None, port), ctx, port)
+    return RouteTable(host, port, svc, (), (), default, tuple(skipped), tuple(notes))
+
+
+def _resolve_entry(
+    plan: RoutePlan, vs: CompiledVirtualService, e: RouteEntry, ctx: ProxyContext, port: int | None
+) -> ResolvedEntry:
+    act = e.action
+    if not isinstance(act, Forward):
+        return ResolvedEntry(e, vs)
+    targets = tuple(resolve_target(plan, d, ctx, port) for d in act.destinations)
+    mirrors = tuple((resolve_target(plan, m.destination, ctx, port), m.per_million) for m in act.mirrors)
+    return ResolvedEntry(e, vs, targets, mirrors)

@@ -1,0 +1,907 @@
+"""compile_plan(config) → RoutePlan: validate once, then build the immutable plan.
+
+Refuses what Istio's admission webhook refuses (semantics §5.1–5.2: bad regex, negative or
+all-zero weights, one-of violations, bad names and durations, …) with one ``ConfigError``
+listing every problem with file:line:col and field. Accepts what Istio accepts but that points
+nowhere (unknown host, undefined subset, subset with no pods) and reports it as a diagnostic;
+the engines then produce what Envoy would (503 NC, 503 UH).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import re2
+
+from . import config as cfg
+from ._compile_checks import check_virtual_service_routes
+from .errors import ConfigError, Diagnostic, Location, Severity
+from .loader import ConfigSet, SourceMap
+from .mesh import Mesh, labels_match, resolve_short_name
+from .plan import (
+    DRAW_MIRROR0,
+    PER_MILLION,
+    CompiledDestinationRule,
+    CompiledVirtualService,
+    DestinationSpec,
+    DirectResponse,
+    Endpoint,
+    Fault,
+    Forward,
+    HeaderOps,
+    LbPolicy,
+    Matcher,
+    MirrorSpec,
+    Redirect,
+    Rewrite,
+    RouteEntry,
+    RoutePlan,
+    ServiceInfo,
+    SourceCondition,
+    SubsetSpec,
+)
+from .weights import WeightTable
+
+_LABEL = re.compile(r"^[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?$")
+_DNS1123 = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_DURATION = re.compile(r"^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$")
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
+_UNIT_MS = {"ns": 1e-6, "us": 1e-3, "µs": 1e-3, "ms": 1.0, "s": 1000.0, "m": 60000.0, "h": 3600000.0}
+_HEADER_NAME = re.compile(r"^:?[-!#$%&'*+.^_`|~0-9a-zA-Z]+$")
+_K8S_LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False
+MAX_REGEX_LEN = 1024
+
+
+def parse_duration_ms(text: str) -> float | None:
+    """Go duration (``1.5s``, ``100ms``, ``1h2m``) → milliseconds; None when malformed."""
+    if not isinstance(text, str) or not _DURATION.match(text):
+        return None
+    return sum(float(n) * _UNIT_MS[u] for n, u in _DURATION_PART.findall(text))
+
+
+def valid_host(host: str) -> bool:
+    """A (wildcard-prefixed) DNS name of labels, or an IP address."""
+    if host == "*":
+        return True
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        pass
+    name = host[2:] if host.startswith("*.") else host
+    if not name or len(host) > 255:
+        return False
+    return all(len(p) <= 63 and _LABEL.match(p) for p in name.split("."))
+
+
+@dataclass
+class _Collector:
+    """Diagnostics of one object, located through its source map."""
+
+    resource: str
+    source: SourceMap
+    fallback: Location
+    out: list[Diagnostic] = field(default_factory=list)
+
+    def loc(self, path: Iterable[str | int]) -> Location:
+        return self.source.find(tuple(path)) or self.fallback
+
+    def add(self, code: str, message: str, path: tuple[str | int, ...], severity: Severity | None = None) -> None:
+        dotted = ""
+        for p in path:
+            dotted += f"[{p}]" if isinstance(p, int) else ("." if dotted else "") + str(p)
+        self.out.append(
+            Diagnostic.make(code, message, self.loc(path), resource=self.resource, field_path=dotted, severity=severity)
+        )
+
+    def error(self, message: str, path: tuple[str | int, ...]) -> None:
+        self.add("IST0106", message, path)
+
+    def warn(self, message: str, path: tuple[str | int, ...], code: str = "IST0133") -> None:
+        self.add(code, message, path)
+
+
+def compile_regex(pattern: str, col: _Collector, path: tuple[str | int, ...]) -> Any:
+    """RE2 (Envoy's engine): full-match semantics, ≤1024 characters, no look-around."""
+    if pattern == "":
+        col.error("regex match must not be empty", path)
+        return None
+    if len(pattern) > MAX_REGEX_LEN:
+        col.error(f"regex is {len(pattern)} characters; the limit is {MAX_REGEX_LEN}", path)
+        return None
+    try:
+        return re2.compile(pattern, options=_RE2_OPTIONS)
+    except re2.error as exc:
+        msg = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else str(exc)
+        col.error(f"invalid RE2 regex {pattern!r}: {msg}", path)
+        return None
+
+
+def _string_matcher(
+    key: str,
+    sm: cfg.StringMatch | None,
+    col: _Collector,
+    path: tuple[str | int, ...],
+    *,
+    allow_empty_prefix: bool = False,
+    ignore_case: bool = False,
+    invert: bool = False,
+    presence_ok: bool = True,
+) -> Matcher | None:
+    if sm is None:
+        col.error(f"{key} match cannot be null", path)
+        return None
+    set_ = [k for k in ("exact", "prefix", "regex") if getattr(sm, k) is not None]
+    loc = col.loc(path)
+    if len(set_) > 1:
+        col.error(f"only one of exact, prefix, regex may be set (got {', '.join(set_)})", path)
+        return None
+    if not set_ or (sm.regex == "*" and presence_ok):
+        if not presence_ok:
+            return None
+        return Matcher(key, "present", invert=invert, location=loc)
+    kind = set_[0]
+    value = getattr(sm, kind)
+    if kind == "prefix" and value == "" and not allow_empty_prefix:
+        col.error("prefix match must not be empty", (*path, "prefix"))
+        return None
+    if kind == "regex":
+        rx = compile_regex(value, col, (*path, "regex"))
+        if rx is None:
+            return None
+        return Matcher(key, "regex", value, invert=invert, regex=rx, location=loc)
+    return Matcher(key, kind, value, ignore_case=ignore_case, invert=invert, location=loc)  # type: ignore[arg-type]
+
+
+def _header_ops(ops: cfg.HeaderOperations | None) -> HeaderOps:
+    if ops is None:
+        return HeaderOps()
+    return HeaderOps(tuple(ops.set.items()), tuple(ops.add.items()), tuple(ops.remove))
+
+
+def _per_million(p: cfg.Percent | None, default: int) -> int:
+    if p is None:
+        return default
+    return int(round(p.value * 10_000))
+
+
+class _Compiler:
+    def __init__(self, config: ConfigSet, mesh: Mesh) -> None:
+        self.config = config
+        self.mesh = mesh
+        self.diags: list[Diagnostic] = []
+        self.max_mirrors = 0
+
+    def col(self, kind: str, ns: str, name: str) -> _Collector:
+        src = self.config.source(kind, ns, name)
+        fallback = src.find(()) or Location(self.config.files[0] if self.config.files else "<config>")
+        return _Collector(f"{kind} {ns}/{name}", src, fallback, self.diags)
+
+    # -- virtual services ----------------------------------------------------------------------
+
+    def virtual_services(self) -> tuple[list[CompiledVirtualService], dict[tuple[str, str], cfg.VirtualService]]:
+        by_key = {(v.metadata.namespace or "default", v.metadata.name): v for v in self.config.virtual_services}
+        out = []
+        for order, vs in enumerate(self.config.virtual_services):
+            ns = vs.metadata.namespace or "default"
+            if not vs.spec.hosts:
+                self._check_delegate_vs(vs, ns)
+                continue  # delegates are compiled into their roots
+            c = self.compile_vs(vs, ns, order, by_key)
+            if c is not None:
+                out.append(c)
+        return out, by_key
+
+    def _check_delegate_vs(self, vs: cfg.VirtualService, ns: str) -> None:
+        col = self.col("VirtualService", ns, vs.metadata.name)
+        if vs.spec.gateways:
+            col.error("delegate VirtualService (no hosts) must not have gateways", ("spec", "gateways"))
+        if vs.spec.tcp or vs.spec.tls:
+            col.error("delegate VirtualService (no hosts) must not have tcp or tls routes", ("spec",))
+        for i, r in enumerate(vs.spec.http):
+            if r is not None and r.delegate is not None:
+                col.error("a delegate VirtualService's routes cannot delegate again", ("spec", "http", i, "delegate"))
+        self._routes(vs, ns, col, list(vs.spec.http), ("spec", "http"), delegate=True)
+
+    def compile_vs(
+        self, vs: cfg.VirtualService, ns: str, order: int, by_key: dict[tuple[str, str], cfg.VirtualService]
+    ) -> CompiledVirtualService | None:
+        col = self.col("VirtualService", ns, vs.metadata.name)
+        spec = vs.spec
+        gateways = frozenset(self._gateway(g, ns) for g in spec.gateways) if spec.gateways else frozenset({"mesh"})
+        hosts: list[str] = []
+        for i, h in enumerate(spec.hosts):
+            if not valid_host(h):
+                col.error(f"invalid host {h!r}", ("spec", "hosts", i))
+            elif h == "*" and "mesh" in gateways:
+                col.error("wildcard host * is not allowed for virtual services bound to the mesh gateway", ("spec", "hosts", i))
+            r = resolve_short_name(h, ns, self.mesh.domain)
+            if r in hosts:
+                col.error(f"duplicate host {h!r}", ("spec", "hosts", i))
+            hosts.append(r)
+        for i, g in enumerate(spec.gateways):
+            bare = g.split("/", 1)[-1]
+            if g != "mesh" and not all(_DNS1123.match(p) for p in g.split("/")) and not all(
+                _LABEL.match(p) for p in bare.split(".")
+            ):
+                col.error(f"invalid gateway name {g!r}", ("spec", "gateways", i))
+        if not spec.http and not spec.tcp and not spec.tls:
+            col.error("http, tcp or tls must be provided in virtual service", ("spec",))
+        self._export_to(spec.export_to, col, ("spec", "exportTo"))
+        routes: list[tuple[cfg.HTTPRoute | None, tuple[str | int, ...], _Collector]] = []
+        for i, r in enumerate(spec.http):
+            routes.append((r, ("spec", "http", i), col))
+        entries = self._routes(vs, ns, col, list(spec.http), ("spec", "http"), delegate=False, by_key=by_key)
+        check_virtual_service_routes(spec.http, col)
+        return CompiledVirtualService(
+            ns, vs.metadata.name, tuple(hosts), gateways, frozenset(spec.export_to), tuple(entries), order, col.loc(())
+        )
+
+    def _gateway(self, g: str, ns: str) -> str:
+        if g == "mesh":
+            return g
+        if "/" in g:
+            return g
+        if "." in g:  # legacy name.namespace
+            name, _, gns = g.partition(".")
+            return f"{gns}/{name}"
+        return f"{ns}/{g}"
+
+    def _export_to(self, export_to: list[str], col: _Collector, path: tuple[str | int, ...]) -> None:
+        seen: set[str] = set()
+        for i, e in enumerate(export_to):
+            if e in seen:
+                col.error(f"duplicate entry {e!r} in exportTo", (*path, i))
+            seen.add(e)
+            if e not in ("*", ".", "~") and not _DNS1123.match(e):
+                col.error(f"invalid exportTo namespace {e!r}", (*path, i))
+        if "*" in seen and len(seen) > 1:
+            col.error("exportTo '*' must be the only entry", path)
+
+    def _routes(
+        self,
+        vs: cfg.VirtualService,
+        ns: str,
+        col: _Collector,
+        http: list[cfg.HTTPRoute | None],
+        base: tuple[str | int, ...],
+        *,
+        delegate: bool,
+        by_key: dict[tuple[str, str], cfg.VirtualService] | None = None,
+    ) -> list[RouteEntry]:
+        entries: list[RouteEntry] = []
+        for i, r in enumerate(http):
+            path = (*base, i)
+            if r is None:
+                col.error("http route must not be null", path)
+                continue
+            if r.delegate is not None and not delegate and by_key is not None:
+                entries.extend(self._delegate(r, i, ns, col, path, by_key))
+                continue
+            entries.extend(self._route(r, i, ns, col, path))
+        return entries
+
+    def _route(
+        self, r: cfg.HTTPRoute, index: int, ns: str, col: _Collector, path: tuple[str | int, ...],
+        matches: list[tuple[cfg.HTTPMatchRequest, tuple[str | int, ...]]] | None = None,
+    ) -> list[RouteEntry]:
+        action = self._action(r, ns, col, path)
+        if matches is None:
+            matches = [(m, (*path, "match", j)) for j, m in enumerate(r.match)]
+        fault = action.fault if isinstance(action, Forward) else None
+        out: list[RouteEntry] = []
+        if not matches:
+            if action is not None:
+                out.append(RouteEntry(index, None, (), SourceCondition(), action, r.name, None, "/", None, col.loc(path), fault))
+            return out
+        for j, (m, mpath) in enumerate(matches):
+            built = self._match(m, col, mpath)
+            if built is None or action is None:
+                continue
+            matchers, source, prefix, kind = built
+            out.append(RouteEntry(index, j, matchers, source, action, r.name, m.name, prefix, kind, col.loc(mpath), fault))
+        return out
+
+    def _match(
+        self, m: cfg.HTTPMatchRequest, col: _Collector, path: tuple[str | int, ...]
+    ) -> tuple[tuple[Matcher, ...], SourceCondition, str | None, str | None] | None:
+        n_err = len(self.diags)
+        ms: list[Matcher] = []
+        prefix: str | None = "/"
+        kind: str | None = None
+        if m.uri is not None:
+            u = m.uri
+            if u.regex == "*" or (u.prefix in ("", "/") and u.exact is None and u.regex is None):
+                pass  # catch-all uri (Envoy prefix "/")
+            else:
+                um = _string_matcher("uri", u, col, (*path, "uri"), allow_empty_prefix=True,
+                                     ignore_case=m.ignore_case, presence_ok=False)
+                if um is not None:
+                    ms.append(um)
+                    kind = um.kind
+                    prefix = um.value if um.kind == "prefix" else None
+        for key, sm in (("scheme", m.scheme), ("method", m.method), ("authority", m.authority)):
+            if sm is not None:
+                x = _string_matcher(key, sm, col, (*path, key))
+                if x is not None:
+                    ms.append(x)
+        for attr, field_name, invert, pref in (
+            ("headers", "headers", False, "header:"),
+            ("query_params", "queryParams", False, "query:"),
+            ("without_headers", "withoutHeaders", True, "header:"),
+        ):
+            mapping: dict[str, cfg.StringMatch | None] = getattr(m, attr)
+            for name in sorted(mapping):
+                hpath = (*path, field_name, name)
+                if pref == "header:" and not _HEADER_NAME.match(name) and not name.startswith("@request.auth.claims"):
+                    col.error(f"invalid header name {name!r}", hpath)
+                    continue
+                key = pref + (name.lower() if pref == "header:" else name)
+                allow_empty = pref == "query:"
+                x = _string_matcher(key, mapping[name], col, hpath, invert=invert, allow_empty_prefix=allow_empty)
+                if x is not None:
+                    ms.append(x)
+        if m.port is not None and not (0 < m.port < 65536):
+            col.error(f"port {m.port} must be in 1-65535", (*path, "port"))
+        if m.source_namespace is not None and not _DNS1123.match(m.source_namespace):
+            col.error(f"invalid sourceNamespace {m.source_namespace!r}", (*path, "sourceNamespace"))
+        for k, v in m.source_labels.items():
+            if not _K8S_LABEL_VALUE.match(v):
+                col.error(f"invalid label value {v!r} for {k!r}", (*path, "sourceLabels", k))
+        if len(self.diags) > n_err and any(d.severity is Severity.ERROR for d in self.diags[n_err:]):
+            return None
+        gws = frozenset(self._gateway(g, col.resource.split(" ")[1].split("/")[0]) for g in m.gateways)
+        source = SourceCondition(gws, tuple(sorted(m.source_labels.items())), m.source_namespace, m.port)
+        return tuple(ms), source, prefix, kind
+
+    def _destination(
+        self, d: cfg.Destination | None, ns: str, col: _Collector, path: tuple[str | int, ...],
+        headers: cfg.Headers | None = None,
+    ) -> DestinationSpec | None:
+        if d is None:
+            col.error("destination is required", path)
+            return None
+        ok = True
+        if not d.host or d.host == "*" or not valid_host(d.host):
+            col.error(f"invalid destination host {d.host!r}", (*path, "host"))
+            ok = False
+        if d.subset is not None and (len(d.subset) > 63 or not _LABEL.match(d.subset)):
+            col.error(f"invalid subset name {d.subset!r}: must be a DNS-1123 label", (*path, "subset"))
+            ok = False
+        port = d.port.number if d.port is not None else None
+        if port is not None and not (0 < port < 65536):
+            col.error(f"port {port} must be in 1-65535", (*path, "port", "number"))
+            ok = False
+        if not ok:
+            return None
+        req = _header_ops(headers.request) if headers else HeaderOps()
+        resp = _header_ops(headers.response) if headers else HeaderOps()
+        return DestinationSpec(resolve_short_name(d.host, ns, self.mesh.domain), d.subset, port, req, resp, col.loc(path))
+
+    def _action(
+        self, r: cfg.HTTPRoute, ns: str, col: _Collector, path: tuple[str | int, ...]
+    ) -> Forward | Redirect | DirectResponse | None:
+        n = len(self.diags)
+        kinds = [k for k, v in (("route", r.route), ("redirect", r.redirect), ("directResponse", r.direct_response), ("delegate", r.delegate)) if v]
+        if len(kinds) != 1:
+            what = "none" if not kinds else ", ".join(kinds)
+            col.error(f"exactly one of route, redirect, directResponse or delegate must be set (got {what})", path)
+        if (r.redirect or r.direct_response) and (r.fault or r.rewrite):
+            col.error("redirect and directResponse cannot be combined with fault or rewrite", path)
+        if r.mirror is not None and r.mirrors:
+            col.error("mirror and mirrors cannot both be set", (*path, "mirrors"))
+        for key in ("timeout",):
+            val = getattr(r, key)
+            if val is not None:
+                ms = parse_duration_ms(val)
+                if ms is None or ms < 1:
+                    col.error(f"invalid duration {val!r} (at least 1ms)", (*path, key))
+        if r.retries is not None:
+            self._retries(r.retries, col, (*path, "retries"))
+        fault = self._fault(r.fault, col, (*path, "fault")) if r.fault is not None else None
+        rewrite = self._rewrite(r.rewrite, col, (*path, "rewrite")) if r.rewrite is not None else None
+        self._header_checks(r.headers, col, (*path, "headers"))
+        if r.redirect is not None:
+            act = self._redirect(r.redirect, col, (*path, "redirect"))
+        elif r.direct_response is not None:
+            dr = r.direct_response
+            if not (200 <= dr.status <= 599):
+                col.error(f"directResponse status {dr.status} must be in 200-599", (*path, "directResponse", "status"))
+            body = None
+            if dr.body is not None:
+                body = dr.body.string if dr.body.string is not None else dr.body.bytes
+                if body is not None and len(body) > 1024 * 1024:
+                    col.error("directResponse body is larger than 1 MB", (*path, "directResponse", "body"))
+            act = DirectResponse(dr.status, body)
+        elif r.route:
+            act = self._forward(r, ns, col, path, fault, rewrite)
+        else:
+            act = None
+        if any(d.severity is Severity.ERROR for d in self.diags[n:]):
+            return None
+        return act
+
+    def _forward(
+        self, r: cfg.HTTPRoute, ns: str, col: _Collector, path: tuple[str | int, ...],
+        fault: Fault | None, rewrite: Rewrite | None,
+    ) -> Forward | None:
+        dests: list[DestinationSpec] = []
+        weights: list[int | None] = []
+        ok = True
+        for i, rd in enumerate(r.route):
+            dpath = (*path, "route", i)
+            if rd.weight is not None and rd.weight < 0:
+                col.error(f"weight {rd.weight} < 0", (*dpath, "weight"))
+                ok = False
+            self._header_checks(rd.headers, col, (*dpath, "headers"))
+            d = self._destination(rd.destination, ns, col, (*dpath, "destination"), rd.headers)
+            if d is None:
+                ok = False
+                continue
+            dests.append(d)
+            weights.append(rd.weight)
+        if ok and len(r.route) > 1 and sum(w or 0 for w in weights) == 0:
+            col.error("total destination weight = 0", (*path, "route"))
+            ok = False
+        mirrors: list[MirrorSpec] = []
+        if r.mirror is not None:
+            md = self._destination(r.mirror, ns, col, (*path, "mirror"))
+            if r.mirror_percentage is not None and not (0 <= r.mirror_percentage.value <= 100):
+                col.error("mirrorPercentage must be in [0, 100]", (*path, "mirrorPercentage"))
+            if r.mirror_percent is not None:
+                if not (0 <= r.mirror_percent <= 100):
+                    col.error("mirrorPercent must be in [0, 100]", (*path, "mirrorPercent"))
+                col.warn("mirrorPercent is deprecated; use mirrorPercentage", (*path, "mirrorPercent"), "IST0002")
+            pm = _per_million(r.mirror_percentage, PER_MILLION if r.mirror_percent is None else r.mirror_percent * 10_000)
+            if md is not None:
+                mirrors.append(MirrorSpec(md, pm))
+        for i, mp in enumerate(r.mirrors):
+            md = self._destination(mp.destination, ns, col, (*path, "mirrors", i, "destination"))
+            if mp.percentage is not None and not (0 <= mp.percentage.value <= 100):
+                col.error("mirror percentage must be in [0, 100]", (*path, "mirrors", i, "percentage"))
+            if md is not None:
+                mirrors.append(MirrorSpec(md, _per_million(mp.percentage, PER_MILLION)))
+        if not ok or not dests:
+            return None
+        self.max_mirrors = max(self.max_mirrors, len(mirrors))
+        hdr = r.headers
+        cors = r.cors_policy.model_dump(exclude_none=True) if r.cors_policy else None
+        retries = r.retries.model_dump(exclude_none=True) if r.retries else None
+        return Forward(
+            tuple(dests), WeightTable.from_config(weights), rewrite,
+            _header_ops(hdr.request) if hdr else HeaderOps(),
+            _header_ops(hdr.response) if hdr else HeaderOps(),
+            fault, tuple(mirrors), r.timeout, retries, cors,
+        )
+
+    def _header_checks(self, h: cfg.Headers | None, col: _Collector, path: tuple[str | int, ...]) -> None:
+        if h is None:
+            return
+        for side in ("request", "response"):
+            ops = getattr(h, side)
+            if ops is None:
+                continue
+            for op in ("set", "add"):
+                for name, value in getattr(ops, op).items():
+                    hp = (*path, side, op, name)
+                    lname = name.lower()
+                    if not name:
+                        col.error("header name must not be empty", hp)
+                    elif lname.startswith(":") and not (side == "request" and lname == ":authority"):
+                        col.error(f"invalid header {name!r}: pseudo headers cannot be modified", hp)
+                    elif lname == "host" and side == "response":
+                        col.error("the host header cannot be modified on responses", hp)
+                    if any(ord(c) < 32 and c != "\t" for c in value):
+                        col.error(f"header {name!r} value contains control characters", hp)
+            for i, name in enumerate(ops.remove):
+                if not name or name.lower() == "host" or name.startswith(":"):
+                    col.error(f"invalid header to remove {name!r}", (*path, side, "remove", i))
+
+    def _retries(self, rt: cfg.HTTPRetry, col: _Collector, path: tuple[str | int, ...]) -> None:
+        known = {
+            "5xx", "gateway-error", "reset", "connect-failure", "retriable-4xx", "refused-stream",
+            "retriable-status-codes", "retriable-headers", "envoy-ratelimited", "http3-post-connect-failure",
+            "reset-before-request", "cancelled", "deadline-exceeded", "internal", "resource-exhausted", "unavailable",
+        }
+        if rt.attempts is not None and rt.attempts < 0:
+            col.error("attempts cannot be negative", (*path, "attempts"))
+        if rt.attempts == 0 and (rt.per_try_timeout or rt.retry_on or rt.retry_remote_localities is not None):
+            col.error("http retry policy configured when attempts are set to 0 (disabled)", path)
+        for key in ("per_try_timeout", "backoff"):
+            val = getattr(rt, key)
+            if val is not None:
+                ms = parse_duration_ms(val)
+                if ms is None or ms < 1:
+                    col.error(f"invalid duration {val!r} (at least 1ms)", (*path, "perTryTimeout" if key == "per_try_timeout" else key))
+        if rt.retry_on:
+            for tok in rt.retry_on.split(","):
+                tok = tok.strip()
+                if tok not in known and not (tok.isdigit() and 100 <= int(tok) <= 599):
+                    col.error(f"{tok!r} is not a valid retryOn policy", (*path, "retryOn"))
+
+    def _fault(self, f: cfg.HTTPFaultInjection, col: _Collector, path: tuple[str | int, ...]) -> Fault | None:
+        if f.delay is None and f.abort is None:
+            col.error("fault must have an abort and/or a delay", path)
+            return None
+        delay_ms = None
+        delay_pm = 0
+        abort_status = None
+        abort_grpc = None
+        abort_pm = 0
+        if f.delay is not None:
+            d = f.delay
+            dp = (*path, "delay")
+            if d.exponential_delay is not None:
+                col.error("exponentialDelay is not supported", (*dp, "exponentialDelay"))
+            if d.fixed_delay is None:
+                col.error("delay must set fixedDelay", dp)
+            else:
+                ms = parse_duration_ms(d.fixed_delay)
+                if ms is None or ms < 1:
+                    col.error(f"invalid fixedDelay {d.fixed_delay!r} (at least 1ms)", (*dp, "fixedDelay"))
+                else:
+                    delay_ms = int(ms)
+            if d.percent is not None:
+                col.warn("percent is deprecated; use percentage", (*dp, "percent"), "IST0002")
+                if not (0 <= d.percent <= 100):
+                    col.error("percent must be in [0, 100]", (*dp, "percent"))
+            self._percentage(d.percentage, col, (*dp, "percentage"))
+            delay_pm = _per_million(d.percentage, (d.percent or 0) * 10_000)
+        if f.abort is not None:
+            a = f.abort
+            ap = (*path, "abort")
+            if a.http2_error is not None:
+                col.error("http2Error is not supported", (*ap, "http2Error"))
+            if a.http_status is not None and a.grpc_status is not None:
+                col.error("only one of httpStatus and grpcStatus may be set", ap)
+            if a.http_status is not None and not (200 <= a.http_status <= 600):
+                col.error(f"httpStatus {a.http_status} must be in 200-600", (*ap, "httpStatus"))
+            if a.grpc_status is not None and a.grpc_status not in _GRPC_CODES:
+                col.error(f"unknown grpcStatus {a.grpc_status!r}", (*ap, "grpcStatus"))
+            if a.http_status is None and a.grpc_status is None and a.http2_error is None:
+                col.warn("abort has no error type", ap)
+            self._percentage(a.percentage, col, (*ap, "percentage"))
+            abort_status = a.http_status if a.http_status is not None else (200 if a.grpc_status else None)
+            abort_grpc = a.grpc_status
+            abort_pm = _per_million(a.percentage, 0)
+        return Fault(delay_ms, delay_pm, abort_status, abort_grpc, abort_pm, col.loc(path))
+
+    def _percentage(self, p: cfg.Percent | None, col: _Collector, path: tuple[str | int, ...]) -> None:
+        if p is not None and p.value != 0 and not (0.0001 <= p.value <= 100):
+            col.error(f"percentage {p.value} must be 0 or in [0.0001, 100]", (*path, "value"))
+
+    def _rewrite(self, rw: cfg.HTTPRewrite, col: _Collector, path: tuple[str | int, ...]) -> Rewrite | None:
+        if rw.uri is not None and rw.uri_regex_rewrite is not None:
+            col.error("rewrite may set uri or uriRegexRewrite, not both", path)
+            return None
+        if rw.uri is None and rw.authority is None and rw.uri_regex_rewrite is None:
+            col.error("rewrite must specify uri, uriRegexRewrite or authority", path)
+            return None
+        rx = None
+        sub = None
+        if rw.uri_regex_rewrite is not None:
+            rr = rw.uri_regex_rewrite
+            if not rr.match or rr.rewrite is None:
+                col.error("uriRegexRewrite needs both match and rewrite", (*path, "uriRegexRewrite"))
+                return None
+            rx = compile_regex(rr.match, col, (*path, "uriRegexRewrite", "match"))
+            sub = rr.rewrite
+        return Rewrite(rw.uri, rw.authority, rx, sub)
+
+    def _redirect(self, rd: cfg.HTTPRedirect, col: _Collector, path: tuple[str | int, ...]) -> Redirect | None:
+        if rd.uri is None and rd.authority is None and rd.scheme is None and rd.port is None and rd.derive_port is None:
+            col.error("redirect must specify uri, authority, scheme, port or derivePort", path)
+        code = rd.redirect_code if rd.redirect_code is not None else 301
+        if not (300 <= code <= 399):
+            col.error(f"redirectCode {code} must be a 3xx code", (*path, "redirectCode"))
+        elif code not in (301, 302, 303, 307, 308):
+            col.error(f"redirectCode {code} is not supported by Envoy (301, 302, 303, 307, 308)", (*path, "redirectCode"))
+        if rd.scheme is not None and rd.scheme not in ("http", "https"):
+            col.error(f"redirect scheme must be http or https, got {rd.scheme!r}", (*path, "scheme"))
+        if rd.port is not None and not (0 < rd.port < 65536):
+            col.error(f"port {rd.port} must be in 1-65535", (*path, "port"))
+        return Redirect(rd.uri, rd.authority, rd.scheme, rd.port, rd.derive_port, code)
+
+    # -- delegation (semantics §4 delegate) ---------------------------------------------------
+
+    def _delegate(
+        self, root: cfg.HTTPRoute, index: int, ns: str, col: _Collector, path: tuple[str | int, ...],
+        by_key: dict[tuple[str, str], cfg.VirtualService],
+    ) -> list[RouteEntry]:
+        assert root.delegate is not None
+        if root.route or root.redirect:
+            return []  # already reported by _action's one-of check
+        dns = root.delegate.namespace or ns
+        target = by_key.get((dns, root.delegate.name))
+        if target is None or target.spec.hosts or not _export_ok(target, ns):
+            why = "not found" if target is None else ("has hosts" if target.spec.hosts else "not exported")
+            col.warn(f"delegate VirtualService {dns}/{root.delegate.name} {why}: the route is dropped", (*path, "delegate"))
+            return []
+        dcol = self.col("VirtualService", dns, target.metadata.name)
+        out: list[RouteEntry] = []
+        for j, dr in enumerate(target.spec.http):
+            if dr is None or dr.delegate is not None:
+                continue
+            merged = _inherit(dr, root)
+            dpath: tuple[str | int, ...] = ("spec", "http", j)
+            root_matches = root.match or [None]
+            del_matches = dr.match or [None]
+            ms: list[tuple[cfg.HTTPMatchRequest, tuple[str | int, ...]]] = []
+            for rm in root_matches:
+                for k, dm in enumerate(del_matches):
+                    m = _merge_match(rm, dm)
+                    if m is not None:
+                        ms.append((m, (*dpath, "match", k) if dm is not None else dpath))
+            if not ms:
+                continue
+            entries = self._route(merged, index, dns, dcol, dpath, ms)
+            out.extend(entries)
+        return out
+
+    # -- destination rules ---------------------------------------------------------------------
+
+    def destination_rules(self) -> list[CompiledDestinationRule]:
+        out = []
+        for order, dr in enumerate(self.config.destination_rules):
+            ns = dr.metadata.namespace or "default"
+            col = self.col("DestinationRule", ns, dr.metadata.name)
+            spec = dr.spec
+            if not spec.host or not valid_host(spec.host):
+                col.error(f"invalid host {spec.host!r}", ("spec", "host"))
+            self._export_to(spec.export_to, col, ("spec", "exportTo"))
+            if spec.workload_selector is not None and spec.export_to and spec.export_to != ["."]:
+                col.error("a DestinationRule with workloadSelector may only be exported to its own namespace", ("spec", "exportTo"))
+            lb, port_lb = self._traffic_policy(spec.traffic_policy, col, ("spec", "trafficPolicy"))
+            subsets: list[SubsetSpec] = []
+            names: set[str] = set()
+            for i, s in enumerate(spec.subsets):
+                sp: tuple[str | int, ...] = ("spec", "subsets", i)
+                if s is None:
+                    col.error("subset must not be null", sp)
+                    continue
+                if not s.name:
+                    col.error("subset name is required", sp)
+                elif len(s.name) > 63 or not _LABEL.match(s.name):
+                    col.error(f"invalid subset name {s.name!r}: must be a DNS-1123 label", (*sp, "name"))
+                if s.name in names:
+                    col.error(f"duplicate subset name {s.name!r}", (*sp, "name"))
+                names.add(s.name)
+                for k, v in s.labels.items():
+                    if not _K8S_LABEL_VALUE.match(v):
+                        col.error(f"invalid label value {v!r} for {k!r}", (*sp, "labels", k))
+                slb, sport = self._traffic_policy(s.traffic_policy, col, (*sp, "trafficPolicy"))
+                subsets.append(SubsetSpec(s.name, tuple(sorted(s.labels.items())), slb, sport, col.loc(sp)))
+            host = resolve_short_name(spec.host, ns, self.mesh.domain) if spec.host else ""
+            out.append(CompiledDestinationRule(ns, dr.metadata.name, host, frozenset(spec.export_to), tuple(subsets), lb, port_lb, order, col.loc(())))
+        return out
+
+    def _traffic_policy(
+        self, tp: cfg.TrafficPolicy | None, col: _Collector, path: tuple[str | int, ...]
+    ) -> tuple[LbPolicy | None, tuple[tuple[int, LbPolicy], ...]]:
+        if tp is None:
+            return None, ()
+        if not tp.model_fields_set:
+            col.error("traffic policy must have at least one field", path)
+            return None, ()
+        if tp.tunnel is not None and tp.proxy_protocol is not None:
+            col.error("tunnel and proxyProtocol cannot both be set", path)
+        lb = self._lb(tp.load_balancer, col, (*path, "loadBalancer"))
+        ports: list[tuple[int, LbPolicy]] = []
+        for i, p in enumerate(tp.port_level_settings):
+            pp = (*path, "portLevelSettings", i)
+            if p.port is None or p.port.number is None:
+                col.error("portLevelSettings entry must set port", pp)
+                continue
+            if len(p.model_fields_set - {"port"}) == 0:
+                col.error("portLevelSettings entry must set at least one field besides port", pp)
+            plb = self._lb(p.load_balancer, col, (*pp, "loadBalancer"))
+            # a port-level policy replaces the top level wholesale (semantics §3)
+            ports.append((p.port.number, plb or LbPolicy()))
+        return lb, tuple(ports)
+
+    def _lb(self, lb: cfg.LoadBalancerSettings | None, col: _Collector, path: tuple[str | int, ...]) -> LbPolicy | None:
+        if lb is None:
+            return None
+        if lb.simple is not None and lb.consistent_hash is not None:
+            col.error("loadBalancer may set simple or consistentHash, not both", path)
+        ch = lb.consistent_hash
+        if ch is not None:
+            cp = (*path, "consistentHash")
+            keys = [k for k in ("http_header_name", "http_cookie", "use_source_ip", "http_query_parameter_name") if getattr(ch, k)]
+            if len(keys) > 1:
+                col.error("consistentHash may set only one hash key", cp)
+            if ch.http_cookie is not None and not ch.http_cookie.name:
+                col.error("httpCookie name is required", (*cp, "httpCookie"))
+            if ch.minimum_ring_size is not None:
+                col.warn("minimumRingSize is deprecated; use ringHash", (*cp, "minimumRingSize"), "IST0002")
+                if ch.ring_hash is not None or ch.maglev is not None:
+                    col.error("minimumRingSize cannot be combined with ringHash or maglev", cp)
+            if ch.maglev is not None:
+                ts = ch.maglev.table_size
+                if ts is None or not _is_prime(ts) or ts >= 5000011:
+                    col.error("maglev tableSize must be a prime below 5000011", (*cp, "maglev", "tableSize"))
+            if ch.http_header_name:
+                return LbPolicy("CONSISTENT_HASH", ("header", ch.http_header_name.lower()))
+            if ch.http_cookie is not None:
+                return LbPolicy("CONSISTENT_HASH", ("cookie", ch.http_cookie.name or ""))
+            if ch.http_query_parameter_name:
+                return LbPolicy("CONSISTENT_HASH", ("query", ch.http_query_parameter_name))
+            if ch.use_source_ip:
+                return LbPolicy("CONSISTENT_HASH", ("source_ip", ""))
+            return LbPolicy("CONSISTENT_HASH", None)
+        simple = lb.simple or "LEAST_REQUEST"
+        if simple in ("UNSPECIFIED", "LEAST_CONN"):
+            simple = "LEAST_REQUEST"
+        return LbPolicy(simple)
+
+    # -- the mesh ------------------------------------------------------------------------------
+
+    def services(self) -> dict[str, ServiceInfo]:
+        out: dict[str, ServiceInfo] = {}
+        for s in self.mesh.services:
+            fq = s.fqdn(self.mesh.domain)
+            if fq in out:
+                continue
+            eps = tuple(Endpoint(p.name, p.workload, tuple(sorted(p.labels.items()))) for p in self.mesh.endpoints(s))
+            out[fq] = ServiceInfo(fq, s.name, s.namespace, tuple(p.number for p in s.ports), eps, s.kind,
+                                  frozenset(s.export_to) or frozenset({"*"}))
+        return out
+
+
+_GRPC_CODES = {
+    "OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND", "ALREADY_EXISTS",
+    "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE",
+    "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED",
+}
+
+
+def _is_prime(n: int) -> bool:
+    if n < 2:
+        return False
+    i = 2
+    while i * i <= n:
+        if n % i == 0:
+            return False
+        i += 1
+    return True
+
+
+def _export_ok(vs: cfg.VirtualService, ns: str) -> bool:
+    e = set(vs.spec.export_to)
+    own = vs.metadata.namespace or "default"
+    return not e or "*" in e or ns in e or ("." in e and own == ns)
+
+
+def _inherit(d: cfg.HTTPRoute, root: cfg.HTTPRoute) -> cfg.HTTPRoute:
+    """Root's timeout/retries/fault/mirror/headers/rewrite/cors fill unset delegate fields."""
+    fill: dict[str, Any] = {}
+    for name in ("timeout", "retries", "fault", "mirror", "mirror_percentage", "headers", "rewrite", "cors_policy"):
+        if getattr(d, name) is None and getattr(root, name) is not None:
+            fill[name] = getattr(root, name)
+    if not d.mirrors and root.mirrors and d.mirror is None:
+        fill["mirrors"] = root.mirrors
+    return d.model_copy(update=fill) if fill else d
+
+
+def _sm_conflict(root: cfg.StringMatch | None, sub: cfg.StringMatch | None) -> bool:
+    """Istio's ``stringMatchConflict``: the delegate must narrow the root's condition."""
+    if root is None or sub is None:
+        return False
+    if root.regex is not None or sub.regex is not None:
+        return True  # regex on either side forbids a match on that property on the other
+    if root.exact is not None:
+        return sub.exact != root.exact
+    if root.prefix is not None:
+        val = sub.exact if sub.exact is not None else sub.prefix
+        return val is None or not val.startswith(root.prefix)
+    return False
+
+
+def _merge_match(root: cfg.HTTPMatchRequest | None, sub: cfg.HTTPMatchRequest | None) -> cfg.HTTPMatchRequest | None:
+    """Field-wise merge (delegate wins, root fills gaps); None when they conflict."""
+    if root is None:
+        return sub or cfg.HTTPMatchRequest()
+    if sub is None:
+        return root
+    for f in ("uri", "scheme", "method", "authority"):
+        if _sm_conflict(getattr(root, f), getattr(sub, f)):
+            return None
+    for f in ("headers", "query_params", "without_headers"):
+        rmap, smap = getattr(root, f), getattr(sub, f)
+        for k in rmap.keys() & smap.keys():
+            if _sm_conflict(rmap[k], smap[k]):
+                return None
+    if root.port is not None and sub.port is not None and root.port != sub.port:
+        return None
+    if root.source_namespace and sub.source_namespace and root.source_namespace != sub.source_namespace:
+        return None
+    update: dict[str, Any] = {}
+    for f in cfg.HTTPMatchRequest.model_fields:
+        sv, rv = getattr(sub, f), getattr(root, f)
+        if isinstance(sv, dict):
+            update[f] = {**rv, **sv}
+        elif sv in (None, [], False) and rv not in (None, [], False):
+            update[f] = rv
+    return sub.model_copy(update=update)
+
+
+def _mesh_diagnostics(c: _Compiler, plan: RoutePlan, vss: list[CompiledVirtualService]) -> None:
+    """What Istio accepts but that points nowhere: IST0101, IST0173, IST0174, IST0109."""
+    from ._resolve import find_destination_rule
+
+    services = plan.services
+    for vs in vss:
+        col = c.col("VirtualService", vs.namespace, vs.name)
+        for e in vs.entries:
+            act = e.action
+            if not isinstance(act, Forward):
+                continue
+            specs = [(d, "host") for d in act.destinations] + [(m.destination, "mirror host") for m in act.mirrors]
+            for d, what in specs:
+                loc = d.location or col.fallback
+                svc = services.get(d.host) or _se_match(services, d.host)
+                if svc is None:
+                    c.diags.append(Diagnostic.make("IST0101", f"Referenced {what} not found: {d.host!r}", loc, resource=col.resource))
+                    continue
+                if d.port is not None and d.port not in svc.ports:
+                    c.diags.append(Diagnostic.make("IST0101", f"Referenced host:port not found: \"{d.host}:{d.port}\"", loc, resource=col.resource))
+                if d.port is None and len(svc.ports) > 1:
+                    c.diags.append(Diagnostic.make("IST0112", f"destination {d.host} exposes several ports; the route needs a port", loc, resource=col.resource))
+                if d.subset:
+                    dr = find_destination_rule(plan, d.host, vs.namespace, svc.namespace)
+                    if dr is None or dr.subset(d.subset) is None:
+                        sub = "host+subset in destinationrule" if what == "host" else "mirror+subset in destinationrule"
+                        c.diags.append(Diagnostic.make("IST0101", f"Referenced {sub} not found: \"{d.host}+{d.subset}\" (503 NC at runtime)", loc, resource=col.resource))
+    for dr in plan.destination_rules:
+        col = c.col("DestinationRule", dr.namespace, dr.name)
+        svc = services.get(dr.host) or _se_match(services, dr.host)
+        if svc is None:
+            if not dr.host.startswith("*"):
+                c.diags.append(Diagnostic.make("IST0174", f"host {dr.host!r} matches no Service or ServiceEntry", col.loc(("spec", "host")), resource=col.resource))
+            continue
+        for s in dr.subsets:
+            if not any(labels_match(dict(s.labels), dict(e.labels)) for e in svc.endpoints):
+                c.diags.append(Diagnostic.make("IST0173", f"subset {s.name!r} selects no pods (503 UH at runtime)", s.location or col.fallback, resource=col.resource))
+    claims: dict[tuple[str, str], list[CompiledVirtualService]] = {}
+    for vs in vss:
+        if "mesh" not in vs.gateways:
+            continue
+        for h in vs.hosts:
+            claims.setdefault((h, ",".join(sorted(vs.export_to)) or "*"), []).append(vs)
+    for (h, _), group in claims.items():
+        if len(group) > 1:
+            names = ", ".join(v.key for v in group)
+            for v in group:
+                c.diags.append(Diagnostic.make("IST0109", f"the VirtualServices {names} associated with mesh define the same host {h}; only {group[0].key} applies on sidecars", v.location, resource=f"VirtualService {v.key}"))
+
+
+def _se_match(services: Any, host: str) -> ServiceInfo | None:
+    for s in services.values():
+        if s.kind == "ServiceEntry" and s.fqdn.startswith("*.") and host.endswith(s.fqdn[1:]):
+            return s  # type: ignore[no-any-return]
+    return None
+
+
+def compile_plan(config: ConfigSet, mesh: Mesh | None = None) -> RoutePlan:
+    """Validate and compile; raise one ConfigError listing every error found."""
+    m = mesh if mesh is not None else config.mesh
+    c = _Compiler(config, m)
+    vss, _ = c.virtual_services()
+    drs = c.destination_rules()
+    errors = [d for d in c.diags if d.severity is Severity.ERROR]
+    if errors:
+        raise ConfigError(errors)
+    wl = {(w.namespace, w.name): tuple(sorted(w.labels.items())) for w in m.workloads}
+    plan = RoutePlan(
+        c.services(), tuple(vss), tuple(drs), wl, m.domain, m.root_namespace, (), DRAW_MIRROR0 + c.max_mirrors
+    )
+    _mesh_diagnostics(c, plan, vss)
+    diags = tuple(config.diagnostics) + tuple(c.diags)
+    object.__setattr__(plan, "diagnostics", diags)
+    return plan

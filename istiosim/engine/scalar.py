@@ -1,0 +1,319 @@
+"""The scalar engine: one request through the plan, optionally with a full trace.
+
+It is the oracle: the vector engine must agree with it on every request and draw. It uses only
+the plan's own predicates (``Matcher.test``), pick (``WeightTable.pick``) and endpoint choice
+(``Target.endpoint_index``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from fractions import Fraction
+from typing import Any
+
+from ..plan import (
+    DRAW_ABORT,
+    DRAW_DELAY,
+    DRAW_ENDPOINT,
+    DRAW_MIRROR0,
+    DRAW_ROUTE,
+    PER_MILLION,
+    DirectResponse,
+    Forward,
+    HeaderOps,
+    Matcher,
+    Redirect,
+    ResolvedEntry,
+    RouteEntry,
+    RoutePlan,
+    Target,
+)
+from ..request import Request
+from ..results import STATUS, Candidate, Decision, DestinationRef, Outcome, TraceStep
+
+
+def request_value(request: Request, key: str) -> str | None:
+    """The attribute a matcher reads: uri, method, scheme, authority, header:<n>, query:<n>."""
+    if key == "uri":
+        return request.uri
+    if key == "method":
+        return request.method
+    if key == "scheme":
+        return request.scheme
+    if key == "authority":
+        return request.authority
+    if key.startswith("header:"):
+        return request.header(key[7:])
+    if key.startswith("query:"):
+        return request.query(key[6:])
+    raise KeyError(key)
+
+
+def hash_lookup(request: Request) -> Any:
+    """``get(kind, name)`` for a Target's consistent-hash key."""
+
+    def get(kind: str, name: str) -> str | None:
+        if kind == "header":
+            return request.header(name)
+        if kind == "query":
+            return request.query(name)
+        if kind == "cookie":
+            return cookie(request.headers.get("cookie"), name)
+        if kind == "source_ip":
+            return f"{request.namespace}/{request.source_workload or '-'}"
+        return None
+
+    return get
+
+
+def cookie(header: str | None, name: str) -> str | None:
+    if not header:
+        return None
+    for part in header.split(";"):
+        k, _, v = part.strip().partition("=")
+        if k == name:
+            return v
+    return None
+
+
+def candidates(entry: ResolvedEntry | None, default: Target | None) -> tuple[Candidate, ...]:
+    if default is not None:
+        t = default
+        return (Candidate(t.host, t.subset, t.port, t.cluster, 1, Fraction(1), t.status),)
+    if entry is None or not isinstance(entry.entry.action, Forward):
+        return ()
+    wt = entry.entry.action.weights
+    return tuple(
+        Candidate(t.host, t.subset, t.port, t.cluster, w, Fraction(w, wt.total), t.status)
+        for t, w in zip(entry.targets, wt.weights, strict=True)
+    )
+
+
+def _draw(draws: Sequence[int], i: int) -> int:
+    return int(draws[i]) if i < len(draws) else 0
+
+
+def _fail_reason(m: Matcher, value: str | None) -> str:
+    got = "absent" if value is None else repr(value)
+    return f"{m.describe()}: no (got {got})"
+
+
+def route(plan: RoutePlan, request: Request, draws: Sequence[int] = (), *, trace: bool = False) -> Decision:
+    """Route one request. ``draws`` are the request's 64-bit random values, one per slot."""
+    ctx = plan.context(request.namespace, request.source_labels, request.source_workload, request.gateway)
+    table = plan.table(request.host, request.port, ctx)
+    steps: list[TraceStep] | None = [] if trace else None
+    if steps is not None:
+        who = f"gateway {ctx.gateway}" if ctx.gateway else f"sidecar in namespace {ctx.namespace}"
+        steps.append(TraceStep("client", f"{who}; {request.method} {request.authority}{request.path}"))
+        steps.extend(TraceStep("vhost", n) for n in table.notes)
+        for vs in table.virtual_services:
+            steps.append(TraceStep("vs", f"VirtualService {vs.key} applies", vs.location))
+        for e, why in table.skipped:
+            steps.append(TraceStep("skip", f"{_entry_name(e)} not generated for this client: {why}", e.location))
+    route_draw = request.random_value if request.random_value is not None else _draw(draws, DRAW_ROUTE)
+
+    def retrace() -> Decision:
+        return route(plan, request, draws, trace=True)
+
+    if table.passthrough:
+        if steps is not None:
+            steps.append(TraceStep("route", "PassthroughCluster: sent to the original destination (outboundTrafficPolicy ALLOW_ANY)"))
+        return Decision(Outcome.PASSTHROUGH, 200, destination=DestinationRef(request.host, None, table.port, "PassthroughCluster"),
+                        trace=_t(steps), _retrace=retrace)
+    if table.default is not None:
+        t = table.default
+        if steps is not None:
+            steps.append(TraceStep("route", f"no VirtualService: default route to {t.cluster} (all pods of the service)"))
+        return _to_target(plan, request, draws, t, None, None, table.default, steps, retrace, route_draw)
+    hit: ResolvedEntry | None = None
+    for re_ in table.entries:
+        e = re_.entry
+        failed: str | None = None
+        for m in e.matchers:
+            v = request_value(request, m.key)
+            if not m.test(v):
+                failed = _fail_reason(m, v)
+                break
+        if failed is None:
+            hit = re_
+            if steps is not None:
+                conds = "; ".join(m.describe() for m in e.matchers) or "no match conditions (catch-all)"
+                steps.append(TraceStep("match", f"{_entry_name(e)} of {re_.virtual_service.key} matched: {conds}", e.location))
+            break
+        if steps is not None:
+            steps.append(TraceStep("miss", f"{_entry_name(e)} of {re_.virtual_service.key}: {failed}", e.location))
+    vs_key = table.virtual_services[0].key if table.virtual_services else None
+    if hit is None:
+        if steps is not None:
+            steps.append(TraceStep("result", "no route matched: 404 NR"))
+        return Decision(Outcome.NR, 404, vs_key, trace=_t(steps), _retrace=retrace)
+    e = hit.entry
+    vs_key = hit.virtual_service.key
+    common: dict[str, Any] = {"virtual_service": vs_key, "rule": e.rule, "match": e.match, "rule_name": e.rule_name, "location": e.location}
+    act = e.action
+    if isinstance(act, DirectResponse):
+        if steps is not None:
+            steps.append(TraceStep("result", f"direct response {act.status}"))
+        return Decision(Outcome.DIRECT, act.status, body=act.body, trace=_t(steps), _retrace=retrace, **common)
+    if isinstance(act, Redirect):
+        loc = redirect_location(act, request)
+        if steps is not None:
+            steps.append(TraceStep("result", f"redirect {act.status} to {loc}"))
+        return Decision(Outcome.REDIRECT, act.status, redirect_location=loc, trace=_t(steps), _retrace=retrace, **common)
+    assert isinstance(act, Forward)
+    flags: list[str] = []
+    delay_ms = None
+    cands = candidates(hit, None)
+    fault = act.fault
+    if fault is not None:
+        if fault.delay_ms is not None and _draw(draws, DRAW_DELAY) % PER_MILLION < fault.delay_per_million:
+            flags.append("DI")
+            delay_ms = fault.delay_ms
+            if steps is not None:
+                steps.append(TraceStep("fault", f"delay {fault.delay_ms} ms injected ({fault.delay_per_million / 1e4:g}% of requests)", fault.location))
+        if fault.abort_status is not None and _draw(draws, DRAW_ABORT) % PER_MILLION < fault.abort_per_million:
+            flags.append("FI")
+            if steps is not None:
+                steps.append(TraceStep("fault", f"abort with HTTP {fault.abort_status} ({fault.abort_per_million / 1e4:g}% of requests); upstream not called", fault.location))
+            return Decision(Outcome.FI, fault.abort_status, candidates=cands, flags=tuple(flags), delay_ms=delay_ms,
+                            trace=_t(steps), _retrace=retrace, **common)
+    idx = act.weights.pick(route_draw)
+    t = hit.targets[idx]
+    if steps is not None:
+        if len(hit.targets) > 1:
+            parts = ", ".join(f"{c.subset or c.host} {c.weight}/{act.weights.total}" for c in cands)
+            src = "random_value" if request.random_value is not None else "draw"
+            steps.append(TraceStep("weight", f"weighted pick among [{parts}]: {src} % {act.weights.total} = {route_draw % act.weights.total} → {t.subset or t.host}"))
+        else:
+            steps.append(TraceStep("weight", f"single destination {t.cluster}: 100%"))
+    d = _to_target(plan, request, draws, t, hit, act, None, steps, retrace, route_draw, flags, delay_ms, cands, common)
+    return d
+
+
+def _t(steps: list[TraceStep] | None) -> tuple[TraceStep, ...] | None:
+    return tuple(steps) if steps is not None else None
+
+
+def _entry_name(e: RouteEntry) -> str:
+    name = f"rule {e.rule}" + (f" ({e.rule_name})" if e.rule_name else "")
+    return name + (f" match {e.match}" if e.match is not None else "")
+
+
+def _to_target(
+    plan: RoutePlan,
+    request: Request,
+    draws: Sequence[int],
+    t: Target,
+    hit: ResolvedEntry | None,
+    act: Forward | None,
+    default: Target | None,
+    steps: list[TraceStep] | None,
+    retrace: Any,
+    route_draw: int,
+    flags: list[str] | None = None,
+    delay_ms: int | None = None,
+    cands: tuple[Candidate, ...] | None = None,
+    common: dict[str, Any] | None = None,
+) -> Decision:
+    flags = flags or []
+    common = common or {}
+    cands = cands if cands is not None else candidates(hit, default)
+    dest = DestinationRef(t.host, t.subset, t.port, t.cluster)
+    if t.status != "OK":
+        outcome = Outcome.NC if t.status == "NC" else Outcome.UH
+        flags.append(t.status)
+        if steps is not None:
+            steps.append(TraceStep("result", f"{t.reason}: 503 {t.status}", t.spec.location if t.spec else None))
+        return Decision(outcome, 503, destination=dest, candidates=cands, flags=tuple(flags), delay_ms=delay_ms,
+                        trace=_t(steps), _retrace=retrace, **common)
+    key = t.hash_key(hash_lookup(request))
+    ei = t.endpoint_index(_draw(draws, DRAW_ENDPOINT), key)
+    ep = t.endpoints[ei]
+    path, authority, headers, resp, mirrors, timeout = request.path, request.authority, None, (), (), None
+    if act is not None:
+        path, authority, headers, resp = forwarded(act, hit, t, request)
+        mirrors = tuple(
+            mt.cluster for j, (mt, pm) in enumerate(hit.mirrors if hit else ())
+            if _draw(draws, DRAW_MIRROR0 + j) % PER_MILLION < pm
+        )
+        timeout = act.timeout
+    if steps is not None:
+        how = t.lb.describe() + (f" (key {key!r})" if key is not None else "")
+        dr = f" (DestinationRule {t.destination_rule})" if t.destination_rule else ""
+        steps.append(TraceStep("endpoint", f"{t.subset or 'all pods'}{dr}: {len(t.endpoints)} pod(s); {how} picks {ep.pod}"))
+        if act is not None and (path != request.path or authority != request.authority):
+            steps.append(TraceStep("rewrite", f"forwarded as {authority}{path}"))
+        for m in mirrors:
+            steps.append(TraceStep("mirror", f"copy sent to {m}"))
+    return Decision(Outcome.OK, 200, destination=dest, workload=ep.workload, pod=ep.pod, candidates=cands,
+                    flags=tuple(flags), delay_ms=delay_ms, path=path, authority=authority, request_headers=headers,
+                    response_headers=resp, mirrors=mirrors, timeout=timeout, trace=_t(steps), _retrace=retrace, **common)
+
+
+def forwarded(
+    act: Forward, hit: ResolvedEntry | None, t: Target, request: Request
+) -> tuple[str, str, dict[str, str] | None, tuple[tuple[str, str, str], ...]]:
+    """The request as forwarded: rewritten path and authority, header operations applied."""
+    path = request.path
+    authority = request.authority
+    rw = act.rewrite
+    e = hit.entry if hit else None
+    if rw is not None:
+        uri, _, rest = path.partition("?")
+        query = f"?{rest}" if _ else ""
+        if rw.uri is not None and e is not None:
+            if e.uri_kind in ("exact", "regex"):
+                uri = rw.uri
+            else:
+                pre = e.uri_prefix or "/"
+                uri = rw.uri + uri[len(pre):]
+        elif rw.regex is not None and rw.regex_substitution is not None:
+            uri = rw.regex.sub(rw.regex_substitution, uri)
+        path = uri + query
+        if rw.authority:
+            authority = rw.authority
+    spec = t.spec
+    dreq = spec.headers_request if spec else HeaderOps()
+    dresp = spec.headers_response if spec else HeaderOps()
+    multi = len(act.destinations) > 1
+    req_ops = dreq.then(act.headers_request) if multi else act.headers_request.then(dreq)
+    resp_ops = dresp.then(act.headers_response) if multi else act.headers_response.then(dresp)
+    headers = None
+    if req_ops:
+        headers = req_ops.apply(request.headers)
+        for k in (":authority", "host"):
+            if k in headers:
+                authority = headers.pop(k)
+    resp: tuple[tuple[str, str, str], ...] = (
+        tuple(("set", k, v) for k, v in resp_ops.set) + tuple(("add", k, v) for k, v in resp_ops.add)
+        + tuple(("remove", k, "") for k in resp_ops.remove)
+    )
+    return path, authority, headers, resp
+
+
+def redirect_location(r: Redirect, request: Request) -> str:
+    """Envoy's redirect: scheme, host, port and path replaced as configured; query kept."""
+    scheme = r.scheme or request.scheme
+    host, _, req_port = request.authority.partition(":")
+    if r.authority:
+        host, _, p = r.authority.partition(":")
+        req_port = p
+    port: str | None = req_port or None
+    if r.port is not None:
+        port = str(r.port)
+    elif r.derive_port == "FROM_PROTOCOL_DEFAULT":
+        port = None
+    elif r.derive_port == "FROM_REQUEST_PORT":
+        port = str(request.port) if request.port else req_port or None
+    if (scheme, port) in (("http", "80"), ("https", "443")):
+        port = None
+    uri, _, q = request.path.partition("?")
+    if r.uri is not None:
+        path = r.uri if "?" in r.uri or not q else f"{r.uri}?{q}"
+    else:
+        path = request.path
+    return f"{scheme}://{host}{':' + port if port else ''}{path}"
+
+
+__all__ = ["STATUS", "route"]

@@ -1,0 +1,450 @@
+"""Read YAML (files, folders, text, stdin) into config models, a Mesh and a source map.
+
+The only module that imports ``yaml``. Documents are composed into nodes (which carry line and
+column), turned into plain data by hand so that duplicate keys and aliases are refused with
+their position, and every field's position is kept in a source map: ``(kind, ns, name)`` →
+``{path: Location}``. Pydantic errors are translated through that map into diagnostics with
+file:line:col and a did-you-mean for unknown fields.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import sys
+import types
+import typing
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Union
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from . import config as cfg
+from .errors import ConfigError, Diagnostic, Location, Severity
+from .mesh import Mesh, Pod, Service, ServicePort, Workload
+
+try:  # the C loader is ~8x faster; fall back to the pure-Python one where libyaml is missing
+    _BaseLoader: type = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover
+    _BaseLoader = yaml.SafeLoader
+
+MAX_FILE_BYTES = 32 * 1024 * 1024
+MAX_NODES = 2_000_000
+YAML_SUFFIXES = (".yaml", ".yml", ".json")
+
+Path_ = tuple[str | int, ...]
+ObjectKey = tuple[str, str, str]  # kind, namespace, name
+
+
+@dataclass
+class SourceMap:
+    """Field path (YAML keys and list indexes) → where it was written."""
+
+    locations: dict[Path_, Location] = field(default_factory=dict)
+
+    def find(self, path: Iterable[str | int]) -> Location | None:
+        """The location of ``path``, or of its nearest written ancestor."""
+        p = tuple(path)
+        while True:
+            loc = self.locations.get(p)
+            if loc is not None or not p:
+                return loc
+            p = p[:-1]
+
+
+@dataclass
+class ConfigSet:
+    """Everything loaded: the Istio objects in apply order, the mesh, and where each came from."""
+
+    virtual_services: list[cfg.VirtualService] = field(default_factory=list)
+    destination_rules: list[cfg.DestinationRule] = field(default_factory=list)
+    service_entries: list[cfg.ServiceEntry] = field(default_factory=list)
+    mesh: Mesh = field(default_factory=Mesh)
+    sources: dict[ObjectKey, SourceMap] = field(default_factory=dict)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+
+    def source(self, kind: str, namespace: str, name: str) -> SourceMap:
+        return self.sources.get((kind, namespace, name), SourceMap())
+
+
+@dataclass
+class _Doc:
+    data: dict[str, Any]
+    source: SourceMap
+    location: Location
+
+
+class _Composer(_BaseLoader):  # type: ignore[misc,valid-type]
+    """Composes nodes only; construction is done by ``_to_data``."""
+
+
+def _loc(file: str, node: yaml.Node) -> Location:
+    return Location(file, node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+_scalar_loader = yaml.SafeLoader("")
+
+
+def _to_data(
+    node: yaml.Node, file: str, path: Path_, smap: SourceMap, seen: set[int], errors: list[Diagnostic]
+) -> Any:
+    """Node tree → Python data, recording positions; refuses aliases and duplicate keys."""
+    if id(node) in seen:
+        raise ConfigError(
+            [Diagnostic.make("ISM0006", "YAML aliases are not accepted (alias bombs)", _loc(file, node))]
+        )
+    seen.add(id(node))
+    if len(seen) > MAX_NODES:
+        raise ConfigError(
+            [Diagnostic.make("ISM0009", f"document has more than {MAX_NODES} nodes", _loc(file, node))]
+        )
+    smap.locations.setdefault(path, _loc(file, node))
+    if isinstance(node, yaml.MappingNode):
+        out: dict[Any, Any] = {}
+        first: dict[Any, yaml.Node] = {}
+        for knode, vnode in node.value:
+            if knode.tag == "tag:yaml.org,2002:merge":
+                raise ConfigError(
+                    [Diagnostic.make("ISM0006", "YAML merge keys (<<) are not accepted", _loc(file, knode))]
+                )
+            key = _to_data(knode, file, (*path, "<key>"), SourceMap(), seen, errors)
+            if isinstance(key, list | dict):
+                raise ConfigError(
+                    [Diagnostic.make("ISM0004", "mapping keys must be scalars", _loc(file, knode))]
+                )
+            if key in first:
+                prev = first[key]
+                errors.append(
+                    Diagnostic.make(
+                        "ISM0005",
+                        f"duplicate key {key!r} (first at line {prev.start_mark.line + 1})",
+                        _loc(file, knode),
+                        field_path=_dotted((*path, str(key))),
+                    )
+                )
+                continue
+            first[key] = knode
+            kpath = (*path, key if isinstance(key, str | int) else str(key))
+            smap.locations[kpath] = _loc(file, knode)
+            out[key] = _to_data(vnode, file, kpath, smap, seen, errors)
+            smap.locations[kpath] = _loc(file, knode)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [
+            _to_data(item, file, (*path, i), smap, seen, errors) for i, item in enumerate(node.value)
+        ]
+    return _scalar_loader.construct_object(node)
+
+
+def _dotted(path: Iterable[str | int]) -> str:
+    out = ""
+    for p in path:
+        if isinstance(p, int):
+            out += f"[{p}]"
+        else:
+            out += ("." if out else "") + str(p)
+    return out
+
+
+def _read_text(source: str | os.PathLike[str]) -> Iterator[tuple[str, str]]:
+    """(file name, text) for a path, a folder (recursively), ``-`` (stdin) or YAML text."""
+    if isinstance(source, str) and source == "-":
+        yield "<stdin>", sys.stdin.read()
+        return
+    if isinstance(source, str) and ("\n" in source or source.lstrip().startswith(("{", "apiVersion"))):
+        yield "<string>", source
+        return
+    p = Path(source)
+    if p.is_dir():
+        files = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix in YAML_SUFFIXES)
+        for f in files:
+            yield from _read_text(f)
+        return
+    name = str(source)
+    try:
+        size = p.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise ConfigError(
+                [Diagnostic.make("ISM0009", f"file is {size} bytes; the limit is {MAX_FILE_BYTES}", Location(name))]
+            )
+        data = p.read_bytes()
+    except OSError as exc:
+        raise ConfigError(
+            [Diagnostic.make("ISM0001", f"cannot read file: {exc.strerror or exc}", Location(name))]
+        ) from None
+    try:
+        yield name, data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            [Diagnostic.make("ISM0001", f"file is not UTF-8 text ({exc.reason})", Location(name))]
+        ) from None
+
+
+def _documents(file: str, text: str) -> Iterator[_Doc]:
+    """Each top-level mapping of a multi-document YAML text, ``kind: List`` items unpacked."""
+    if len(text) > MAX_FILE_BYTES:
+        raise ConfigError(
+            [Diagnostic.make("ISM0009", f"input is {len(text)} characters; the limit is {MAX_FILE_BYTES}", Location(file))]
+        )
+    loader = _Composer(text)
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            if node is None:
+                continue
+            smap = SourceMap()
+            errors: list[Diagnostic] = []
+            data = _to_data(node, file, (), smap, set(), errors)
+            if errors:
+                raise ConfigError(errors)
+            if data is None:
+                continue
+            if not isinstance(data, dict):
+                raise ConfigError(
+                    [Diagnostic.make("ISM0007", f"a document must be a mapping, not {type(data).__name__}", _loc(file, node))]
+                )
+            if data.get("kind") == "List" and isinstance(data.get("items"), list):
+                for i, item in enumerate(data["items"]):
+                    sub = SourceMap(
+                        {p[2:]: loc for p, loc in smap.locations.items() if p[:2] == ("items", i)}
+                    )
+                    here = smap.find(("items", i)) or _loc(file, node)
+                    if not isinstance(item, dict):
+                        raise ConfigError([Diagnostic.make("ISM0007", "a List item must be a mapping", here)])
+                    yield _Doc(item, sub, here)
+                continue
+            yield _Doc(data, smap, _loc(file, node))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        loc = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file)
+        msg = " ".join(str(x) for x in (exc.context, exc.problem) if x) or "invalid YAML"
+        raise ConfigError([Diagnostic.make("ISM0002", msg, loc)]) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError([Diagnostic.make("ISM0002", str(exc), Location(file))]) from None
+    except RecursionError:
+        raise ConfigError([Diagnostic.make("ISM0009", "YAML nested too deeply", Location(file))]) from None
+    finally:
+        loader.dispose()
+
+
+def _field_names(tp: Any) -> list[str]:
+    """The YAML names a model type accepts, for did-you-mean."""
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        return [f.alias or n for n, f in tp.model_fields.items()]
+    return []
+
+
+def _type_at(model: type[BaseModel], loc: tuple[Any, ...]) -> Any:
+    """Walk a pydantic model type along an error location (aliases, indexes, dict keys)."""
+    tp: Any = model
+    for part in loc:
+        tp = _unwrap(tp)
+        if isinstance(tp, type) and issubclass(tp, BaseModel):
+            found = None
+            for n, f in tp.model_fields.items():
+                if part in (n, f.alias):
+                    found = f.annotation
+            if found is None:
+                return None
+            tp = found
+        else:
+            origin = typing.get_origin(tp)
+            args = typing.get_args(tp)
+            if origin in (list, tuple) and args:
+                tp = args[0]
+            elif origin is dict and len(args) == 2:
+                tp = args[1]
+            else:
+                return None
+    return _unwrap(tp)
+
+
+def _unwrap(tp: Any) -> Any:
+    origin = typing.get_origin(tp)
+    if origin in (Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        models = [a for a in args if isinstance(a, type) and issubclass(a, BaseModel)]
+        return models[0] if models else (args[0] if len(args) == 1 else tp)
+    return tp
+
+
+def _translate(exc: ValidationError, model: type[BaseModel], doc: _Doc, resource: str) -> list[Diagnostic]:
+    out: list[Diagnostic] = []
+    for err in exc.errors():
+        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        # pydantic puts the union member name in the loc (e.g. 'StringMatch'); drop it
+        loc = tuple(p for p in loc if not (isinstance(p, str) and p[:1].isupper() and p not in doc.data))
+        where = doc.source.find(loc) or doc.location
+        path = _dotted(loc)
+        kind = err["type"]
+        if kind == "extra_forbidden":
+            name = str(loc[-1])
+            allowed = _field_names(_type_at(model, loc[:-1]))
+            close = difflib.get_close_matches(name, allowed, n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            out.append(Diagnostic.make("ISM0003", f"unknown field {name!r}{hint}", where, resource=resource, field_path=path))
+        elif kind == "missing":
+            out.append(Diagnostic.make("ISM0008", f"missing required field {str(loc[-1])!r}", where, resource=resource, field_path=path))
+        else:
+            got = err.get("input")
+            shown = repr(got) if not isinstance(got, dict | list) else type(got).__name__
+            out.append(Diagnostic.make("ISM0004", f"{err['msg']} (got {shown})", where, resource=resource, field_path=path))
+    return out
+
+
+@dataclass
+class _Entry:
+    kind: str
+    namespace: str
+    name: str
+    model: BaseModel
+    source: SourceMap
+    location: Location
+
+
+def load_config(*sources: str | os.PathLike[str], namespace: str = "default") -> ConfigSet:
+    """Load every object of every source; raise one ConfigError listing all problems."""
+    entries: dict[ObjectKey, _Entry] = {}
+    errors: list[Diagnostic] = []
+    infos: list[Diagnostic] = []
+    files: list[str] = []
+    for source in sources:
+        try:
+            for file, text in _read_text(source):
+                files.append(file)
+                try:
+                    docs = list(_documents(file, text))
+                except ConfigError as exc:
+                    errors.extend(exc.diagnostics)
+                    continue
+                for doc in docs:
+                    _load_doc(doc, namespace, entries, errors, infos)
+        except ConfigError as exc:
+            errors.extend(exc.diagnostics)
+    if errors:
+        raise ConfigError(errors)
+    return _assemble(list(entries.values()), infos, files, namespace)
+
+
+def _load_doc(
+    doc: _Doc,
+    namespace: str,
+    entries: dict[ObjectKey, _Entry],
+    errors: list[Diagnostic],
+    infos: list[Diagnostic],
+) -> None:
+    data = doc.data
+    kind, api = data.get("kind"), data.get("apiVersion")
+    if not isinstance(kind, str) or not kind:
+        errors.append(Diagnostic.make("ISM0008", "missing required field 'kind'", doc.location, field_path="kind"))
+        return
+    if not isinstance(api, str) or not api:
+        errors.append(Diagnostic.make("ISM0008", "missing required field 'apiVersion'", doc.location, field_path="apiVersion"))
+        return
+    meta = data.get("metadata")
+    name = meta.get("name") if isinstance(meta, dict) else None
+    if not isinstance(name, str) or not name:
+        where = doc.source.find(("metadata",)) or doc.location
+        errors.append(Diagnostic.make("ISM0008", "missing required field 'metadata.name'", where, field_path="metadata.name"))
+        return
+    ns = meta.get("namespace") if isinstance(meta, dict) else None
+    ns = ns if isinstance(ns, str) and ns else namespace
+    resource = f"{kind} {ns}/{name}"
+    model = cfg.MODELS.get(kind)
+    group = api.split("/")[0]
+    istio_kind = kind in ("VirtualService", "DestinationRule", "ServiceEntry")
+    if model is not None and istio_kind and api not in cfg.ISTIO_NETWORKING_VERSIONS:
+        if group == "networking.istio.io":
+            where = doc.source.find(("apiVersion",)) or doc.location
+            errors.append(Diagnostic.make("ISM0004", f"unknown apiVersion {api!r} for {kind}", where, resource=resource, field_path="apiVersion"))
+            return
+        model = None  # same kind name in another API group: not ours
+    if model is not None and not istio_kind and group not in ("v1", "apps"):
+        model = None
+    if model is None:
+        infos.append(Diagnostic.make("ISM0100", f"{kind} ({api}) is not simulated; loaded and ignored", doc.location, resource=resource))
+        return
+    try:
+        obj = model.model_validate(data)
+    except ValidationError as exc:
+        errors.extend(_translate(exc, model, doc, resource))
+        return
+    key = (kind if kind != "StatefulSet" else "Deployment", ns, name)
+    if key in entries:
+        infos.append(Diagnostic.make("ISM0102", f"replaces the {kind} loaded from {entries[key].location}", doc.location, resource=resource))
+        # kubectl apply keeps the object's identity (and creation time): keep its position
+        entries[key] = _Entry(kind, ns, name, obj, doc.source, doc.location)
+    else:
+        entries[key] = _Entry(kind, ns, name, obj, doc.source, doc.location)
+
+
+def _with_ns(meta: cfg.ObjectMeta, ns: str) -> cfg.ObjectMeta:
+    return meta if meta.namespace else meta.model_copy(update={"namespace": ns})
+
+
+def _assemble(entries: list[_Entry], infos: list[Diagnostic], files: list[str], namespace: str) -> ConfigSet:
+    out = ConfigSet(diagnostics=infos, files=files)
+    services: list[Service] = []
+    workloads: list[Workload] = []
+    namespaces: set[str] = {namespace}
+    for e in entries:
+        out.sources[(e.kind if e.kind != "StatefulSet" else "Deployment", e.namespace, e.name)] = e.source
+        m = e.model
+        if isinstance(m, cfg.VirtualService):
+            out.virtual_services.append(m.model_copy(update={"metadata": _with_ns(m.metadata, e.namespace)}))
+        elif isinstance(m, cfg.DestinationRule):
+            out.destination_rules.append(m.model_copy(update={"metadata": _with_ns(m.metadata, e.namespace)}))
+        elif isinstance(m, cfg.ServiceEntry):
+            se = m.model_copy(update={"metadata": _with_ns(m.metadata, e.namespace)})
+            out.service_entries.append(se)
+            services.extend(_service_entry_services(se, e.namespace))
+        elif isinstance(m, cfg.Service):
+            ports = tuple(ServicePort(p.port, p.name, p.protocol) for p in m.spec.ports) or (ServicePort(80),)
+            services.append(Service(e.name, e.namespace, ports, m.spec.selector))
+        elif isinstance(m, cfg.Deployment):
+            replicas = 1 if m.spec.replicas is None else m.spec.replicas
+            workloads.append(Workload(e.name, e.namespace, dict(m.spec.template.metadata.labels), replicas, m.kind))
+        elif isinstance(m, cfg.Pod):
+            workloads.append(Workload(e.name, e.namespace, dict(m.metadata.labels), 1, "Pod"))
+        elif isinstance(m, cfg.Namespace):
+            namespaces.add(e.name)
+        namespaces.add(e.namespace)
+        for route_kind in ("tcp", "tls"):
+            if isinstance(m, cfg.VirtualService) and getattr(m.spec, route_kind):
+                infos.append(
+                    Diagnostic.make(
+                        "ISM0101",
+                        f"{route_kind} routes are loaded but not simulated",
+                        e.source.find(("spec", route_kind)) or e.location,
+                        resource=f"VirtualService {e.namespace}/{e.name}",
+                    )
+                )
+    out.mesh = Mesh.build(services, workloads, namespaces)
+    return out
+
+
+def _service_entry_services(se: cfg.ServiceEntry, ns: str) -> list[Service]:
+    ports = tuple(ServicePort(p.number, p.name, p.protocol) for p in se.spec.ports) or (ServicePort(80),)
+    endpoints = tuple(
+        Pod(f"{se.metadata.name}-ep{i}", ns, dict(ep.labels), se.metadata.name, ep.address)
+        for i, ep in enumerate(se.spec.endpoints)
+    )
+    selector = se.spec.workload_selector.match_labels if se.spec.workload_selector else None
+    if not endpoints and selector is None and se.spec.resolution in ("DNS", "DNS_ROUND_ROBIN", None):
+        # DNS resolution with no endpoints: the host itself is the single endpoint
+        endpoints = tuple(
+            Pod(f"{h}", ns, {}, se.metadata.name, h) for h in se.spec.hosts[:1] if not h.startswith("*")
+        )
+    return [
+        Service(se.metadata.name, ns, ports, selector, h, endpoints, tuple(se.spec.export_to), "ServiceEntry")
+        for h in se.spec.hosts
+    ]
+
+
+def describe_error(exc: ConfigError) -> list[str]:
+    """Compiler-style lines: ``file:line:col: error[CODE] message``."""
+    return [str(d) for d in exc.diagnostics if d.severity is Severity.ERROR] or [str(exc)]

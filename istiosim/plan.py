@@ -1,0 +1,446 @@
+"""The RoutePlan: what will run, as frozen dataclasses (no pydantic, no YAML).
+
+The compiler turns the config into these objects once; both engines only read them. Each match
+condition is a ``Matcher`` whose ``test(value)`` is *the* semantics of that condition, called by
+the scalar engine per request and by the vector engine once per unique column value. The
+weighted pick is the ``WeightTable``'s and the endpoint pick the ``Target``'s, shared the same
+way.
+
+Per client proxy (namespace, labels, gateway) and listener port, ``RoutePlan.table`` resolves
+the request's host to an Envoy-style route table: virtual host selection, the VirtualService that
+applies, the config-time match filters (``sourceLabels``, ``sourceNamespace``, ``gateways``,
+``port``), and the DestinationRule lookup for each destination. Tables are cached.
+
+Known differences from Envoy/Istio (documented, deliberate):
+- ROUND_ROBIN is modelled as a uniform pick (Envoy keeps per-worker state with a random start).
+- LEAST_REQUEST is modelled as uniform over the subset's pods (exact at low load).
+- Consistent hashing maps a key to a pod with a stable hash, not Envoy's ring (same key →
+  same pod within a subset, as in Envoy; which pod differs).
+- Path normalisation (dot segments) is not applied.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from .errors import Diagnostic, Location
+from .weights import WeightTable
+
+#: draw slots: each request gets independent 64-bit draws, one per purpose
+DRAW_ROUTE, DRAW_ENDPOINT, DRAW_DELAY, DRAW_ABORT, DRAW_MIRROR0 = 0, 1, 2, 3, 4
+PER_MILLION = 1_000_000
+
+MatchKind = Literal["exact", "prefix", "regex", "present"]
+
+
+@dataclass(frozen=True, slots=True)
+class Matcher:
+    """One runtime condition of a match block.
+
+    ``key`` names the request attribute: ``uri``, ``method``, ``scheme``, ``authority``,
+    ``header:<name>`` (lower-cased) or ``query:<name>``. ``invert`` is a ``withoutHeaders``
+    entry, for which a missing header counts as the empty string (semantics §0.9) unless the
+    condition is a presence match.
+    """
+
+    key: str
+    kind: MatchKind
+    value: str = ""
+    ignore_case: bool = False
+    invert: bool = False
+    regex: Any = None
+    location: Location | None = None
+
+    def test(self, value: str | None) -> bool:
+        """Does this condition hold for an attribute value (None = absent)?"""
+        if value is None:
+            if self.invert and self.kind != "present":
+                value = ""
+            else:
+                return self.invert
+        if self.kind == "exact":
+            ok = value.lower() == self.value.lower() if self.ignore_case else value == self.value
+        elif self.kind == "prefix":
+            ok = (
+                value.lower().startswith(self.value.lower())
+                if self.ignore_case
+                else value.startswith(self.value)
+            )
+        elif self.kind == "regex":
+            ok = self.regex.fullmatch(value) is not None
+        else:
+            ok = True
+        return ok != self.invert
+
+    def describe(self) -> str:
+        what = self.key.replace("header:", "header ").replace("query:", "query param ")
+        if self.kind == "present":
+            cond = "is present"
+        else:
+            cond = f"{self.kind} {self.value!r}" + (" (ignoring case)" if self.ignore_case else "")
+        return f"{'without ' if self.invert else ''}{what} {cond}"
+
+
+@dataclass(frozen=True, slots=True)
+class SourceCondition:
+    """The config-time part of a match: which proxies and listener port the route exists on.
+
+    Istio's ``sourceMatchHTTP``: when the match names ``gateways`` only they count; otherwise
+    the client's labels must include ``sourceLabels`` and its namespace equal
+    ``sourceNamespace``. ``port`` keeps the route to the listener of that port.
+    """
+
+    gateways: frozenset[str] = frozenset()
+    source_labels: tuple[tuple[str, str], ...] = ()
+    source_namespace: str | None = None
+    port: int | None = None
+
+    def failure(self, ctx: ProxyContext, listener_port: int | None) -> str | None:
+        """Why the route is not generated for this proxy and port, or None when it is."""
+        if self.port is not None and listener_port != self.port:
+            return f"port {self.port} != listener port {listener_port}"
+        if self.gateways:
+            where = ctx.gateway or "mesh"
+            if where not in self.gateways:
+                return f"match gateways {sorted(self.gateways)} do not include {where}"
+            return None
+        labels = dict(ctx.labels)
+        for k, v in self.source_labels:
+            if labels.get(k) != v:
+                return f"sourceLabels {dict(self.source_labels)} not a subset of the client's labels"
+        if self.source_namespace is not None and self.source_namespace != ctx.namespace:
+            return f"sourceNamespace {self.source_namespace} != client namespace {ctx.namespace}"
+        return None
+
+    def __bool__(self) -> bool:
+        return bool(self.gateways or self.source_labels or self.source_namespace or self.port)
+
+
+@dataclass(frozen=True, slots=True)
+class ProxyContext:
+    """The client proxy: its namespace, its pod labels, and the gateway (None = sidecar)."""
+
+    namespace: str = "default"
+    labels: tuple[tuple[str, str], ...] = ()
+    gateway: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HeaderOps:
+    set: tuple[tuple[str, str], ...] = ()
+    add: tuple[tuple[str, str], ...] = ()
+    remove: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.set or self.add or self.remove)
+
+    def then(self, other: HeaderOps) -> HeaderOps:
+        """These operations followed by ``other`` (a later ``set`` wins)."""
+        return HeaderOps(self.set + other.set, self.add + other.add, self.remove + other.remove)
+
+    def apply(self, headers: Mapping[str, str]) -> dict[str, str]:
+        out = dict(headers)
+        for k in self.remove:
+            out.pop(k.lower(), None)
+        for k, v in self.set:
+            out[k.lower()] = v
+        for k, v in self.add:
+            key = k.lower()
+            out[key] = f"{out[key]},{v}" if key in out else v
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class DestinationSpec:
+    """A route destination as configured: FQDN (resolved in the VS namespace), subset, port."""
+
+    host: str
+    subset: str | None
+    port: int | None
+    headers_request: HeaderOps = HeaderOps()
+    headers_response: HeaderOps = HeaderOps()
+    location: Location | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Fault:
+    delay_ms: int | None = None
+    delay_per_million: int = 0
+    abort_status: int | None = None
+    abort_grpc: str | None = None
+    abort_per_million: int = 0
+    location: Location | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MirrorSpec:
+    destination: DestinationSpec
+    per_million: int = PER_MILLION
+
+
+@dataclass(frozen=True, slots=True)
+class Rewrite:
+    uri: str | None = None
+    authority: str | None = None
+    regex: Any = None
+    regex_substitution: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Forward:
+    destinations: tuple[DestinationSpec, ...]
+    weights: WeightTable
+    rewrite: Rewrite | None = None
+    headers_request: HeaderOps = HeaderOps()
+    headers_response: HeaderOps = HeaderOps()
+    fault: Fault | None = None
+    mirrors: tuple[MirrorSpec, ...] = ()
+    timeout: str | None = None
+    retries: Mapping[str, Any] | None = None
+    cors: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Redirect:
+    uri: str | None = None
+    authority: str | None = None
+    scheme: str | None = None
+    port: int | None = None
+    derive_port: str | None = None
+    status: int = 301
+
+
+@dataclass(frozen=True, slots=True)
+class DirectResponse:
+    status: int
+    body: str | None = None
+
+
+Action = Forward | Redirect | DirectResponse
+
+
+@dataclass(frozen=True, slots=True)
+class RouteEntry:
+    """One Envoy route: one match block of one http rule (Istio emits one per block)."""
+
+    rule: int
+    match: int | None
+    matchers: tuple[Matcher, ...]
+    source: SourceCondition
+    action: Action
+    rule_name: str | None = None
+    match_name: str | None = None
+    uri_prefix: str | None = None  # matched prefix, for rewrite.uri
+    uri_kind: str | None = None
+    location: Location | None = None
+    fault: Fault | None = None
+
+    @property
+    def is_catch_all(self) -> bool:
+        return not self.matchers
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledVirtualService:
+    namespace: str
+    name: str
+    hosts: tuple[str, ...]
+    gateways: frozenset[str]
+    export_to: frozenset[str]
+    entries: tuple[RouteEntry, ...]
+    order: int = 0
+    location: Location | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class LbPolicy:
+    """The load-balancer policy of a cluster (semantics §3)."""
+
+    simple: str = "LEAST_REQUEST"
+    hash_on: tuple[str, str] | None = None  # ("header"|"cookie"|"query"|"source_ip", name)
+
+    def describe(self) -> str:
+        if self.hash_on:
+            kind, name = self.hash_on
+            return f"consistentHash on {kind} {name}".rstrip()
+        return self.simple
+
+
+@dataclass(frozen=True, slots=True)
+class SubsetSpec:
+    name: str
+    labels: tuple[tuple[str, str], ...]
+    lb: LbPolicy | None = None
+    port_lb: tuple[tuple[int, LbPolicy], ...] = ()
+    location: Location | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledDestinationRule:
+    namespace: str
+    name: str
+    host: str
+    export_to: frozenset[str]
+    subsets: tuple[SubsetSpec, ...]
+    lb: LbPolicy | None = None
+    port_lb: tuple[tuple[int, LbPolicy], ...] = ()
+    order: int = 0
+    location: Location | None = None
+
+    def subset(self, name: str) -> SubsetSpec | None:
+        for s in self.subsets:
+            if s.name == name:
+                return s
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    pod: str
+    workload: str
+    labels: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceInfo:
+    fqdn: str
+    name: str
+    namespace: str
+    ports: tuple[int, ...]
+    endpoints: tuple[Endpoint, ...]
+    kind: str = "Service"
+    export_to: frozenset[str] = frozenset({"*"})
+
+
+Status = Literal["OK", "NC", "UH"]
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """A destination resolved for one client: its cluster, its pods and its LB policy."""
+
+    host: str
+    subset: str | None
+    port: int | None
+    cluster: str
+    status: Status
+    endpoints: tuple[Endpoint, ...]
+    lb: LbPolicy
+    spec: DestinationSpec | None = None
+    destination_rule: str | None = None
+    reason: str = ""
+
+    def hash_key(self, get: Any) -> str | None:
+        """The consistent-hash key of a request, via ``get(kind, name)``; None = no hash."""
+        if self.lb.hash_on is None:
+            return None
+        kind, name = self.lb.hash_on
+        return get(kind, name)  # type: ignore[no-any-return]
+
+    def endpoint_index(self, draw: int, key: str | None) -> int:
+        """Which pod: hashed key within the subset, else uniform by the endpoint draw."""
+        n = len(self.endpoints)
+        if key is not None:
+            return stable_hash(key) % n
+        return int(draw) % n
+
+    def endpoint_indexes(
+        self, draws: npt.NDArray[np.uint64], keys: npt.NDArray[np.int64] | None
+    ) -> npt.NDArray[np.intp]:
+        """Vector form of ``endpoint_index``: ``keys`` are precomputed stable hashes or -1."""
+        n = np.uint64(len(self.endpoints))
+        idx = (draws % n).astype(np.intp)
+        if keys is not None:
+            hashed = keys >= 0
+            idx[hashed] = (keys[hashed].astype(np.uint64) % n).astype(np.intp)
+        return idx
+
+
+def stable_hash(key: str) -> int:
+    """A hash that does not change between processes (Python's ``hash`` is salted)."""
+    return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "little") >> 1
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedEntry:
+    entry: RouteEntry
+    virtual_service: CompiledVirtualService
+    targets: tuple[Target, ...] = ()
+    mirrors: tuple[tuple[Target, int], ...] = ()
+
+
+@dataclass(frozen=True)
+class RouteTable:
+    """What one client proxy's Envoy holds for one host and port (semantics §1.1)."""
+
+    host: str
+    port: int | None
+    service: ServiceInfo | None
+    entries: tuple[ResolvedEntry, ...] = ()
+    virtual_services: tuple[CompiledVirtualService, ...] = ()
+    default: Target | None = None
+    skipped: tuple[tuple[RouteEntry, str], ...] = ()
+    notes: tuple[str, ...] = ()
+    passthrough: bool = False
+
+
+@dataclass(frozen=True)
+class RoutePlan:
+    """The compiled configuration. Immutable; route tables are resolved lazily and cached."""
+
+    services: Mapping[str, ServiceInfo]
+    virtual_services: tuple[CompiledVirtualService, ...]
+    destination_rules: tuple[CompiledDestinationRule, ...]
+    workload_labels: Mapping[tuple[str, str], tuple[tuple[str, str], ...]] = field(default_factory=dict)
+    domain: str = "cluster.local"
+    root_namespace: str = "istio-system"
+    diagnostics: tuple[Diagnostic, ...] = ()
+    n_draws: int = DRAW_MIRROR0
+    _cache: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    # -- public lookups ------------------------------------------------------------------------
+
+    def context(
+        self,
+        namespace: str = "default",
+        labels: Mapping[str, str] | None = None,
+        workload: str | None = None,
+        gateway: str | None = None,
+    ) -> ProxyContext:
+        """The client proxy: labels given, else those of the named workload."""
+        lab: dict[str, str] = {}
+        if workload is not None:
+            lab.update(self.workload_labels.get((namespace, workload), ()))
+        lab.update(labels or {})
+        gw = None if gateway in (None, "", "mesh") else self._gateway_name(str(gateway), namespace)
+        return ProxyContext(namespace, tuple(sorted(lab.items())), gw)
+
+    def _gateway_name(self, name: str, namespace: str) -> str:
+        return name if "/" in name else f"{namespace}/{name}"
+
+    def table(self, host: str, port: int | None, ctx: ProxyContext) -> RouteTable:
+        """The route table a proxy uses for a request to ``host`` on ``port`` (cached)."""
+        key = (host, port, ctx)
+        hit = self._cache.get(key)
+        if hit is None:
+            from ._resolve import resolve_table  # kept apart: the lookup rules are long
+
+            hit = resolve_table(self, host, port, ctx)
+            if len(self._cache) > 100_000:
+                self._cache.clear()
+            self._cache[key] = hit
+        return hit
+
+    @property
+    def max_mirrors(self) -> int:
+        return max(0, self.n_draws - DRAW_MIRROR0)

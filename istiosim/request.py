@@ -1,0 +1,228 @@
+"""Synthetic requests.
+
+A ``Request`` is what a client sidecar (or gateway) sees: Host/authority, path with query,
+method, scheme, headers, the listener port, and who sends it (namespace, workload labels,
+gateway). Header names are lower-cased (HTTP names are case-insensitive; values are not), and
+several values of one header are joined with ``,`` as Envoy does before matching.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from .errors import InvalidArgument
+
+HeaderValue = str | Iterable[str]
+
+
+def split_path(path: str) -> tuple[str, str]:
+    """``/a?x=1#f`` → (``/a``, ``x=1``): uri matching never sees the query or the fragment."""
+    base = path.split("#", 1)[0]
+    if "?" in base:
+        p, q = base.split("?", 1)
+        return p, q
+    return base, ""
+
+
+def parse_query(query: str) -> dict[str, str]:
+    """Query parameters, first occurrence of a repeated key winning, values not URL-decoded."""
+    out: dict[str, str] = {}
+    if not query:
+        return out
+    for part in query.split("&"):
+        if not part:
+            continue
+        key, _, value = part.partition("=")
+        out.setdefault(key, value)
+    return out
+
+
+def _header_text(name: str, value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Iterable) and not isinstance(value, bytes | Mapping):
+        parts = list(value)
+        if all(isinstance(v, str) for v in parts):
+            return ",".join(parts)
+    raise InvalidArgument(
+        f"header {name!r}: value must be a string or a list of strings, not {type(value).__name__}"
+    )
+
+
+class Request:
+    """One HTTP request as a client proxy sees it.
+
+    ``host`` is the name the client called (short name, ``name.ns``, FQDN, optionally with
+    ``:port``); ``authority`` defaults to it (with ``:port`` when ``port`` is given), which is
+    what ``authority`` matches see. ``namespace`` is the client's namespace (short names resolve
+    there); ``source_labels`` / ``source_workload`` describe the client pod; ``gateway`` names
+    the gateway the request enters through (``ns/name``), None for a sidecar.
+    ``random_value`` fixes the draw of the weighted pick, as Envoy's route check tool allows.
+    """
+
+    __slots__ = (
+        "_query",
+        "_uri",
+        "authority",
+        "gateway",
+        "headers",
+        "host",
+        "method",
+        "namespace",
+        "path",
+        "port",
+        "random_value",
+        "scheme",
+        "source_labels",
+        "source_workload",
+    )
+
+    host: str
+    path: str
+    method: str
+    headers: dict[str, str]
+    authority: str
+    scheme: str
+    port: int | None
+    namespace: str
+    source_labels: dict[str, str]
+    source_workload: str | None
+    gateway: str | None
+    random_value: int | None
+    _uri: str
+    _query: dict[str, str]
+
+    def __init__(
+        self,
+        host: str,
+        path: str = "/",
+        method: str = "GET",
+        headers: Mapping[str, HeaderValue] | None = None,
+        *,
+        authority: str | None = None,
+        scheme: str = "http",
+        port: int | None = None,
+        namespace: str = "default",
+        source_labels: Mapping[str, str] | None = None,
+        source_workload: str | None = None,
+        gateway: str | None = None,
+        random_value: int | None = None,
+        query: Mapping[str, str] | None = None,
+    ) -> None:
+        if not isinstance(host, str) or not host:
+            raise InvalidArgument("request host must be a non-empty string")
+        if not isinstance(path, str) or not path.startswith("/"):
+            raise InvalidArgument(f"request path must start with '/', got {path!r}")
+        if port is not None and not (isinstance(port, int) and 0 < port < 65536):
+            raise InvalidArgument(f"request port must be 1-65535, got {port!r}")
+        if random_value is not None and not (isinstance(random_value, int) and random_value >= 0):
+            raise InvalidArgument(f"random_value must be a non-negative integer, got {random_value!r}")
+        if query:
+            extra = "&".join(f"{k}={v}" for k, v in query.items())
+            path = path + ("&" if "?" in path else "?") + extra
+        hdrs: dict[str, str] = {}
+        for name, value in (headers or {}).items():
+            if not isinstance(name, str) or not name:
+                raise InvalidArgument(f"header name must be a non-empty string, got {name!r}")
+            key = name.lower()
+            text = _header_text(name, value)
+            hdrs[key] = f"{hdrs[key]},{text}" if key in hdrs else text
+        set_ = object.__setattr__
+        set_(self, "host", host.lower())
+        set_(self, "path", path)
+        set_(self, "method", method)
+        set_(self, "headers", hdrs)
+        if authority is None:
+            authority = hdrs.get(":authority") or hdrs.get("host")
+        if authority is None:
+            authority = host if port is None or ":" in host else f"{host}:{port}"
+        set_(self, "authority", authority)
+        set_(self, "scheme", scheme)
+        set_(self, "port", port)
+        set_(self, "namespace", namespace)
+        set_(self, "source_labels", dict(source_labels or {}))
+        set_(self, "source_workload", source_workload)
+        set_(self, "gateway", gateway)
+        set_(self, "random_value", random_value)
+        uri, q = split_path(path)
+        set_(self, "_uri", uri)
+        set_(self, "_query", parse_query(q))
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("Request is immutable; use replace()")
+
+    @property
+    def uri(self) -> str:
+        """The path without query and fragment: what ``uri`` matches see."""
+        return self._uri
+
+    @property
+    def query_params(self) -> dict[str, str]:
+        return dict(self._query)
+
+    def header(self, name: str) -> str | None:
+        """A header by name, case-insensitive; pseudo headers answer from the request line."""
+        name = name.lower()
+        if name == ":method":
+            return self.method
+        if name == ":scheme":
+            return self.scheme
+        if name in (":authority", "host"):
+            return self.authority
+        if name == ":path":
+            return self.path
+        return self.headers.get(name)
+
+    def query(self, name: str) -> str | None:
+        return self._query.get(name)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "host": self.host,
+            "path": self.path,
+            "method": self.method,
+            "headers": dict(self.headers),
+            "authority": self.authority,
+            "scheme": self.scheme,
+            "port": self.port,
+            "namespace": self.namespace,
+            "source_labels": dict(self.source_labels),
+            "source_workload": self.source_workload,
+            "gateway": self.gateway,
+            "random_value": self.random_value,
+        }
+
+    def replace(self, **changes: Any) -> Request:
+        data = self.to_dict()
+        if "port" in changes and "authority" not in changes and data["authority"] in (
+            self.host,
+            f"{self.host}:{self.port}",
+        ):
+            data["authority"] = None
+        data.update(changes)
+        return Request(**data)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Request) and self.to_dict() == other.to_dict()
+
+    def __hash__(self) -> int:
+        return hash((self.host, self.path, self.method, tuple(sorted(self.headers.items()))))
+
+    def __repr__(self) -> str:
+        parts = [f"host={self.host!r}"]
+        if self.path != "/":
+            parts.append(f"path={self.path!r}")
+        if self.method != "GET":
+            parts.append(f"method={self.method!r}")
+        if self.headers:
+            parts.append(f"headers={self.headers!r}")
+        if self.port is not None:
+            parts.append(f"port={self.port}")
+        if self.namespace != "default":
+            parts.append(f"namespace={self.namespace!r}")
+        if self.gateway:
+            parts.append(f"gateway={self.gateway!r}")
+        if self.random_value is not None:
+            parts.append(f"random_value={self.random_value}")
+        return f"Request({', '.join(parts)})"

@@ -1,0 +1,164 @@
+"""What happened to a request: outcomes as data, never exceptions.
+
+``Decision`` is one routed request (with ``explain()``, the trace of every rule tried and each
+step's file:line). Outcomes follow Envoy's response flags: OK, NR (404, no route), NC (503, no
+cluster: subset or host not defined), UH (503, no healthy upstream: no pods), FI (fault abort),
+REDIRECT, DIRECT (direct response) and PASSTHROUGH (no virtual host: out of the mesh).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+from .errors import Location
+
+
+class Outcome(str, enum.Enum):
+    OK = "OK"
+    NR = "NR"
+    NC = "NC"
+    UH = "UH"
+    FI = "FI"
+    REDIRECT = "REDIRECT"
+    DIRECT = "DIRECT"
+    PASSTHROUGH = "PASSTHROUGH"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+#: outcome → HTTP status when the outcome itself fixes it
+STATUS = {Outcome.OK: 200, Outcome.NR: 404, Outcome.NC: 503, Outcome.UH: 503, Outcome.PASSTHROUGH: 200}
+
+
+@dataclass(frozen=True, slots=True)
+class TraceStep:
+    kind: str
+    message: str
+    location: Location | None = None
+
+    def __str__(self) -> str:
+        where = f"  [{self.location}]" if self.location else ""
+        return f"{self.kind:>8}: {self.message}{where}"
+
+
+@dataclass(frozen=True, slots=True)
+class DestinationRef:
+    host: str
+    subset: str | None
+    port: int | None
+    cluster: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"host": self.host, "subset": self.subset, "port": self.port}
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A weighted destination of the matched route, with its exact probability."""
+
+    host: str
+    subset: str | None
+    port: int | None
+    cluster: str
+    weight: int
+    probability: Fraction
+    status: str = "OK"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "host": self.host,
+            "subset": self.subset,
+            "port": self.port,
+            "weight": self.weight,
+            "probability": float(self.probability),
+        }
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Where one request went, and why (``explain()``)."""
+
+    outcome: Outcome
+    status: int
+    virtual_service: str | None = None
+    rule: int | None = None
+    match: int | None = None
+    rule_name: str | None = None
+    destination: DestinationRef | None = None
+    workload: str | None = None
+    pod: str | None = None
+    candidates: tuple[Candidate, ...] = ()
+    flags: tuple[str, ...] = ()
+    delay_ms: int | None = None
+    redirect_location: str | None = None
+    body: str | None = None
+    path: str | None = None
+    authority: str | None = None
+    request_headers: dict[str, str] | None = None
+    response_headers: tuple[tuple[str, str, str], ...] = ()
+    mirrors: tuple[str, ...] = ()
+    timeout: str | None = None
+    location: Location | None = None
+    trace: tuple[TraceStep, ...] | None = None
+    _retrace: Callable[[], Decision] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def subset(self) -> str | None:
+        return self.destination.subset if self.destination else None
+
+    @property
+    def delayed(self) -> bool:
+        return "DI" in self.flags
+
+    def traced(self) -> Decision:
+        """This decision with its trace (routing it again with the same draws if needed)."""
+        if self.trace is not None or self._retrace is None:
+            return self
+        return self._retrace()
+
+    def explain(self) -> str:
+        d = self.traced()
+        head = f"{d.outcome.value} {d.status}"
+        if d.destination is not None:
+            head += f" → {d.destination.cluster}"
+            if d.pod:
+                head += f" (pod {d.pod})"
+        lines = [head, *(str(s) for s in d.trace or ())]
+        return "\n".join(lines)
+
+    def to_dict(self, *, trace: bool = True) -> dict[str, Any]:
+        d = self.traced() if trace else self
+        return {
+            "outcome": d.outcome.value,
+            "status": d.status,
+            "virtual_service": d.virtual_service,
+            "rule": d.rule,
+            "match": d.match,
+            "candidates": [c.to_dict() for c in d.candidates],
+            "destination": d.destination.to_dict() if d.destination else None,
+            "cluster": d.destination.cluster if d.destination else None,
+            "workload": d.workload,
+            "pod": d.pod,
+            "flags": list(d.flags),
+            "delay_ms": d.delay_ms,
+            "redirect": d.redirect_location,
+            "body": d.body,
+            "path": d.path,
+            "authority": d.authority,
+            "request_headers": d.request_headers,
+            "mirrors": list(d.mirrors),
+            "trace": [s.message + (f" [{s.location}]" if s.location else "") for s in d.trace or ()],
+        }
+
+    def __str__(self) -> str:
+        return self.explain()
+
+    def _repr_html_(self) -> str:
+        from .display import decision_html
+
+        return decision_html(self)

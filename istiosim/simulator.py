@@ -1,0 +1,89 @@
+"""Simulator and load(): the plan plus the only numpy Generator in the library.
+
+Engines take draws; the Simulator makes them. Scalar routing draws come from a buffer filled by
+the Generator in blocks, so one ``route()`` costs no numpy call.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+
+from .compiler import compile_plan
+from .engine.scalar import route as _route
+from .errors import Diagnostic, InvalidArgument
+from .loader import ConfigSet, load_config
+from .mesh import Mesh
+from .plan import RoutePlan
+from .request import Request
+from .results import Decision
+
+RngLike = None | int | np.random.SeedSequence | np.random.Generator
+
+
+def make_rng(rng: RngLike) -> np.random.Generator:
+    """None, an int, a SeedSequence or a Generator → a Generator (SPEC 7)."""
+    if isinstance(rng, bool) or not (rng is None or isinstance(rng, int | np.random.SeedSequence | np.random.Generator)):
+        raise InvalidArgument(f"rng must be None, an int, a SeedSequence or a Generator, not {type(rng).__name__}")
+    if isinstance(rng, int) and rng < 0:
+        raise InvalidArgument(f"seed must be non-negative, got {rng}")
+    return np.random.default_rng(rng)
+
+
+class Simulator:
+    """A compiled configuration you can route requests through."""
+
+    _BLOCK = 8192
+
+    def __init__(self, plan: RoutePlan, *, config: ConfigSet | None = None, rng: RngLike = None) -> None:
+        self.plan = plan
+        self.config = config
+        self.seed = rng if isinstance(rng, int) else None
+        self._rng = make_rng(rng)
+        self._buf: list[int] = []
+
+    @property
+    def diagnostics(self) -> tuple[Diagnostic, ...]:
+        return self.plan.diagnostics
+
+    @property
+    def mesh(self) -> Mesh | None:
+        return self.config.mesh if self.config else None
+
+    def draws(self, rng: RngLike = None) -> list[int]:
+        """One request's draws (uint64 values as ints), from ``rng`` or the simulator's stream."""
+        k = self.plan.n_draws
+        if rng is not None:
+            return [int(x) for x in make_rng(rng).integers(0, 2**64, size=k, dtype=np.uint64)]
+        if len(self._buf) < k:
+            self._buf = self._rng.integers(0, 2**64, size=self._BLOCK * k, dtype=np.uint64).tolist()
+        out = self._buf[-k:]
+        del self._buf[-k:]
+        return out
+
+    def route(self, request: Request, *, rng: RngLike = None, trace: bool = False) -> Decision:
+        """Route one request as Istio would. ``explain()`` on the result gives the trace."""
+        if not isinstance(request, Request):
+            raise InvalidArgument(f"route() takes a Request, not {type(request).__name__}")
+        return _route(self.plan, request, self.draws(rng), trace=trace)
+
+    def explain(self, request: Request, *, rng: RngLike = None) -> str:
+        return self.route(request, rng=rng, trace=True).explain()
+
+    def __repr__(self) -> str:
+        p = self.plan
+        return (
+            f"<Simulator: {len(p.virtual_services)} VirtualService(s), {len(p.destination_rules)} "
+            f"DestinationRule(s), {len(p.services)} service(s)>"
+        )
+
+
+def load(*sources: str | os.PathLike[str], namespace: str = "default", rng: RngLike = None, mesh: Mesh | None = None, **_: Any) -> Simulator:
+    """Load YAML files, folders, ``-`` or YAML text, compile, and return a Simulator."""
+    if not sources:
+        raise InvalidArgument("load() needs at least one file, folder or YAML text")
+    config = load_config(*sources, namespace=namespace)
+    plan = compile_plan(config, mesh)
+    return Simulator(plan, config=config, rng=rng)
