@@ -50,8 +50,16 @@ def check_virtual_service_routes(http: list[cfg.HTTPRoute | None], sink: _Sink) 
             k = _key(m)
             if k in seen:
                 dups += 1
-                sink.warn(f"match {j} of {_name(route, i)} is ineffective: used by {seen[k]}", (*path, "match", j), "IST0131")
+                sink.warn(
+                    f"match {j} of {_name(route, i)} is ineffective: used by {seen[k]}",
+                    (*path, "match", j),
+                    "IST0131",
+                )
             else:
                 seen[k] = f"{_name(route, i)} match {j}"
         if dups == len(route.match) and empty_at is None:
-            sink.warn(f"{_name(route, i)} is unreachable: all matches used by prior rules", path, "IST0130")
+            sink.warn(
+                f"{_name(route, i)} is unreachable: all matches used by prior rules",
+                path,
+                "IST0130",
+            )

@@ -43,7 +43,7 @@ def _domains(plan: RoutePlan, ns: str) -> dict[str, ServiceInfo]:
     key = ("__domains__", ns)
     hit = plan._cache.get(key)
     if hit is not None:
-        return hit  # type: ignore[return-value]
+        return hit  # type: ignore[no-any-return]
     out: dict[str, ServiceInfo] = {}
     for svc in plan.services.values():
         if not _visible(svc.export_to, svc.namespace, ns):
@@ -56,7 +56,7 @@ def _domains(plan: RoutePlan, ns: str) -> dict[str, ServiceInfo]:
             names.insert(0, svc.name)
         for n in names:
             out.setdefault(n, svc)
-    plan._cache[key] = out  # type: ignore[assignment]
+    plan._cache[key] = out
     return out
 
 
@@ -68,13 +68,19 @@ def find_service(plan: RoutePlan, host: str, ns: str) -> ServiceInfo | None:
         return svc
     best: ServiceInfo | None = None
     for name, s in doms.items():
-        if name.startswith("*.") and host_matches(name, host) and (best is None or len(name) > len(best.fqdn)):
+        if (
+            name.startswith("*.")
+            and host_matches(name, host)
+            and (best is None or len(name) > len(best.fqdn))
+        ):
             best = s
     return best
 
 
 def _bucket(vs: CompiledVirtualService, ns: str) -> int:
-    if vs.export_to == frozenset({"."}) or (vs.namespace == ns and vs.export_to and "*" not in vs.export_to):
+    if vs.export_to == frozenset({"."}) or (
+        vs.namespace == ns and vs.export_to and "*" not in vs.export_to
+    ):
         return 0
     if ns in vs.export_to:
         return 1
@@ -102,7 +108,9 @@ def select_virtual_services(
         elif best >= 0:
             wild.append((best, vs))
     order = sorted(exact, key=lambda v: (_bucket(v, ctx.namespace), v.order))
-    order += [v for _, v in sorted(wild, key=lambda t: (-t[0], _bucket(t[1], ctx.namespace), t[1].order))]
+    order += [
+        v for _, v in sorted(wild, key=lambda t: (-t[0], _bucket(t[1], ctx.namespace), t[1].order))
+    ]
     if ctx.gateway is not None:
         return order, []  # gateways merge every VS for the host
     return order[:1], order[1:]
@@ -145,11 +153,21 @@ def _merge(drs: list[CompiledDestinationRule]) -> CompiledDestinationRule:
     first = next((d for d in drs if d.lb is not None or d.port_lb), drs[0])
     head = drs[0]
     return CompiledDestinationRule(
-        head.namespace, head.name, head.host, head.export_to, tuple(subsets), first.lb, first.port_lb, head.order, head.location
+        head.namespace,
+        head.name,
+        head.host,
+        head.export_to,
+        tuple(subsets),
+        first.lb,
+        first.port_lb,
+        head.order,
+        head.location,
     )
 
 
-def _lb_for(dr: CompiledDestinationRule | None, subset: SubsetSpec | None, port: int | None) -> LbPolicy:
+def _lb_for(
+    dr: CompiledDestinationRule | None, subset: SubsetSpec | None, port: int | None
+) -> LbPolicy:
     """Subset port-level > subset > DR port-level > DR top-level (whole-object replacement)."""
     for src in (subset, dr):
         if src is None:
@@ -178,8 +196,18 @@ def resolve_target(
             port = listener_port
     cluster = f"outbound|{port or ''}|{spec.subset or ''}|{spec.host}"
     if svc is None:
-        return Target(spec.host, spec.subset, port, cluster, "NC", (), LbPolicy(), spec, None,
-                      f"host {spec.host} is not a known service (no such cluster)")
+        return Target(
+            spec.host,
+            spec.subset,
+            port,
+            cluster,
+            "NC",
+            (),
+            LbPolicy(),
+            spec,
+            None,
+            f"host {spec.host} is not a known service (no such cluster)",
+        )
     dr = find_destination_rule(plan, spec.host, ctx.namespace, svc.namespace)
     drname = f"{dr.namespace}/{dr.name}" if dr else None
     subset = None
@@ -189,22 +217,38 @@ def resolve_target(
             why = f"subset {spec.subset} is not defined by " + (
                 f"DestinationRule {drname}" if dr else f"any DestinationRule for {spec.host}"
             )
-            return Target(spec.host, spec.subset, port, cluster, "NC", (), LbPolicy(), spec, drname, why)
+            return Target(
+                spec.host, spec.subset, port, cluster, "NC", (), LbPolicy(), spec, drname, why
+            )
         want = dict(subset.labels)
-        eps = tuple(e for e in svc.endpoints if all(dict(e.labels).get(k) == v for k, v in want.items()))
+        eps = tuple(
+            e for e in svc.endpoints if all(dict(e.labels).get(k) == v for k, v in want.items())
+        )
     else:
         eps = svc.endpoints
     lb = _lb_for(dr, subset, port)
     if not eps:
         what = f"subset {spec.subset}" if spec.subset else f"service {spec.host}"
-        return Target(spec.host, spec.subset, port, cluster, "UH", (), lb, spec, drname,
-                      f"{what} has no pods (no healthy upstream)")
+        return Target(
+            spec.host,
+            spec.subset,
+            port,
+            cluster,
+            "UH",
+            (),
+            lb,
+            spec,
+            drname,
+            f"{what} has no pods (no healthy upstream)",
+        )
     return Target(spec.host, spec.subset, port, cluster, "OK", eps, lb, spec, drname)
 
 
 def _sort_gateway_routes(entries: list[ResolvedEntry]) -> list[ResolvedEntry]:
     """Gateways merge VSs and move catch-all routes last (Istio's ``SortVHostRoutes``)."""
-    return [e for e in entries if not e.entry.is_catch_all] + [e for e in entries if e.entry.is_catch_all]
+    return [e for e in entries if not e.entry.is_catch_all] + [
+        e for e in entries if e.entry.is_catch_all
+    ]
 
 
 def resolve_table(plan: RoutePlan, host: str, port: int | None, ctx: ProxyContext) -> RouteTable:
@@ -229,7 +273,9 @@ def resolve_table(plan: RoutePlan, host: str, port: int | None, ctx: ProxyContex
         notes.append(f"no service and no VirtualService for {raw!r}: catch-all virtual host")
         return RouteTable(host, port, None, notes=tuple(notes), passthrough=True)
     for vs in shadowed:
-        notes.append(f"VirtualService {vs.key} also claims {hostname} but is ignored on sidecars (IST0109)")
+        notes.append(
+            f"VirtualService {vs.key} also claims {hostname} but is ignored on sidecars (IST0109)"
+        )
     entries: list[ResolvedEntry] = []
     skipped: list[tuple[RouteEntry, str]] = []
     for vs in applied:
@@ -242,11 +288,25 @@ def resolve_table(plan: RoutePlan, host: str, port: int | None, ctx: ProxyContex
     if ctx.gateway is not None:
         entries = _sort_gateway_routes(entries)
     if applied and (entries or ctx.gateway is not None):
-        return RouteTable(host, port, svc, tuple(entries), tuple(applied), None, tuple(skipped), tuple(notes))
+        return RouteTable(
+            host, port, svc, tuple(entries), tuple(applied), None, tuple(skipped), tuple(notes)
+        )
     if applied:
-        notes.append(f"no route of VirtualService {applied[0].key} applies to this client: default route")
+        notes.append(
+            f"no route of VirtualService {applied[0].key} applies to this client: default route"
+        )
     if svc is None:
-        return RouteTable(host, port, None, (), tuple(applied), None, tuple(skipped), tuple(notes), passthrough=True)
+        return RouteTable(
+            host,
+            port,
+            None,
+            (),
+            tuple(applied),
+            None,
+            tuple(skipped),
+            tuple(notes),
+            passthrough=True,
+        )
     default = resolve_target(plan, DestinationSpec(svc.fqdn, None, port), ctx, port)
     return RouteTable(host, port, svc, (), (), default, tuple(skipped), tuple(notes))
 
@@ -258,5 +318,7 @@ def _resolve_entry(
     if not isinstance(act, Forward):
         return ResolvedEntry(e, vs)
     targets = tuple(resolve_target(plan, d, ctx, port) for d in act.destinations)
-    mirrors = tuple((resolve_target(plan, m.destination, ctx, port), m.per_million) for m in act.mirrors)
+    mirrors = tuple(
+        (resolve_target(plan, m.destination, ctx, port), m.per_million) for m in act.mirrors
+    )
     return ResolvedEntry(e, vs, targets, mirrors)

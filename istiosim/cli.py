@@ -43,8 +43,14 @@ def _parse_labels(items: Sequence[str] | None) -> dict[str, str]:
 
 def add_request_flags(p: argparse.ArgumentParser) -> None:
     """The flags that describe one request (shared by route and simulate)."""
-    p.add_argument("-f", "--filename", action="append", required=True, metavar="PATH",
-                   help="YAML file, folder or - (stdin); repeatable, later objects replace earlier")
+    p.add_argument(
+        "-f",
+        "--filename",
+        action="append",
+        required=True,
+        metavar="PATH",
+        help="YAML file, folder or - (stdin); repeatable, later objects replace earlier",
+    )
     p.add_argument("--host", required=True, help="the host the client calls (short name or FQDN)")
     p.add_argument("-H", "--header", action="append", default=[], metavar="'NAME: VALUE'")
     p.add_argument("--path", default="/", help="path, may carry a query string")
@@ -53,10 +59,19 @@ def add_request_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--authority", default=None, help="Host header (default: --host)")
     p.add_argument("--scheme", default="http")
     p.add_argument("--namespace", default="default", help="the client's namespace")
-    p.add_argument("--source-label", action="append", default=[], metavar="KEY=VALUE",
-                   help="a label of the client pod (for sourceLabels matches)")
-    p.add_argument("--source-workload", default=None, help="the client's Deployment (its labels are used)")
-    p.add_argument("--gateway", default=None, help="route as this gateway (ns/name) instead of a sidecar")
+    p.add_argument(
+        "--source-label",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a label of the client pod (for sourceLabels matches)",
+    )
+    p.add_argument(
+        "--source-workload", default=None, help="the client's Deployment (its labels are used)"
+    )
+    p.add_argument(
+        "--gateway", default=None, help="route as this gateway (ns/name) instead of a sidecar"
+    )
     p.add_argument("--format", choices=("text", "json"), default="text")
 
 
@@ -68,9 +83,18 @@ def build_request(args: argparse.Namespace, random_value: int | None = None) -> 
         name, value = _parse_header(h)
         headers.setdefault(name, []).append(value)
     return Request(
-        args.host, args.path, args.method, headers, authority=args.authority, scheme=args.scheme,
-        port=args.port, namespace=args.namespace, source_labels=_parse_labels(args.source_label),
-        source_workload=args.source_workload, gateway=args.gateway, random_value=random_value,
+        args.host,
+        args.path,
+        args.method,
+        headers,
+        authority=args.authority,
+        scheme=args.scheme,
+        port=args.port,
+        namespace=args.namespace,
+        source_labels=_parse_labels(args.source_label),
+        source_workload=args.source_workload,
+        gateway=args.gateway,
+        random_value=random_value,
     )
 
 
@@ -97,8 +121,12 @@ def cmd_route(args: argparse.Namespace) -> int:
             from .display import table
 
             print()
-            print(table(["destination", "weight", "probability"],
-                        [(c.cluster, c.weight, f"{float(c.probability):.4%}") for c in d.candidates]))
+            print(
+                table(
+                    ["destination", "weight", "probability"],
+                    [(c.cluster, c.weight, f"{float(c.probability):.4%}") for c in d.candidates],
+                )
+            )
     return 0
 
 
@@ -119,8 +147,10 @@ def cmd_check(args: argparse.Namespace) -> int:
             print(d)
         n_err = sum(d.severity is Severity.ERROR for d in diags)
         n_warn = sum(d.severity is Severity.WARNING for d in diags)
-        print(f"{len(config.virtual_services)} VirtualService(s), {len(config.destination_rules)} "
-              f"DestinationRule(s), {len(plan.services)} service(s): {n_err} error(s), {n_warn} warning(s)")
+        print(
+            f"{len(config.virtual_services)} VirtualService(s), {len(config.destination_rules)} "
+            f"DestinationRule(s), {len(plan.services)} service(s): {n_err} error(s), {n_warn} warning(s)"
+        )
     return 1 if any(d.severity is Severity.ERROR for d in diags) else 0
 
 
@@ -147,9 +177,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from .simulator import load
 
     data = resources.files("istiosim") / "data" / "bookinfo"
-    base = [str(data / "bookinfo-k8s.yaml"), str(data / "destination.yaml"), str(data / "virtual-service.yaml")]
+    base = [
+        str(data / "bookinfo-k8s.yaml"),
+        str(data / "destination.yaml"),
+        str(data / "virtual-service.yaml"),
+    ]
     readers = [("a reader", {}), ("jason", {"end-user": "jason"})]
-    print("istiosim demo: Istio's Bookinfo, productpage -> reviews (v1: no stars, v2: black, v3: red)\n")
+    print(
+        "istiosim demo: Istio's Bookinfo, productpage -> reviews (v1: no stars, v2: black, v3: red)\n"
+    )
     for i, (title, fname) in enumerate(_STEPS, 1):
         files = base if fname == "virtual-service.yaml" else [*base, str(data / fname)]
         sim = load(*files, rng=args.seed)
@@ -162,7 +198,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
             print(f"  {who:<9} sees {seen}   [{d.virtual_service} {rule}]")
         if len(sim.plan.virtual_services) and i == 3:
             d = sim.route(Request("reviews", "/reviews/0", port=9080), trace=True)
-            print("  why:", "; ".join(s.message for s in (d.trace or ()) if s.kind in ("match", "weight")))
+            print(
+                "  why:",
+                "; ".join(s.message for s in (d.trace or ()) if s.kind in ("match", "weight")),
+            )
         print()
     print("Try:  istiosim route -f <configs> --host reviews -H 'end-user: jason'")
     return 0
@@ -172,7 +211,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="istiosim", description="Simulate Istio HTTP routing, no cluster needed.")
+    p = argparse.ArgumentParser(
+        prog="istiosim", description="Simulate Istio HTTP routing, no cluster needed."
+    )
     from . import __version__
 
     p.add_argument("--version", action="version", version=f"istiosim {__version__}")
@@ -186,13 +227,17 @@ def build_parser() -> argparse.ArgumentParser:
     add_request_flags(r)
     r.add_argument("--random-value", type=int, default=None, help="fix the weighted pick's draw")
     r.add_argument("--seed", type=int, default=None)
-    r.add_argument("--config-namespace", default="default", help="namespace for objects without one")
+    r.add_argument(
+        "--config-namespace", default="default", help="namespace for objects without one"
+    )
     r.set_defaults(func=cmd_route)
 
     c = sub.add_parser("check", help="validate configs (Istio's codes) and report diagnostics")
     c.add_argument("-f", "--filename", action="append", required=True, metavar="PATH")
     c.add_argument("--format", choices=("text", "json"), default="text")
-    c.add_argument("--all", action="store_true", help="also list info about ignored kinds and replaced objects")
+    c.add_argument(
+        "--all", action="store_true", help="also list info about ignored kinds and replaced objects"
+    )
     c.add_argument("--config-namespace", default="default")
     c.set_defaults(func=cmd_check)
 

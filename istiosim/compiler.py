@@ -50,7 +50,15 @@ _LABEL = re.compile(r"^[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?$")
 _DNS1123 = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _DURATION = re.compile(r"^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$")
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
-_UNIT_MS = {"ns": 1e-6, "us": 1e-3, "µs": 1e-3, "ms": 1.0, "s": 1000.0, "m": 60000.0, "h": 3600000.0}
+_UNIT_MS = {
+    "ns": 1e-6,
+    "us": 1e-3,
+    "µs": 1e-3,
+    "ms": 1.0,
+    "s": 1000.0,
+    "m": 60000.0,
+    "h": 3600000.0,
+}
 _HEADER_NAME = re.compile(r"^:?[-!#$%&'*+.^_`|~0-9a-zA-Z]+$")
 _K8S_LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 _RE2_OPTIONS = re2.Options()
@@ -92,12 +100,21 @@ class _Collector:
     def loc(self, path: Iterable[str | int]) -> Location:
         return self.source.find(tuple(path)) or self.fallback
 
-    def add(self, code: str, message: str, path: tuple[str | int, ...], severity: Severity | None = None) -> None:
+    def add(
+        self, code: str, message: str, path: tuple[str | int, ...], severity: Severity | None = None
+    ) -> None:
         dotted = ""
         for p in path:
             dotted += f"[{p}]" if isinstance(p, int) else ("." if dotted else "") + str(p)
         self.out.append(
-            Diagnostic.make(code, message, self.loc(path), resource=self.resource, field_path=dotted, severity=severity)
+            Diagnostic.make(
+                code,
+                message,
+                self.loc(path),
+                resource=self.resource,
+                field_path=dotted,
+                severity=severity,
+            )
         )
 
     def error(self, message: str, path: tuple[str | int, ...]) -> None:
@@ -168,7 +185,7 @@ def _header_ops(ops: cfg.HeaderOperations | None) -> HeaderOps:
 def _per_million(p: cfg.Percent | None, default: int) -> int:
     if p is None:
         return default
-    return int(round(p.value * 10_000))
+    return round(p.value * 10_000)
 
 
 class _Compiler:
@@ -180,13 +197,20 @@ class _Compiler:
 
     def col(self, kind: str, ns: str, name: str) -> _Collector:
         src = self.config.source(kind, ns, name)
-        fallback = src.find(()) or Location(self.config.files[0] if self.config.files else "<config>")
+        fallback = src.find(()) or Location(
+            self.config.files[0] if self.config.files else "<config>"
+        )
         return _Collector(f"{kind} {ns}/{name}", src, fallback, self.diags)
 
     # -- virtual services ----------------------------------------------------------------------
 
-    def virtual_services(self) -> tuple[list[CompiledVirtualService], dict[tuple[str, str], cfg.VirtualService]]:
-        by_key = {(v.metadata.namespace or "default", v.metadata.name): v for v in self.config.virtual_services}
+    def virtual_services(
+        self,
+    ) -> tuple[list[CompiledVirtualService], dict[tuple[str, str], cfg.VirtualService]]:
+        by_key = {
+            (v.metadata.namespace or "default", v.metadata.name): v
+            for v in self.config.virtual_services
+        }
         out = []
         for order, vs in enumerate(self.config.virtual_services):
             ns = vs.metadata.namespace or "default"
@@ -201,46 +225,72 @@ class _Compiler:
     def _check_delegate_vs(self, vs: cfg.VirtualService, ns: str) -> None:
         col = self.col("VirtualService", ns, vs.metadata.name)
         if vs.spec.gateways:
-            col.error("delegate VirtualService (no hosts) must not have gateways", ("spec", "gateways"))
+            col.error(
+                "delegate VirtualService (no hosts) must not have gateways", ("spec", "gateways")
+            )
         if vs.spec.tcp or vs.spec.tls:
-            col.error("delegate VirtualService (no hosts) must not have tcp or tls routes", ("spec",))
+            col.error(
+                "delegate VirtualService (no hosts) must not have tcp or tls routes", ("spec",)
+            )
         for i, r in enumerate(vs.spec.http):
             if r is not None and r.delegate is not None:
-                col.error("a delegate VirtualService's routes cannot delegate again", ("spec", "http", i, "delegate"))
+                col.error(
+                    "a delegate VirtualService's routes cannot delegate again",
+                    ("spec", "http", i, "delegate"),
+                )
         self._routes(vs, ns, col, list(vs.spec.http), ("spec", "http"), delegate=True)
 
     def compile_vs(
-        self, vs: cfg.VirtualService, ns: str, order: int, by_key: dict[tuple[str, str], cfg.VirtualService]
+        self,
+        vs: cfg.VirtualService,
+        ns: str,
+        order: int,
+        by_key: dict[tuple[str, str], cfg.VirtualService],
     ) -> CompiledVirtualService | None:
         col = self.col("VirtualService", ns, vs.metadata.name)
         spec = vs.spec
-        gateways = frozenset(self._gateway(g, ns) for g in spec.gateways) if spec.gateways else frozenset({"mesh"})
+        gateways = (
+            frozenset(self._gateway(g, ns) for g in spec.gateways)
+            if spec.gateways
+            else frozenset({"mesh"})
+        )
         hosts: list[str] = []
         for i, h in enumerate(spec.hosts):
             if not valid_host(h):
                 col.error(f"invalid host {h!r}", ("spec", "hosts", i))
             elif h == "*" and "mesh" in gateways:
-                col.error("wildcard host * is not allowed for virtual services bound to the mesh gateway", ("spec", "hosts", i))
+                col.error(
+                    "wildcard host * is not allowed for virtual services bound to the mesh gateway",
+                    ("spec", "hosts", i),
+                )
             r = resolve_short_name(h, ns, self.mesh.domain)
             if r in hosts:
                 col.error(f"duplicate host {h!r}", ("spec", "hosts", i))
             hosts.append(r)
         for i, g in enumerate(spec.gateways):
             bare = g.split("/", 1)[-1]
-            if g != "mesh" and not all(_DNS1123.match(p) for p in g.split("/")) and not all(
-                _LABEL.match(p) for p in bare.split(".")
+            if (
+                g != "mesh"
+                and not all(_DNS1123.match(p) for p in g.split("/"))
+                and not all(_LABEL.match(p) for p in bare.split("."))
             ):
                 col.error(f"invalid gateway name {g!r}", ("spec", "gateways", i))
         if not spec.http and not spec.tcp and not spec.tls:
             col.error("http, tcp or tls must be provided in virtual service", ("spec",))
         self._export_to(spec.export_to, col, ("spec", "exportTo"))
-        routes: list[tuple[cfg.HTTPRoute | None, tuple[str | int, ...], _Collector]] = []
-        for i, r in enumerate(spec.http):
-            routes.append((r, ("spec", "http", i), col))
-        entries = self._routes(vs, ns, col, list(spec.http), ("spec", "http"), delegate=False, by_key=by_key)
+        entries = self._routes(
+            vs, ns, col, list(spec.http), ("spec", "http"), delegate=False, by_key=by_key
+        )
         check_virtual_service_routes(spec.http, col)
         return CompiledVirtualService(
-            ns, vs.metadata.name, tuple(hosts), gateways, frozenset(spec.export_to), tuple(entries), order, col.loc(())
+            ns,
+            vs.metadata.name,
+            tuple(hosts),
+            gateways,
+            frozenset(spec.export_to),
+            tuple(entries),
+            order,
+            col.loc(()),
         )
 
     def _gateway(self, g: str, ns: str) -> str:
@@ -253,7 +303,9 @@ class _Compiler:
             return f"{gns}/{name}"
         return f"{ns}/{g}"
 
-    def _export_to(self, export_to: list[str], col: _Collector, path: tuple[str | int, ...]) -> None:
+    def _export_to(
+        self, export_to: list[str], col: _Collector, path: tuple[str | int, ...]
+    ) -> None:
         seen: set[str] = set()
         for i, e in enumerate(export_to):
             if e in seen:
@@ -288,7 +340,12 @@ class _Compiler:
         return entries
 
     def _route(
-        self, r: cfg.HTTPRoute, index: int, ns: str, col: _Collector, path: tuple[str | int, ...],
+        self,
+        r: cfg.HTTPRoute,
+        index: int,
+        ns: str,
+        col: _Collector,
+        path: tuple[str | int, ...],
         matches: list[tuple[cfg.HTTPMatchRequest, tuple[str | int, ...]]] | None = None,
     ) -> list[RouteEntry]:
         action = self._action(r, ns, col, path)
@@ -298,14 +355,42 @@ class _Compiler:
         out: list[RouteEntry] = []
         if not matches:
             if action is not None:
-                out.append(RouteEntry(index, None, (), SourceCondition(), action, r.name, None, "/", None, col.loc(path), fault))
+                out.append(
+                    RouteEntry(
+                        index,
+                        None,
+                        (),
+                        SourceCondition(),
+                        action,
+                        r.name,
+                        None,
+                        "/",
+                        None,
+                        col.loc(path),
+                        fault,
+                    )
+                )
             return out
         for j, (m, mpath) in enumerate(matches):
             built = self._match(m, col, mpath)
             if built is None or action is None:
                 continue
             matchers, source, prefix, kind = built
-            out.append(RouteEntry(index, j, matchers, source, action, r.name, m.name, prefix, kind, col.loc(mpath), fault))
+            out.append(
+                RouteEntry(
+                    index,
+                    j,
+                    matchers,
+                    source,
+                    action,
+                    r.name,
+                    m.name,
+                    prefix,
+                    kind,
+                    col.loc(mpath),
+                    fault,
+                )
+            )
         return out
 
     def _match(
@@ -320,8 +405,15 @@ class _Compiler:
             if u.regex == "*" or (u.prefix in ("", "/") and u.exact is None and u.regex is None):
                 pass  # catch-all uri (Envoy prefix "/")
             else:
-                um = _string_matcher("uri", u, col, (*path, "uri"), allow_empty_prefix=True,
-                                     ignore_case=m.ignore_case, presence_ok=False)
+                um = _string_matcher(
+                    "uri",
+                    u,
+                    col,
+                    (*path, "uri"),
+                    allow_empty_prefix=True,
+                    ignore_case=m.ignore_uri_case,
+                    presence_ok=False,
+                )
                 if um is not None:
                     ms.append(um)
                     kind = um.kind
@@ -339,12 +431,18 @@ class _Compiler:
             mapping: dict[str, cfg.StringMatch | None] = getattr(m, attr)
             for name in sorted(mapping):
                 hpath = (*path, field_name, name)
-                if pref == "header:" and not _HEADER_NAME.match(name) and not name.startswith("@request.auth.claims"):
+                if (
+                    pref == "header:"
+                    and not _HEADER_NAME.match(name)
+                    and not name.startswith("@request.auth.claims")
+                ):
                     col.error(f"invalid header name {name!r}", hpath)
                     continue
                 key = pref + (name.lower() if pref == "header:" else name)
                 allow_empty = pref == "query:"
-                x = _string_matcher(key, mapping[name], col, hpath, invert=invert, allow_empty_prefix=allow_empty)
+                x = _string_matcher(
+                    key, mapping[name], col, hpath, invert=invert, allow_empty_prefix=allow_empty
+                )
                 if x is not None:
                     ms.append(x)
         if m.port is not None and not (0 < m.port < 65536):
@@ -354,14 +452,24 @@ class _Compiler:
         for k, v in m.source_labels.items():
             if not _K8S_LABEL_VALUE.match(v):
                 col.error(f"invalid label value {v!r} for {k!r}", (*path, "sourceLabels", k))
-        if len(self.diags) > n_err and any(d.severity is Severity.ERROR for d in self.diags[n_err:]):
+        if len(self.diags) > n_err and any(
+            d.severity is Severity.ERROR for d in self.diags[n_err:]
+        ):
             return None
-        gws = frozenset(self._gateway(g, col.resource.split(" ")[1].split("/")[0]) for g in m.gateways)
-        source = SourceCondition(gws, tuple(sorted(m.source_labels.items())), m.source_namespace, m.port)
+        gws = frozenset(
+            self._gateway(g, col.resource.split(" ")[1].split("/")[0]) for g in m.gateways
+        )
+        source = SourceCondition(
+            gws, tuple(sorted(m.source_labels.items())), m.source_namespace, m.port
+        )
         return tuple(ms), source, prefix, kind
 
     def _destination(
-        self, d: cfg.Destination | None, ns: str, col: _Collector, path: tuple[str | int, ...],
+        self,
+        d: cfg.Destination | None,
+        ns: str,
+        col: _Collector,
+        path: tuple[str | int, ...],
         headers: cfg.Headers | None = None,
     ) -> DestinationSpec | None:
         if d is None:
@@ -372,7 +480,9 @@ class _Compiler:
             col.error(f"invalid destination host {d.host!r}", (*path, "host"))
             ok = False
         if d.subset is not None and (len(d.subset) > 63 or not _LABEL.match(d.subset)):
-            col.error(f"invalid subset name {d.subset!r}: must be a DNS-1123 label", (*path, "subset"))
+            col.error(
+                f"invalid subset name {d.subset!r}: must be a DNS-1123 label", (*path, "subset")
+            )
             ok = False
         port = d.port.number if d.port is not None else None
         if port is not None and not (0 < port < 65536):
@@ -382,16 +492,35 @@ class _Compiler:
             return None
         req = _header_ops(headers.request) if headers else HeaderOps()
         resp = _header_ops(headers.response) if headers else HeaderOps()
-        return DestinationSpec(resolve_short_name(d.host, ns, self.mesh.domain), d.subset, port, req, resp, col.loc(path))
+        return DestinationSpec(
+            resolve_short_name(d.host, ns, self.mesh.domain),
+            d.subset,
+            port,
+            req,
+            resp,
+            col.loc(path),
+        )
 
     def _action(
         self, r: cfg.HTTPRoute, ns: str, col: _Collector, path: tuple[str | int, ...]
     ) -> Forward | Redirect | DirectResponse | None:
         n = len(self.diags)
-        kinds = [k for k, v in (("route", r.route), ("redirect", r.redirect), ("directResponse", r.direct_response), ("delegate", r.delegate)) if v]
+        kinds = [
+            k
+            for k, v in (
+                ("route", r.route),
+                ("redirect", r.redirect),
+                ("directResponse", r.direct_response),
+                ("delegate", r.delegate),
+            )
+            if v
+        ]
         if len(kinds) != 1:
             what = "none" if not kinds else ", ".join(kinds)
-            col.error(f"exactly one of route, redirect, directResponse or delegate must be set (got {what})", path)
+            col.error(
+                f"exactly one of route, redirect, directResponse or delegate must be set (got {what})",
+                path,
+            )
         if (r.redirect or r.direct_response) and (r.fault or r.rewrite):
             col.error("redirect and directResponse cannot be combined with fault or rewrite", path)
         if r.mirror is not None and r.mirrors:
@@ -405,19 +534,27 @@ class _Compiler:
         if r.retries is not None:
             self._retries(r.retries, col, (*path, "retries"))
         fault = self._fault(r.fault, col, (*path, "fault")) if r.fault is not None else None
-        rewrite = self._rewrite(r.rewrite, col, (*path, "rewrite")) if r.rewrite is not None else None
+        rewrite = (
+            self._rewrite(r.rewrite, col, (*path, "rewrite")) if r.rewrite is not None else None
+        )
         self._header_checks(r.headers, col, (*path, "headers"))
+        act: Forward | Redirect | DirectResponse | None
         if r.redirect is not None:
             act = self._redirect(r.redirect, col, (*path, "redirect"))
         elif r.direct_response is not None:
             dr = r.direct_response
             if not (200 <= dr.status <= 599):
-                col.error(f"directResponse status {dr.status} must be in 200-599", (*path, "directResponse", "status"))
+                col.error(
+                    f"directResponse status {dr.status} must be in 200-599",
+                    (*path, "directResponse", "status"),
+                )
             body = None
             if dr.body is not None:
                 body = dr.body.string if dr.body.string is not None else dr.body.bytes
                 if body is not None and len(body) > 1024 * 1024:
-                    col.error("directResponse body is larger than 1 MB", (*path, "directResponse", "body"))
+                    col.error(
+                        "directResponse body is larger than 1 MB", (*path, "directResponse", "body")
+                    )
             act = DirectResponse(dr.status, body)
         elif r.route:
             act = self._forward(r, ns, col, path, fault, rewrite)
@@ -428,8 +565,13 @@ class _Compiler:
         return act
 
     def _forward(
-        self, r: cfg.HTTPRoute, ns: str, col: _Collector, path: tuple[str | int, ...],
-        fault: Fault | None, rewrite: Rewrite | None,
+        self,
+        r: cfg.HTTPRoute,
+        ns: str,
+        col: _Collector,
+        path: tuple[str | int, ...],
+        fault: Fault | None,
+        rewrite: Rewrite | None,
     ) -> Forward | None:
         dests: list[DestinationSpec] = []
         weights: list[int | None] = []
@@ -457,14 +599,23 @@ class _Compiler:
             if r.mirror_percent is not None:
                 if not (0 <= r.mirror_percent <= 100):
                     col.error("mirrorPercent must be in [0, 100]", (*path, "mirrorPercent"))
-                col.warn("mirrorPercent is deprecated; use mirrorPercentage", (*path, "mirrorPercent"), "IST0002")
-            pm = _per_million(r.mirror_percentage, PER_MILLION if r.mirror_percent is None else r.mirror_percent * 10_000)
+                col.warn(
+                    "mirrorPercent is deprecated; use mirrorPercentage",
+                    (*path, "mirrorPercent"),
+                    "IST0002",
+                )
+            pm = _per_million(
+                r.mirror_percentage,
+                PER_MILLION if r.mirror_percent is None else r.mirror_percent * 10_000,
+            )
             if md is not None:
                 mirrors.append(MirrorSpec(md, pm))
         for i, mp in enumerate(r.mirrors):
             md = self._destination(mp.destination, ns, col, (*path, "mirrors", i, "destination"))
             if mp.percentage is not None and not (0 <= mp.percentage.value <= 100):
-                col.error("mirror percentage must be in [0, 100]", (*path, "mirrors", i, "percentage"))
+                col.error(
+                    "mirror percentage must be in [0, 100]", (*path, "mirrors", i, "percentage")
+                )
             if md is not None:
                 mirrors.append(MirrorSpec(md, _per_million(mp.percentage, PER_MILLION)))
         if not ok or not dests:
@@ -474,13 +625,21 @@ class _Compiler:
         cors = r.cors_policy.model_dump(exclude_none=True) if r.cors_policy else None
         retries = r.retries.model_dump(exclude_none=True) if r.retries else None
         return Forward(
-            tuple(dests), WeightTable.from_config(weights), rewrite,
+            tuple(dests),
+            WeightTable.from_config(weights),
+            rewrite,
             _header_ops(hdr.request) if hdr else HeaderOps(),
             _header_ops(hdr.response) if hdr else HeaderOps(),
-            fault, tuple(mirrors), r.timeout, retries, cors,
+            fault,
+            tuple(mirrors),
+            r.timeout,
+            retries,
+            cors,
         )
 
-    def _header_checks(self, h: cfg.Headers | None, col: _Collector, path: tuple[str | int, ...]) -> None:
+    def _header_checks(
+        self, h: cfg.Headers | None, col: _Collector, path: tuple[str | int, ...]
+    ) -> None:
         if h is None:
             return
         for side in ("request", "response"):
@@ -493,7 +652,9 @@ class _Compiler:
                     lname = name.lower()
                     if not name:
                         col.error("header name must not be empty", hp)
-                    elif lname.startswith(":") and not (side == "request" and lname == ":authority"):
+                    elif lname.startswith(":") and not (
+                        side == "request" and lname == ":authority"
+                    ):
                         col.error(f"invalid header {name!r}: pseudo headers cannot be modified", hp)
                     elif lname == "host" and side == "response":
                         col.error("the host header cannot be modified on responses", hp)
@@ -505,27 +666,47 @@ class _Compiler:
 
     def _retries(self, rt: cfg.HTTPRetry, col: _Collector, path: tuple[str | int, ...]) -> None:
         known = {
-            "5xx", "gateway-error", "reset", "connect-failure", "retriable-4xx", "refused-stream",
-            "retriable-status-codes", "retriable-headers", "envoy-ratelimited", "http3-post-connect-failure",
-            "reset-before-request", "cancelled", "deadline-exceeded", "internal", "resource-exhausted", "unavailable",
+            "5xx",
+            "gateway-error",
+            "reset",
+            "connect-failure",
+            "retriable-4xx",
+            "refused-stream",
+            "retriable-status-codes",
+            "retriable-headers",
+            "envoy-ratelimited",
+            "http3-post-connect-failure",
+            "reset-before-request",
+            "cancelled",
+            "deadline-exceeded",
+            "internal",
+            "resource-exhausted",
+            "unavailable",
         }
         if rt.attempts is not None and rt.attempts < 0:
             col.error("attempts cannot be negative", (*path, "attempts"))
-        if rt.attempts == 0 and (rt.per_try_timeout or rt.retry_on or rt.retry_remote_localities is not None):
+        if rt.attempts == 0 and (
+            rt.per_try_timeout or rt.retry_on or rt.retry_remote_localities is not None
+        ):
             col.error("http retry policy configured when attempts are set to 0 (disabled)", path)
         for key in ("per_try_timeout", "backoff"):
             val = getattr(rt, key)
             if val is not None:
                 ms = parse_duration_ms(val)
                 if ms is None or ms < 1:
-                    col.error(f"invalid duration {val!r} (at least 1ms)", (*path, "perTryTimeout" if key == "per_try_timeout" else key))
+                    col.error(
+                        f"invalid duration {val!r} (at least 1ms)",
+                        (*path, "perTryTimeout" if key == "per_try_timeout" else key),
+                    )
         if rt.retry_on:
             for tok in rt.retry_on.split(","):
                 tok = tok.strip()
                 if tok not in known and not (tok.isdigit() and 100 <= int(tok) <= 599):
                     col.error(f"{tok!r} is not a valid retryOn policy", (*path, "retryOn"))
 
-    def _fault(self, f: cfg.HTTPFaultInjection, col: _Collector, path: tuple[str | int, ...]) -> Fault | None:
+    def _fault(
+        self, f: cfg.HTTPFaultInjection, col: _Collector, path: tuple[str | int, ...]
+    ) -> Fault | None:
         if f.delay is None and f.abort is None:
             col.error("fault must have an abort and/or a delay", path)
             return None
@@ -544,7 +725,9 @@ class _Compiler:
             else:
                 ms = parse_duration_ms(d.fixed_delay)
                 if ms is None or ms < 1:
-                    col.error(f"invalid fixedDelay {d.fixed_delay!r} (at least 1ms)", (*dp, "fixedDelay"))
+                    col.error(
+                        f"invalid fixedDelay {d.fixed_delay!r} (at least 1ms)", (*dp, "fixedDelay")
+                    )
                 else:
                     delay_ms = int(ms)
             if d.percent is not None:
@@ -567,16 +750,22 @@ class _Compiler:
             if a.http_status is None and a.grpc_status is None and a.http2_error is None:
                 col.warn("abort has no error type", ap)
             self._percentage(a.percentage, col, (*ap, "percentage"))
-            abort_status = a.http_status if a.http_status is not None else (200 if a.grpc_status else None)
+            abort_status = (
+                a.http_status if a.http_status is not None else (200 if a.grpc_status else None)
+            )
             abort_grpc = a.grpc_status
             abort_pm = _per_million(a.percentage, 0)
         return Fault(delay_ms, delay_pm, abort_status, abort_grpc, abort_pm, col.loc(path))
 
-    def _percentage(self, p: cfg.Percent | None, col: _Collector, path: tuple[str | int, ...]) -> None:
+    def _percentage(
+        self, p: cfg.Percent | None, col: _Collector, path: tuple[str | int, ...]
+    ) -> None:
         if p is not None and p.value != 0 and not (0.0001 <= p.value <= 100):
             col.error(f"percentage {p.value} must be 0 or in [0.0001, 100]", (*path, "value"))
 
-    def _rewrite(self, rw: cfg.HTTPRewrite, col: _Collector, path: tuple[str | int, ...]) -> Rewrite | None:
+    def _rewrite(
+        self, rw: cfg.HTTPRewrite, col: _Collector, path: tuple[str | int, ...]
+    ) -> Rewrite | None:
         if rw.uri is not None and rw.uri_regex_rewrite is not None:
             col.error("rewrite may set uri or uriRegexRewrite, not both", path)
             return None
@@ -588,22 +777,37 @@ class _Compiler:
         if rw.uri_regex_rewrite is not None:
             rr = rw.uri_regex_rewrite
             if not rr.match or rr.rewrite is None:
-                col.error("uriRegexRewrite needs both match and rewrite", (*path, "uriRegexRewrite"))
+                col.error(
+                    "uriRegexRewrite needs both match and rewrite", (*path, "uriRegexRewrite")
+                )
                 return None
             rx = compile_regex(rr.match, col, (*path, "uriRegexRewrite", "match"))
             sub = rr.rewrite
         return Rewrite(rw.uri, rw.authority, rx, sub)
 
-    def _redirect(self, rd: cfg.HTTPRedirect, col: _Collector, path: tuple[str | int, ...]) -> Redirect | None:
-        if rd.uri is None and rd.authority is None and rd.scheme is None and rd.port is None and rd.derive_port is None:
+    def _redirect(
+        self, rd: cfg.HTTPRedirect, col: _Collector, path: tuple[str | int, ...]
+    ) -> Redirect | None:
+        if (
+            rd.uri is None
+            and rd.authority is None
+            and rd.scheme is None
+            and rd.port is None
+            and rd.derive_port is None
+        ):
             col.error("redirect must specify uri, authority, scheme, port or derivePort", path)
         code = rd.redirect_code if rd.redirect_code is not None else 301
         if not (300 <= code <= 399):
             col.error(f"redirectCode {code} must be a 3xx code", (*path, "redirectCode"))
         elif code not in (301, 302, 303, 307, 308):
-            col.error(f"redirectCode {code} is not supported by Envoy (301, 302, 303, 307, 308)", (*path, "redirectCode"))
+            col.error(
+                f"redirectCode {code} is not supported by Envoy (301, 302, 303, 307, 308)",
+                (*path, "redirectCode"),
+            )
         if rd.scheme is not None and rd.scheme not in ("http", "https"):
-            col.error(f"redirect scheme must be http or https, got {rd.scheme!r}", (*path, "scheme"))
+            col.error(
+                f"redirect scheme must be http or https, got {rd.scheme!r}", (*path, "scheme")
+            )
         if rd.port is not None and not (0 < rd.port < 65536):
             col.error(f"port {rd.port} must be in 1-65535", (*path, "port"))
         return Redirect(rd.uri, rd.authority, rd.scheme, rd.port, rd.derive_port, code)
@@ -611,7 +815,12 @@ class _Compiler:
     # -- delegation (semantics §4 delegate) ---------------------------------------------------
 
     def _delegate(
-        self, root: cfg.HTTPRoute, index: int, ns: str, col: _Collector, path: tuple[str | int, ...],
+        self,
+        root: cfg.HTTPRoute,
+        index: int,
+        ns: str,
+        col: _Collector,
+        path: tuple[str | int, ...],
         by_key: dict[tuple[str, str], cfg.VirtualService],
     ) -> list[RouteEntry]:
         assert root.delegate is not None
@@ -620,8 +829,15 @@ class _Compiler:
         dns = root.delegate.namespace or ns
         target = by_key.get((dns, root.delegate.name))
         if target is None or target.spec.hosts or not _export_ok(target, ns):
-            why = "not found" if target is None else ("has hosts" if target.spec.hosts else "not exported")
-            col.warn(f"delegate VirtualService {dns}/{root.delegate.name} {why}: the route is dropped", (*path, "delegate"))
+            why = (
+                "not found"
+                if target is None
+                else ("has hosts" if target.spec.hosts else "not exported")
+            )
+            col.warn(
+                f"delegate VirtualService {dns}/{root.delegate.name} {why}: the route is dropped",
+                (*path, "delegate"),
+            )
             return []
         dcol = self.col("VirtualService", dns, target.metadata.name)
         out: list[RouteEntry] = []
@@ -630,8 +846,8 @@ class _Compiler:
                 continue
             merged = _inherit(dr, root)
             dpath: tuple[str | int, ...] = ("spec", "http", j)
-            root_matches = root.match or [None]
-            del_matches = dr.match or [None]
+            root_matches: list[cfg.HTTPMatchRequest | None] = list(root.match) or [None]
+            del_matches: list[cfg.HTTPMatchRequest | None] = list(dr.match) or [None]
             ms: list[tuple[cfg.HTTPMatchRequest, tuple[str | int, ...]]] = []
             for rm in root_matches:
                 for k, dm in enumerate(del_matches):
@@ -656,7 +872,10 @@ class _Compiler:
                 col.error(f"invalid host {spec.host!r}", ("spec", "host"))
             self._export_to(spec.export_to, col, ("spec", "exportTo"))
             if spec.workload_selector is not None and spec.export_to and spec.export_to != ["."]:
-                col.error("a DestinationRule with workloadSelector may only be exported to its own namespace", ("spec", "exportTo"))
+                col.error(
+                    "a DestinationRule with workloadSelector may only be exported to its own namespace",
+                    ("spec", "exportTo"),
+                )
             lb, port_lb = self._traffic_policy(spec.traffic_policy, col, ("spec", "trafficPolicy"))
             subsets: list[SubsetSpec] = []
             names: set[str] = set()
@@ -668,7 +887,9 @@ class _Compiler:
                 if not s.name:
                     col.error("subset name is required", sp)
                 elif len(s.name) > 63 or not _LABEL.match(s.name):
-                    col.error(f"invalid subset name {s.name!r}: must be a DNS-1123 label", (*sp, "name"))
+                    col.error(
+                        f"invalid subset name {s.name!r}: must be a DNS-1123 label", (*sp, "name")
+                    )
                 if s.name in names:
                     col.error(f"duplicate subset name {s.name!r}", (*sp, "name"))
                 names.add(s.name)
@@ -676,9 +897,23 @@ class _Compiler:
                     if not _K8S_LABEL_VALUE.match(v):
                         col.error(f"invalid label value {v!r} for {k!r}", (*sp, "labels", k))
                 slb, sport = self._traffic_policy(s.traffic_policy, col, (*sp, "trafficPolicy"))
-                subsets.append(SubsetSpec(s.name, tuple(sorted(s.labels.items())), slb, sport, col.loc(sp)))
+                subsets.append(
+                    SubsetSpec(s.name, tuple(sorted(s.labels.items())), slb, sport, col.loc(sp))
+                )
             host = resolve_short_name(spec.host, ns, self.mesh.domain) if spec.host else ""
-            out.append(CompiledDestinationRule(ns, dr.metadata.name, host, frozenset(spec.export_to), tuple(subsets), lb, port_lb, order, col.loc(())))
+            out.append(
+                CompiledDestinationRule(
+                    ns,
+                    dr.metadata.name,
+                    host,
+                    frozenset(spec.export_to),
+                    tuple(subsets),
+                    lb,
+                    port_lb,
+                    order,
+                    col.loc(()),
+                )
+            )
         return out
 
     def _traffic_policy(
@@ -705,7 +940,9 @@ class _Compiler:
             ports.append((p.port.number, plb or LbPolicy()))
         return lb, tuple(ports)
 
-    def _lb(self, lb: cfg.LoadBalancerSettings | None, col: _Collector, path: tuple[str | int, ...]) -> LbPolicy | None:
+    def _lb(
+        self, lb: cfg.LoadBalancerSettings | None, col: _Collector, path: tuple[str | int, ...]
+    ) -> LbPolicy | None:
         if lb is None:
             return None
         if lb.simple is not None and lb.consistent_hash is not None:
@@ -713,19 +950,35 @@ class _Compiler:
         ch = lb.consistent_hash
         if ch is not None:
             cp = (*path, "consistentHash")
-            keys = [k for k in ("http_header_name", "http_cookie", "use_source_ip", "http_query_parameter_name") if getattr(ch, k)]
+            keys = [
+                k
+                for k in (
+                    "http_header_name",
+                    "http_cookie",
+                    "use_source_ip",
+                    "http_query_parameter_name",
+                )
+                if getattr(ch, k)
+            ]
             if len(keys) > 1:
                 col.error("consistentHash may set only one hash key", cp)
             if ch.http_cookie is not None and not ch.http_cookie.name:
                 col.error("httpCookie name is required", (*cp, "httpCookie"))
             if ch.minimum_ring_size is not None:
-                col.warn("minimumRingSize is deprecated; use ringHash", (*cp, "minimumRingSize"), "IST0002")
+                col.warn(
+                    "minimumRingSize is deprecated; use ringHash",
+                    (*cp, "minimumRingSize"),
+                    "IST0002",
+                )
                 if ch.ring_hash is not None or ch.maglev is not None:
                     col.error("minimumRingSize cannot be combined with ringHash or maglev", cp)
             if ch.maglev is not None:
                 ts = ch.maglev.table_size
                 if ts is None or not _is_prime(ts) or ts >= 5000011:
-                    col.error("maglev tableSize must be a prime below 5000011", (*cp, "maglev", "tableSize"))
+                    col.error(
+                        "maglev tableSize must be a prime below 5000011",
+                        (*cp, "maglev", "tableSize"),
+                    )
             if ch.http_header_name:
                 return LbPolicy("CONSISTENT_HASH", ("header", ch.http_header_name.lower()))
             if ch.http_cookie is not None:
@@ -748,16 +1001,40 @@ class _Compiler:
             fq = s.fqdn(self.mesh.domain)
             if fq in out:
                 continue
-            eps = tuple(Endpoint(p.name, p.workload, tuple(sorted(p.labels.items()))) for p in self.mesh.endpoints(s))
-            out[fq] = ServiceInfo(fq, s.name, s.namespace, tuple(p.number for p in s.ports), eps, s.kind,
-                                  frozenset(s.export_to) or frozenset({"*"}))
+            eps = tuple(
+                Endpoint(p.name, p.workload, tuple(sorted(p.labels.items())))
+                for p in self.mesh.endpoints(s)
+            )
+            out[fq] = ServiceInfo(
+                fq,
+                s.name,
+                s.namespace,
+                tuple(p.number for p in s.ports),
+                eps,
+                s.kind,
+                frozenset(s.export_to) or frozenset({"*"}),
+            )
         return out
 
 
 _GRPC_CODES = {
-    "OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND", "ALREADY_EXISTS",
-    "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE",
-    "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED",
+    "OK",
+    "CANCELLED",
+    "UNKNOWN",
+    "INVALID_ARGUMENT",
+    "DEADLINE_EXCEEDED",
+    "NOT_FOUND",
+    "ALREADY_EXISTS",
+    "PERMISSION_DENIED",
+    "RESOURCE_EXHAUSTED",
+    "FAILED_PRECONDITION",
+    "ABORTED",
+    "OUT_OF_RANGE",
+    "UNIMPLEMENTED",
+    "INTERNAL",
+    "UNAVAILABLE",
+    "DATA_LOSS",
+    "UNAUTHENTICATED",
 }
 
 
@@ -781,7 +1058,16 @@ def _export_ok(vs: cfg.VirtualService, ns: str) -> bool:
 def _inherit(d: cfg.HTTPRoute, root: cfg.HTTPRoute) -> cfg.HTTPRoute:
     """Root's timeout/retries/fault/mirror/headers/rewrite/cors fill unset delegate fields."""
     fill: dict[str, Any] = {}
-    for name in ("timeout", "retries", "fault", "mirror", "mirror_percentage", "headers", "rewrite", "cors_policy"):
+    for name in (
+        "timeout",
+        "retries",
+        "fault",
+        "mirror",
+        "mirror_percentage",
+        "headers",
+        "rewrite",
+        "cors_policy",
+    ):
         if getattr(d, name) is None and getattr(root, name) is not None:
             fill[name] = getattr(root, name)
     if not d.mirrors and root.mirrors and d.mirror is None:
@@ -803,7 +1089,9 @@ def _sm_conflict(root: cfg.StringMatch | None, sub: cfg.StringMatch | None) -> b
     return False
 
 
-def _merge_match(root: cfg.HTTPMatchRequest | None, sub: cfg.HTTPMatchRequest | None) -> cfg.HTTPMatchRequest | None:
+def _merge_match(
+    root: cfg.HTTPMatchRequest | None, sub: cfg.HTTPMatchRequest | None
+) -> cfg.HTTPMatchRequest | None:
     """Field-wise merge (delegate wins, root fills gaps); None when they conflict."""
     if root is None:
         return sub or cfg.HTTPMatchRequest()
@@ -819,7 +1107,11 @@ def _merge_match(root: cfg.HTTPMatchRequest | None, sub: cfg.HTTPMatchRequest | 
                 return None
     if root.port is not None and sub.port is not None and root.port != sub.port:
         return None
-    if root.source_namespace and sub.source_namespace and root.source_namespace != sub.source_namespace:
+    if (
+        root.source_namespace
+        and sub.source_namespace
+        and root.source_namespace != sub.source_namespace
+    ):
         return None
     update: dict[str, Any] = {}
     for f in cfg.HTTPMatchRequest.model_fields:
@@ -842,32 +1134,80 @@ def _mesh_diagnostics(c: _Compiler, plan: RoutePlan, vss: list[CompiledVirtualSe
             act = e.action
             if not isinstance(act, Forward):
                 continue
-            specs = [(d, "host") for d in act.destinations] + [(m.destination, "mirror host") for m in act.mirrors]
+            specs = [(d, "host") for d in act.destinations] + [
+                (m.destination, "mirror host") for m in act.mirrors
+            ]
             for d, what in specs:
                 loc = d.location or col.fallback
                 svc = services.get(d.host) or _se_match(services, d.host)
                 if svc is None:
-                    c.diags.append(Diagnostic.make("IST0101", f"Referenced {what} not found: {d.host!r}", loc, resource=col.resource))
+                    c.diags.append(
+                        Diagnostic.make(
+                            "IST0101",
+                            f"Referenced {what} not found: {d.host!r}",
+                            loc,
+                            resource=col.resource,
+                        )
+                    )
                     continue
                 if d.port is not None and d.port not in svc.ports:
-                    c.diags.append(Diagnostic.make("IST0101", f"Referenced host:port not found: \"{d.host}:{d.port}\"", loc, resource=col.resource))
+                    c.diags.append(
+                        Diagnostic.make(
+                            "IST0101",
+                            f'Referenced host:port not found: "{d.host}:{d.port}"',
+                            loc,
+                            resource=col.resource,
+                        )
+                    )
                 if d.port is None and len(svc.ports) > 1:
-                    c.diags.append(Diagnostic.make("IST0112", f"destination {d.host} exposes several ports; the route needs a port", loc, resource=col.resource))
+                    c.diags.append(
+                        Diagnostic.make(
+                            "IST0112",
+                            f"destination {d.host} exposes several ports; the route needs a port",
+                            loc,
+                            resource=col.resource,
+                        )
+                    )
                 if d.subset:
                     dr = find_destination_rule(plan, d.host, vs.namespace, svc.namespace)
                     if dr is None or dr.subset(d.subset) is None:
-                        sub = "host+subset in destinationrule" if what == "host" else "mirror+subset in destinationrule"
-                        c.diags.append(Diagnostic.make("IST0101", f"Referenced {sub} not found: \"{d.host}+{d.subset}\" (503 NC at runtime)", loc, resource=col.resource))
+                        sub = (
+                            "host+subset in destinationrule"
+                            if what == "host"
+                            else "mirror+subset in destinationrule"
+                        )
+                        c.diags.append(
+                            Diagnostic.make(
+                                "IST0101",
+                                f'Referenced {sub} not found: "{d.host}+{d.subset}" (503 NC at runtime)',
+                                loc,
+                                resource=col.resource,
+                            )
+                        )
     for dr in plan.destination_rules:
         col = c.col("DestinationRule", dr.namespace, dr.name)
         svc = services.get(dr.host) or _se_match(services, dr.host)
         if svc is None:
             if not dr.host.startswith("*"):
-                c.diags.append(Diagnostic.make("IST0174", f"host {dr.host!r} matches no Service or ServiceEntry", col.loc(("spec", "host")), resource=col.resource))
+                c.diags.append(
+                    Diagnostic.make(
+                        "IST0174",
+                        f"host {dr.host!r} matches no Service or ServiceEntry",
+                        col.loc(("spec", "host")),
+                        resource=col.resource,
+                    )
+                )
             continue
         for s in dr.subsets:
             if not any(labels_match(dict(s.labels), dict(e.labels)) for e in svc.endpoints):
-                c.diags.append(Diagnostic.make("IST0173", f"subset {s.name!r} selects no pods (503 UH at runtime)", s.location or col.fallback, resource=col.resource))
+                c.diags.append(
+                    Diagnostic.make(
+                        "IST0173",
+                        f"subset {s.name!r} selects no pods (503 UH at runtime)",
+                        s.location or col.fallback,
+                        resource=col.resource,
+                    )
+                )
     claims: dict[tuple[str, str], list[CompiledVirtualService]] = {}
     for vs in vss:
         if "mesh" not in vs.gateways:
@@ -878,7 +1218,14 @@ def _mesh_diagnostics(c: _Compiler, plan: RoutePlan, vss: list[CompiledVirtualSe
         if len(group) > 1:
             names = ", ".join(v.key for v in group)
             for v in group:
-                c.diags.append(Diagnostic.make("IST0109", f"the VirtualServices {names} associated with mesh define the same host {h}; only {group[0].key} applies on sidecars", v.location, resource=f"VirtualService {v.key}"))
+                c.diags.append(
+                    Diagnostic.make(
+                        "IST0109",
+                        f"the VirtualServices {names} associated with mesh define the same host {h}; only {group[0].key} applies on sidecars",
+                        v.location,
+                        resource=f"VirtualService {v.key}",
+                    )
+                )
 
 
 def _se_match(services: Any, host: str) -> ServiceInfo | None:
@@ -899,7 +1246,14 @@ def compile_plan(config: ConfigSet, mesh: Mesh | None = None) -> RoutePlan:
         raise ConfigError(errors)
     wl = {(w.namespace, w.name): tuple(sorted(w.labels.items())) for w in m.workloads}
     plan = RoutePlan(
-        c.services(), tuple(vss), tuple(drs), wl, m.domain, m.root_namespace, (), DRAW_MIRROR0 + c.max_mirrors
+        c.services(),
+        tuple(vss),
+        tuple(drs),
+        wl,
+        m.domain,
+        m.root_namespace,
+        (),
+        DRAW_MIRROR0 + c.max_mirrors,
     )
     _mesh_diagnostics(c, plan, vss)
     diags = tuple(config.diagnostics) + tuple(c.diags)

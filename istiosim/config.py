@@ -272,7 +272,9 @@ class WarmupConfiguration(IstioModel):
 
 class LoadBalancerSettings(IstioModel):
     simple: (
-        Literal["UNSPECIFIED", "LEAST_CONN", "RANDOM", "PASSTHROUGH", "ROUND_ROBIN", "LEAST_REQUEST"]
+        Literal[
+            "UNSPECIFIED", "LEAST_CONN", "RANDOM", "PASSTHROUGH", "ROUND_ROBIN", "LEAST_REQUEST"
+        ]
         | None
     ) = None
     consistent_hash: ConsistentHashLB | None = None

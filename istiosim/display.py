@@ -19,7 +19,10 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 def html_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     head = "".join(f"<th>{html.escape(str(h))}</th>" for h in headers)
     body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape('' if c is None else str(c))}</td>" for c in r) + "</tr>" for r in rows
+        "<tr>"
+        + "".join(f"<td>{html.escape('' if c is None else str(c))}</td>" for c in r)
+        + "</tr>"
+        for r in rows
     )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 

@@ -78,7 +78,7 @@ class _Doc:
     location: Location
 
 
-class _Composer(_BaseLoader):  # type: ignore[misc,valid-type]
+class _Composer(_BaseLoader):  # type: ignore[misc]
     """Composes nodes only; construction is done by ``_to_data``."""
 
 
@@ -90,17 +90,30 @@ _scalar_loader = yaml.SafeLoader("")
 
 
 def _to_data(
-    node: yaml.Node, file: str, path: Path_, smap: SourceMap, seen: set[int], errors: list[Diagnostic]
+    node: yaml.Node,
+    file: str,
+    path: Path_,
+    smap: SourceMap,
+    seen: set[int],
+    errors: list[Diagnostic],
 ) -> Any:
     """Node tree → Python data, recording positions; refuses aliases and duplicate keys."""
     if id(node) in seen:
         raise ConfigError(
-            [Diagnostic.make("ISM0006", "YAML aliases are not accepted (alias bombs)", _loc(file, node))]
+            [
+                Diagnostic.make(
+                    "ISM0006", "YAML aliases are not accepted (alias bombs)", _loc(file, node)
+                )
+            ]
         )
     seen.add(id(node))
     if len(seen) > MAX_NODES:
         raise ConfigError(
-            [Diagnostic.make("ISM0009", f"document has more than {MAX_NODES} nodes", _loc(file, node))]
+            [
+                Diagnostic.make(
+                    "ISM0009", f"document has more than {MAX_NODES} nodes", _loc(file, node)
+                )
+            ]
         )
     smap.locations.setdefault(path, _loc(file, node))
     if isinstance(node, yaml.MappingNode):
@@ -109,7 +122,11 @@ def _to_data(
         for knode, vnode in node.value:
             if knode.tag == "tag:yaml.org,2002:merge":
                 raise ConfigError(
-                    [Diagnostic.make("ISM0006", "YAML merge keys (<<) are not accepted", _loc(file, knode))]
+                    [
+                        Diagnostic.make(
+                            "ISM0006", "YAML merge keys (<<) are not accepted", _loc(file, knode)
+                        )
+                    ]
                 )
             key = _to_data(knode, file, (*path, "<key>"), SourceMap(), seen, errors)
             if isinstance(key, list | dict):
@@ -135,7 +152,8 @@ def _to_data(
         return out
     if isinstance(node, yaml.SequenceNode):
         return [
-            _to_data(item, file, (*path, i), smap, seen, errors) for i, item in enumerate(node.value)
+            _to_data(item, file, (*path, i), smap, seen, errors)
+            for i, item in enumerate(node.value)
         ]
     return _scalar_loader.construct_object(node)
 
@@ -155,7 +173,9 @@ def _read_text(source: str | os.PathLike[str]) -> Iterator[tuple[str, str]]:
     if isinstance(source, str) and source == "-":
         yield "<stdin>", sys.stdin.read()
         return
-    if isinstance(source, str) and ("\n" in source or source.lstrip().startswith(("{", "apiVersion"))):
+    if isinstance(source, str) and (
+        "\n" in source or source.lstrip().startswith(("{", "apiVersion"))
+    ):
         yield "<string>", source
         return
     p = Path(source)
@@ -169,7 +189,13 @@ def _read_text(source: str | os.PathLike[str]) -> Iterator[tuple[str, str]]:
         size = p.stat().st_size
         if size > MAX_FILE_BYTES:
             raise ConfigError(
-                [Diagnostic.make("ISM0009", f"file is {size} bytes; the limit is {MAX_FILE_BYTES}", Location(name))]
+                [
+                    Diagnostic.make(
+                        "ISM0009",
+                        f"file is {size} bytes; the limit is {MAX_FILE_BYTES}",
+                        Location(name),
+                    )
+                ]
             )
         data = p.read_bytes()
     except OSError as exc:
@@ -188,7 +214,13 @@ def _documents(file: str, text: str) -> Iterator[_Doc]:
     """Each top-level mapping of a multi-document YAML text, ``kind: List`` items unpacked."""
     if len(text) > MAX_FILE_BYTES:
         raise ConfigError(
-            [Diagnostic.make("ISM0009", f"input is {len(text)} characters; the limit is {MAX_FILE_BYTES}", Location(file))]
+            [
+                Diagnostic.make(
+                    "ISM0009",
+                    f"input is {len(text)} characters; the limit is {MAX_FILE_BYTES}",
+                    Location(file),
+                )
+            ]
         )
     loader = _Composer(text)
     try:
@@ -205,7 +237,13 @@ def _documents(file: str, text: str) -> Iterator[_Doc]:
                 continue
             if not isinstance(data, dict):
                 raise ConfigError(
-                    [Diagnostic.make("ISM0007", f"a document must be a mapping, not {type(data).__name__}", _loc(file, node))]
+                    [
+                        Diagnostic.make(
+                            "ISM0007",
+                            f"a document must be a mapping, not {type(data).__name__}",
+                            _loc(file, node),
+                        )
+                    ]
                 )
             if data.get("kind") == "List" and isinstance(data.get("items"), list):
                 for i, item in enumerate(data["items"]):
@@ -214,7 +252,9 @@ def _documents(file: str, text: str) -> Iterator[_Doc]:
                     )
                     here = smap.find(("items", i)) or _loc(file, node)
                     if not isinstance(item, dict):
-                        raise ConfigError([Diagnostic.make("ISM0007", "a List item must be a mapping", here)])
+                        raise ConfigError(
+                            [Diagnostic.make("ISM0007", "a List item must be a mapping", here)]
+                        )
                     yield _Doc(item, sub, here)
                 continue
             yield _Doc(data, smap, _loc(file, node))
@@ -226,7 +266,9 @@ def _documents(file: str, text: str) -> Iterator[_Doc]:
     except yaml.YAMLError as exc:
         raise ConfigError([Diagnostic.make("ISM0002", str(exc), Location(file))]) from None
     except RecursionError:
-        raise ConfigError([Diagnostic.make("ISM0009", "YAML nested too deeply", Location(file))]) from None
+        raise ConfigError(
+            [Diagnostic.make("ISM0009", "YAML nested too deeply", Location(file))]
+        ) from None
     finally:
         loader.dispose()
 
@@ -272,12 +314,16 @@ def _unwrap(tp: Any) -> Any:
     return tp
 
 
-def _translate(exc: ValidationError, model: type[BaseModel], doc: _Doc, resource: str) -> list[Diagnostic]:
+def _translate(
+    exc: ValidationError, model: type[BaseModel], doc: _Doc, resource: str
+) -> list[Diagnostic]:
     out: list[Diagnostic] = []
     for err in exc.errors():
         loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
         # pydantic puts the union member name in the loc (e.g. 'StringMatch'); drop it
-        loc = tuple(p for p in loc if not (isinstance(p, str) and p[:1].isupper() and p not in doc.data))
+        loc = tuple(
+            p for p in loc if not (isinstance(p, str) and p[:1].isupper() and p not in doc.data)
+        )
         where = doc.source.find(loc) or doc.location
         path = _dotted(loc)
         kind = err["type"]
@@ -286,13 +332,37 @@ def _translate(exc: ValidationError, model: type[BaseModel], doc: _Doc, resource
             allowed = _field_names(_type_at(model, loc[:-1]))
             close = difflib.get_close_matches(name, allowed, n=1, cutoff=0.6)
             hint = f"; did you mean {close[0]!r}?" if close else ""
-            out.append(Diagnostic.make("ISM0003", f"unknown field {name!r}{hint}", where, resource=resource, field_path=path))
+            out.append(
+                Diagnostic.make(
+                    "ISM0003",
+                    f"unknown field {name!r}{hint}",
+                    where,
+                    resource=resource,
+                    field_path=path,
+                )
+            )
         elif kind == "missing":
-            out.append(Diagnostic.make("ISM0008", f"missing required field {str(loc[-1])!r}", where, resource=resource, field_path=path))
+            out.append(
+                Diagnostic.make(
+                    "ISM0008",
+                    f"missing required field {str(loc[-1])!r}",
+                    where,
+                    resource=resource,
+                    field_path=path,
+                )
+            )
         else:
             got = err.get("input")
             shown = repr(got) if not isinstance(got, dict | list) else type(got).__name__
-            out.append(Diagnostic.make("ISM0004", f"{err['msg']} (got {shown})", where, resource=resource, field_path=path))
+            out.append(
+                Diagnostic.make(
+                    "ISM0004",
+                    f"{err['msg']} (got {shown})",
+                    where,
+                    resource=resource,
+                    field_path=path,
+                )
+            )
     return out
 
 
@@ -340,16 +410,34 @@ def _load_doc(
     data = doc.data
     kind, api = data.get("kind"), data.get("apiVersion")
     if not isinstance(kind, str) or not kind:
-        errors.append(Diagnostic.make("ISM0008", "missing required field 'kind'", doc.location, field_path="kind"))
+        errors.append(
+            Diagnostic.make(
+                "ISM0008", "missing required field 'kind'", doc.location, field_path="kind"
+            )
+        )
         return
     if not isinstance(api, str) or not api:
-        errors.append(Diagnostic.make("ISM0008", "missing required field 'apiVersion'", doc.location, field_path="apiVersion"))
+        errors.append(
+            Diagnostic.make(
+                "ISM0008",
+                "missing required field 'apiVersion'",
+                doc.location,
+                field_path="apiVersion",
+            )
+        )
         return
     meta = data.get("metadata")
     name = meta.get("name") if isinstance(meta, dict) else None
     if not isinstance(name, str) or not name:
         where = doc.source.find(("metadata",)) or doc.location
-        errors.append(Diagnostic.make("ISM0008", "missing required field 'metadata.name'", where, field_path="metadata.name"))
+        errors.append(
+            Diagnostic.make(
+                "ISM0008",
+                "missing required field 'metadata.name'",
+                where,
+                field_path="metadata.name",
+            )
+        )
         return
     ns = meta.get("namespace") if isinstance(meta, dict) else None
     ns = ns if isinstance(ns, str) and ns else namespace
@@ -360,13 +448,28 @@ def _load_doc(
     if model is not None and istio_kind and api not in cfg.ISTIO_NETWORKING_VERSIONS:
         if group == "networking.istio.io":
             where = doc.source.find(("apiVersion",)) or doc.location
-            errors.append(Diagnostic.make("ISM0004", f"unknown apiVersion {api!r} for {kind}", where, resource=resource, field_path="apiVersion"))
+            errors.append(
+                Diagnostic.make(
+                    "ISM0004",
+                    f"unknown apiVersion {api!r} for {kind}",
+                    where,
+                    resource=resource,
+                    field_path="apiVersion",
+                )
+            )
             return
         model = None  # same kind name in another API group: not ours
     if model is not None and not istio_kind and group not in ("v1", "apps"):
         model = None
     if model is None:
-        infos.append(Diagnostic.make("ISM0100", f"{kind} ({api}) is not simulated; loaded and ignored", doc.location, resource=resource))
+        infos.append(
+            Diagnostic.make(
+                "ISM0100",
+                f"{kind} ({api}) is not simulated; loaded and ignored",
+                doc.location,
+                resource=resource,
+            )
+        )
         return
     try:
         obj = model.model_validate(data)
@@ -375,7 +478,14 @@ def _load_doc(
         return
     key = (kind if kind != "StatefulSet" else "Deployment", ns, name)
     if key in entries:
-        infos.append(Diagnostic.make("ISM0102", f"replaces the {kind} loaded from {entries[key].location}", doc.location, resource=resource))
+        infos.append(
+            Diagnostic.make(
+                "ISM0102",
+                f"replaces the {kind} loaded from {entries[key].location}",
+                doc.location,
+                resource=resource,
+            )
+        )
         # kubectl apply keeps the object's identity (and creation time): keep its position
         entries[key] = _Entry(kind, ns, name, obj, doc.source, doc.location)
     else:
@@ -386,28 +496,42 @@ def _with_ns(meta: cfg.ObjectMeta, ns: str) -> cfg.ObjectMeta:
     return meta if meta.namespace else meta.model_copy(update={"namespace": ns})
 
 
-def _assemble(entries: list[_Entry], infos: list[Diagnostic], files: list[str], namespace: str) -> ConfigSet:
+def _assemble(
+    entries: list[_Entry], infos: list[Diagnostic], files: list[str], namespace: str
+) -> ConfigSet:
     out = ConfigSet(diagnostics=infos, files=files)
     services: list[Service] = []
     workloads: list[Workload] = []
     namespaces: set[str] = {namespace}
     for e in entries:
-        out.sources[(e.kind if e.kind != "StatefulSet" else "Deployment", e.namespace, e.name)] = e.source
+        out.sources[(e.kind if e.kind != "StatefulSet" else "Deployment", e.namespace, e.name)] = (
+            e.source
+        )
         m = e.model
         if isinstance(m, cfg.VirtualService):
-            out.virtual_services.append(m.model_copy(update={"metadata": _with_ns(m.metadata, e.namespace)}))
+            out.virtual_services.append(
+                m.model_copy(update={"metadata": _with_ns(m.metadata, e.namespace)})
+            )
         elif isinstance(m, cfg.DestinationRule):
-            out.destination_rules.append(m.model_copy(update={"metadata": _with_ns(m.metadata, e.namespace)}))
+            out.destination_rules.append(
+                m.model_copy(update={"metadata": _with_ns(m.metadata, e.namespace)})
+            )
         elif isinstance(m, cfg.ServiceEntry):
             se = m.model_copy(update={"metadata": _with_ns(m.metadata, e.namespace)})
             out.service_entries.append(se)
             services.extend(_service_entry_services(se, e.namespace))
         elif isinstance(m, cfg.Service):
-            ports = tuple(ServicePort(p.port, p.name, p.protocol) for p in m.spec.ports) or (ServicePort(80),)
+            ports = tuple(ServicePort(p.port, p.name, p.protocol) for p in m.spec.ports) or (
+                ServicePort(80),
+            )
             services.append(Service(e.name, e.namespace, ports, m.spec.selector))
         elif isinstance(m, cfg.Deployment):
             replicas = 1 if m.spec.replicas is None else m.spec.replicas
-            workloads.append(Workload(e.name, e.namespace, dict(m.spec.template.metadata.labels), replicas, m.kind))
+            workloads.append(
+                Workload(
+                    e.name, e.namespace, dict(m.spec.template.metadata.labels), replicas, m.kind
+                )
+            )
         elif isinstance(m, cfg.Pod):
             workloads.append(Workload(e.name, e.namespace, dict(m.metadata.labels), 1, "Pod"))
         elif isinstance(m, cfg.Namespace):
@@ -428,19 +552,36 @@ def _assemble(entries: list[_Entry], infos: list[Diagnostic], files: list[str], 
 
 
 def _service_entry_services(se: cfg.ServiceEntry, ns: str) -> list[Service]:
-    ports = tuple(ServicePort(p.number, p.name, p.protocol) for p in se.spec.ports) or (ServicePort(80),)
+    ports = tuple(ServicePort(p.number, p.name, p.protocol) for p in se.spec.ports) or (
+        ServicePort(80),
+    )
     endpoints = tuple(
         Pod(f"{se.metadata.name}-ep{i}", ns, dict(ep.labels), se.metadata.name, ep.address)
         for i, ep in enumerate(se.spec.endpoints)
     )
     selector = se.spec.workload_selector.match_labels if se.spec.workload_selector else None
-    if not endpoints and selector is None and se.spec.resolution in ("DNS", "DNS_ROUND_ROBIN", None):
+    if (
+        not endpoints
+        and selector is None
+        and se.spec.resolution in ("DNS", "DNS_ROUND_ROBIN", None)
+    ):
         # DNS resolution with no endpoints: the host itself is the single endpoint
         endpoints = tuple(
-            Pod(f"{h}", ns, {}, se.metadata.name, h) for h in se.spec.hosts[:1] if not h.startswith("*")
+            Pod(f"{h}", ns, {}, se.metadata.name, h)
+            for h in se.spec.hosts[:1]
+            if not h.startswith("*")
         )
     return [
-        Service(se.metadata.name, ns, ports, selector, h, endpoints, tuple(se.spec.export_to), "ServiceEntry")
+        Service(
+            se.metadata.name,
+            ns,
+            ports,
+            selector,
+            h,
+            endpoints,
+            tuple(se.spec.export_to),
+            "ServiceEntry",
+        )
         for h in se.spec.hosts
     ]
 

@@ -113,7 +113,9 @@ class SourceCondition:
         labels = dict(ctx.labels)
         for k, v in self.source_labels:
             if labels.get(k) != v:
-                return f"sourceLabels {dict(self.source_labels)} not a subset of the client's labels"
+                return (
+                    f"sourceLabels {dict(self.source_labels)} not a subset of the client's labels"
+                )
         if self.source_namespace is not None and self.source_namespace != ctx.namespace:
             return f"sourceNamespace {self.source_namespace} != client namespace {ctx.namespace}"
         return None
@@ -363,7 +365,8 @@ class Target:
         if keys is not None:
             hashed = keys >= 0
             idx[hashed] = (keys[hashed].astype(np.uint64) % n).astype(np.intp)
-        return idx
+        out: npt.NDArray[np.intp] = idx
+        return out
 
 
 def stable_hash(key: str) -> int:
@@ -401,7 +404,9 @@ class RoutePlan:
     services: Mapping[str, ServiceInfo]
     virtual_services: tuple[CompiledVirtualService, ...]
     destination_rules: tuple[CompiledDestinationRule, ...]
-    workload_labels: Mapping[tuple[str, str], tuple[tuple[str, str], ...]] = field(default_factory=dict)
+    workload_labels: Mapping[tuple[str, str], tuple[tuple[str, str], ...]] = field(
+        default_factory=dict
+    )
     domain: str = "cluster.local"
     root_namespace: str = "istio-system"
     diagnostics: tuple[Diagnostic, ...] = ()

@@ -117,7 +117,9 @@ class Request:
         if port is not None and not (isinstance(port, int) and 0 < port < 65536):
             raise InvalidArgument(f"request port must be 1-65535, got {port!r}")
         if random_value is not None and not (isinstance(random_value, int) and random_value >= 0):
-            raise InvalidArgument(f"random_value must be a non-negative integer, got {random_value!r}")
+            raise InvalidArgument(
+                f"random_value must be a non-negative integer, got {random_value!r}"
+            )
         if query:
             extra = "&".join(f"{k}={v}" for k, v in query.items())
             path = path + ("&" if "?" in path else "?") + extra
@@ -195,9 +197,14 @@ class Request:
 
     def replace(self, **changes: Any) -> Request:
         data = self.to_dict()
-        if "port" in changes and "authority" not in changes and data["authority"] in (
-            self.host,
-            f"{self.host}:{self.port}",
+        if (
+            "port" in changes
+            and "authority" not in changes
+            and data["authority"]
+            in (
+                self.host,
+                f"{self.host}:{self.port}",
+            )
         ):
             data["authority"] = None
         data.update(changes)

@@ -32,7 +32,13 @@ class Outcome(str, enum.Enum):
 
 
 #: outcome → HTTP status when the outcome itself fixes it
-STATUS = {Outcome.OK: 200, Outcome.NR: 404, Outcome.NC: 503, Outcome.UH: 503, Outcome.PASSTHROUGH: 200}
+STATUS = {
+    Outcome.OK: 200,
+    Outcome.NR: 404,
+    Outcome.NC: 503,
+    Outcome.UH: 503,
+    Outcome.PASSTHROUGH: 200,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,7 +158,9 @@ class Decision:
             "authority": d.authority,
             "request_headers": d.request_headers,
             "mirrors": list(d.mirrors),
-            "trace": [s.message + (f" [{s.location}]" if s.location else "") for s in d.trace or ()],
+            "trace": [
+                s.message + (f" [{s.location}]" if s.location else "") for s in d.trace or ()
+            ],
         }
 
     def __str__(self) -> str:

@@ -25,8 +25,12 @@ RngLike = None | int | np.random.SeedSequence | np.random.Generator
 
 def make_rng(rng: RngLike) -> np.random.Generator:
     """None, an int, a SeedSequence or a Generator → a Generator (SPEC 7)."""
-    if isinstance(rng, bool) or not (rng is None or isinstance(rng, int | np.random.SeedSequence | np.random.Generator)):
-        raise InvalidArgument(f"rng must be None, an int, a SeedSequence or a Generator, not {type(rng).__name__}")
+    if isinstance(rng, bool) or not (
+        rng is None or isinstance(rng, int | np.random.SeedSequence | np.random.Generator)
+    ):
+        raise InvalidArgument(
+            f"rng must be None, an int, a SeedSequence or a Generator, not {type(rng).__name__}"
+        )
     if isinstance(rng, int) and rng < 0:
         raise InvalidArgument(f"seed must be non-negative, got {rng}")
     return np.random.default_rng(rng)
@@ -37,7 +41,9 @@ class Simulator:
 
     _BLOCK = 8192
 
-    def __init__(self, plan: RoutePlan, *, config: ConfigSet | None = None, rng: RngLike = None) -> None:
+    def __init__(
+        self, plan: RoutePlan, *, config: ConfigSet | None = None, rng: RngLike = None
+    ) -> None:
         self.plan = plan
         self.config = config
         self.seed = rng if isinstance(rng, int) else None
@@ -80,7 +86,13 @@ class Simulator:
         )
 
 
-def load(*sources: str | os.PathLike[str], namespace: str = "default", rng: RngLike = None, mesh: Mesh | None = None, **_: Any) -> Simulator:
+def load(
+    *sources: str | os.PathLike[str],
+    namespace: str = "default",
+    rng: RngLike = None,
+    mesh: Mesh | None = None,
+    **_: Any,
+) -> Simulator:
     """Load YAML files, folders, ``-`` or YAML text, compile, and return a Simulator."""
     if not sources:
         raise InvalidArgument("load() needs at least one file, folder or YAML text")

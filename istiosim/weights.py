@@ -75,5 +75,6 @@ class WeightTable:
         if isinstance(values, np.ndarray):
             cum = np.asarray(self.cumulative, dtype=np.uint64)
             sel = values % np.uint64(self.total)
-            return np.searchsorted(cum, sel, side="right")
+            out: npt.NDArray[np.intp] = np.searchsorted(cum, sel, side="right")
+            return out
         return bisect_right(self.cumulative, int(values) % self.total)

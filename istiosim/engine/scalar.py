@@ -98,34 +98,63 @@ def _fail_reason(m: Matcher, value: str | None) -> str:
     return f"{m.describe()}: no (got {got})"
 
 
-def route(plan: RoutePlan, request: Request, draws: Sequence[int] = (), *, trace: bool = False) -> Decision:
+def route(
+    plan: RoutePlan, request: Request, draws: Sequence[int] = (), *, trace: bool = False
+) -> Decision:
     """Route one request. ``draws`` are the request's 64-bit random values, one per slot."""
-    ctx = plan.context(request.namespace, request.source_labels, request.source_workload, request.gateway)
+    ctx = plan.context(
+        request.namespace, request.source_labels, request.source_workload, request.gateway
+    )
     table = plan.table(request.host, request.port, ctx)
     steps: list[TraceStep] | None = [] if trace else None
     if steps is not None:
         who = f"gateway {ctx.gateway}" if ctx.gateway else f"sidecar in namespace {ctx.namespace}"
-        steps.append(TraceStep("client", f"{who}; {request.method} {request.authority}{request.path}"))
+        steps.append(
+            TraceStep("client", f"{who}; {request.method} {request.authority}{request.path}")
+        )
         steps.extend(TraceStep("vhost", n) for n in table.notes)
         for vs in table.virtual_services:
             steps.append(TraceStep("vs", f"VirtualService {vs.key} applies", vs.location))
         for e, why in table.skipped:
-            steps.append(TraceStep("skip", f"{_entry_name(e)} not generated for this client: {why}", e.location))
-    route_draw = request.random_value if request.random_value is not None else _draw(draws, DRAW_ROUTE)
+            steps.append(
+                TraceStep(
+                    "skip", f"{_entry_name(e)} not generated for this client: {why}", e.location
+                )
+            )
+    route_draw = (
+        request.random_value if request.random_value is not None else _draw(draws, DRAW_ROUTE)
+    )
 
     def retrace() -> Decision:
         return route(plan, request, draws, trace=True)
 
     if table.passthrough:
         if steps is not None:
-            steps.append(TraceStep("route", "PassthroughCluster: sent to the original destination (outboundTrafficPolicy ALLOW_ANY)"))
-        return Decision(Outcome.PASSTHROUGH, 200, destination=DestinationRef(request.host, None, table.port, "PassthroughCluster"),
-                        trace=_t(steps), _retrace=retrace)
+            steps.append(
+                TraceStep(
+                    "route",
+                    "PassthroughCluster: sent to the original destination (outboundTrafficPolicy ALLOW_ANY)",
+                )
+            )
+        return Decision(
+            Outcome.PASSTHROUGH,
+            200,
+            destination=DestinationRef(request.host, None, table.port, "PassthroughCluster"),
+            trace=_t(steps),
+            _retrace=retrace,
+        )
     if table.default is not None:
         t = table.default
         if steps is not None:
-            steps.append(TraceStep("route", f"no VirtualService: default route to {t.cluster} (all pods of the service)"))
-        return _to_target(plan, request, draws, t, None, None, table.default, steps, retrace, route_draw)
+            steps.append(
+                TraceStep(
+                    "route",
+                    f"no VirtualService: default route to {t.cluster} (all pods of the service)",
+                )
+            )
+        return _to_target(
+            plan, request, draws, t, None, None, table.default, steps, retrace, route_draw
+        )
     hit: ResolvedEntry | None = None
     for re_ in table.entries:
         e = re_.entry
@@ -138,11 +167,23 @@ def route(plan: RoutePlan, request: Request, draws: Sequence[int] = (), *, trace
         if failed is None:
             hit = re_
             if steps is not None:
-                conds = "; ".join(m.describe() for m in e.matchers) or "no match conditions (catch-all)"
-                steps.append(TraceStep("match", f"{_entry_name(e)} of {re_.virtual_service.key} matched: {conds}", e.location))
+                conds = (
+                    "; ".join(m.describe() for m in e.matchers) or "no match conditions (catch-all)"
+                )
+                steps.append(
+                    TraceStep(
+                        "match",
+                        f"{_entry_name(e)} of {re_.virtual_service.key} matched: {conds}",
+                        e.location,
+                    )
+                )
             break
         if steps is not None:
-            steps.append(TraceStep("miss", f"{_entry_name(e)} of {re_.virtual_service.key}: {failed}", e.location))
+            steps.append(
+                TraceStep(
+                    "miss", f"{_entry_name(e)} of {re_.virtual_service.key}: {failed}", e.location
+                )
+            )
     vs_key = table.virtual_services[0].key if table.virtual_services else None
     if hit is None:
         if steps is not None:
@@ -150,44 +191,105 @@ def route(plan: RoutePlan, request: Request, draws: Sequence[int] = (), *, trace
         return Decision(Outcome.NR, 404, vs_key, trace=_t(steps), _retrace=retrace)
     e = hit.entry
     vs_key = hit.virtual_service.key
-    common: dict[str, Any] = {"virtual_service": vs_key, "rule": e.rule, "match": e.match, "rule_name": e.rule_name, "location": e.location}
+    common: dict[str, Any] = {
+        "virtual_service": vs_key,
+        "rule": e.rule,
+        "match": e.match,
+        "rule_name": e.rule_name,
+        "location": e.location,
+    }
     act = e.action
     if isinstance(act, DirectResponse):
         if steps is not None:
             steps.append(TraceStep("result", f"direct response {act.status}"))
-        return Decision(Outcome.DIRECT, act.status, body=act.body, trace=_t(steps), _retrace=retrace, **common)
+        return Decision(
+            Outcome.DIRECT, act.status, body=act.body, trace=_t(steps), _retrace=retrace, **common
+        )
     if isinstance(act, Redirect):
         loc = redirect_location(act, request)
         if steps is not None:
             steps.append(TraceStep("result", f"redirect {act.status} to {loc}"))
-        return Decision(Outcome.REDIRECT, act.status, redirect_location=loc, trace=_t(steps), _retrace=retrace, **common)
+        return Decision(
+            Outcome.REDIRECT,
+            act.status,
+            redirect_location=loc,
+            trace=_t(steps),
+            _retrace=retrace,
+            **common,
+        )
     assert isinstance(act, Forward)
     flags: list[str] = []
     delay_ms = None
     cands = candidates(hit, None)
     fault = act.fault
     if fault is not None:
-        if fault.delay_ms is not None and _draw(draws, DRAW_DELAY) % PER_MILLION < fault.delay_per_million:
+        if (
+            fault.delay_ms is not None
+            and _draw(draws, DRAW_DELAY) % PER_MILLION < fault.delay_per_million
+        ):
             flags.append("DI")
             delay_ms = fault.delay_ms
             if steps is not None:
-                steps.append(TraceStep("fault", f"delay {fault.delay_ms} ms injected ({fault.delay_per_million / 1e4:g}% of requests)", fault.location))
-        if fault.abort_status is not None and _draw(draws, DRAW_ABORT) % PER_MILLION < fault.abort_per_million:
+                steps.append(
+                    TraceStep(
+                        "fault",
+                        f"delay {fault.delay_ms} ms injected ({fault.delay_per_million / 1e4:g}% of requests)",
+                        fault.location,
+                    )
+                )
+        if (
+            fault.abort_status is not None
+            and _draw(draws, DRAW_ABORT) % PER_MILLION < fault.abort_per_million
+        ):
             flags.append("FI")
             if steps is not None:
-                steps.append(TraceStep("fault", f"abort with HTTP {fault.abort_status} ({fault.abort_per_million / 1e4:g}% of requests); upstream not called", fault.location))
-            return Decision(Outcome.FI, fault.abort_status, candidates=cands, flags=tuple(flags), delay_ms=delay_ms,
-                            trace=_t(steps), _retrace=retrace, **common)
+                steps.append(
+                    TraceStep(
+                        "fault",
+                        f"abort with HTTP {fault.abort_status} ({fault.abort_per_million / 1e4:g}% of requests); upstream not called",
+                        fault.location,
+                    )
+                )
+            return Decision(
+                Outcome.FI,
+                fault.abort_status,
+                candidates=cands,
+                flags=tuple(flags),
+                delay_ms=delay_ms,
+                trace=_t(steps),
+                _retrace=retrace,
+                **common,
+            )
     idx = act.weights.pick(route_draw)
     t = hit.targets[idx]
     if steps is not None:
         if len(hit.targets) > 1:
             parts = ", ".join(f"{c.subset or c.host} {c.weight}/{act.weights.total}" for c in cands)
             src = "random_value" if request.random_value is not None else "draw"
-            steps.append(TraceStep("weight", f"weighted pick among [{parts}]: {src} % {act.weights.total} = {route_draw % act.weights.total} → {t.subset or t.host}"))
+            steps.append(
+                TraceStep(
+                    "weight",
+                    f"weighted pick among [{parts}]: {src} % {act.weights.total} = {route_draw % act.weights.total} → {t.subset or t.host}",
+                )
+            )
         else:
             steps.append(TraceStep("weight", f"single destination {t.cluster}: 100%"))
-    d = _to_target(plan, request, draws, t, hit, act, None, steps, retrace, route_draw, flags, delay_ms, cands, common)
+    d = _to_target(
+        plan,
+        request,
+        draws,
+        t,
+        hit,
+        act,
+        None,
+        steps,
+        retrace,
+        route_draw,
+        flags,
+        delay_ms,
+        cands,
+        common,
+    )
     return d
 
 
@@ -224,31 +326,70 @@ def _to_target(
         outcome = Outcome.NC if t.status == "NC" else Outcome.UH
         flags.append(t.status)
         if steps is not None:
-            steps.append(TraceStep("result", f"{t.reason}: 503 {t.status}", t.spec.location if t.spec else None))
-        return Decision(outcome, 503, destination=dest, candidates=cands, flags=tuple(flags), delay_ms=delay_ms,
-                        trace=_t(steps), _retrace=retrace, **common)
+            steps.append(
+                TraceStep(
+                    "result", f"{t.reason}: 503 {t.status}", t.spec.location if t.spec else None
+                )
+            )
+        return Decision(
+            outcome,
+            503,
+            destination=dest,
+            candidates=cands,
+            flags=tuple(flags),
+            delay_ms=delay_ms,
+            trace=_t(steps),
+            _retrace=retrace,
+            **common,
+        )
     key = t.hash_key(hash_lookup(request))
     ei = t.endpoint_index(_draw(draws, DRAW_ENDPOINT), key)
     ep = t.endpoints[ei]
-    path, authority, headers, resp, mirrors, timeout = request.path, request.authority, None, (), (), None
+    path, authority = request.path, request.authority
+    headers: dict[str, str] | None = None
+    resp: tuple[tuple[str, str, str], ...] = ()
+    mirrors: tuple[str, ...] = ()
+    timeout: str | None = None
     if act is not None:
         path, authority, headers, resp = forwarded(act, hit, t, request)
         mirrors = tuple(
-            mt.cluster for j, (mt, pm) in enumerate(hit.mirrors if hit else ())
+            mt.cluster
+            for j, (mt, pm) in enumerate(hit.mirrors if hit else ())
             if _draw(draws, DRAW_MIRROR0 + j) % PER_MILLION < pm
         )
         timeout = act.timeout
     if steps is not None:
         how = t.lb.describe() + (f" (key {key!r})" if key is not None else "")
         dr = f" (DestinationRule {t.destination_rule})" if t.destination_rule else ""
-        steps.append(TraceStep("endpoint", f"{t.subset or 'all pods'}{dr}: {len(t.endpoints)} pod(s); {how} picks {ep.pod}"))
+        steps.append(
+            TraceStep(
+                "endpoint",
+                f"{t.subset or 'all pods'}{dr}: {len(t.endpoints)} pod(s); {how} picks {ep.pod}",
+            )
+        )
         if act is not None and (path != request.path or authority != request.authority):
             steps.append(TraceStep("rewrite", f"forwarded as {authority}{path}"))
-        for m in mirrors:
-            steps.append(TraceStep("mirror", f"copy sent to {m}"))
-    return Decision(Outcome.OK, 200, destination=dest, workload=ep.workload, pod=ep.pod, candidates=cands,
-                    flags=tuple(flags), delay_ms=delay_ms, path=path, authority=authority, request_headers=headers,
-                    response_headers=resp, mirrors=mirrors, timeout=timeout, trace=_t(steps), _retrace=retrace, **common)
+        for mc in mirrors:
+            steps.append(TraceStep("mirror", f"copy sent to {mc}"))
+    return Decision(
+        Outcome.OK,
+        200,
+        destination=dest,
+        workload=ep.workload,
+        pod=ep.pod,
+        candidates=cands,
+        flags=tuple(flags),
+        delay_ms=delay_ms,
+        path=path,
+        authority=authority,
+        request_headers=headers,
+        response_headers=resp,
+        mirrors=mirrors,
+        timeout=timeout,
+        trace=_t(steps),
+        _retrace=retrace,
+        **common,
+    )
 
 
 def forwarded(
@@ -267,7 +408,7 @@ def forwarded(
                 uri = rw.uri
             else:
                 pre = e.uri_prefix or "/"
-                uri = rw.uri + uri[len(pre):]
+                uri = rw.uri + uri[len(pre) :]
         elif rw.regex is not None and rw.regex_substitution is not None:
             uri = rw.regex.sub(rw.regex_substitution, uri)
         path = uri + query
@@ -286,7 +427,8 @@ def forwarded(
             if k in headers:
                 authority = headers.pop(k)
     resp: tuple[tuple[str, str, str], ...] = (
-        tuple(("set", k, v) for k, v in resp_ops.set) + tuple(("add", k, v) for k, v in resp_ops.add)
+        tuple(("set", k, v) for k, v in resp_ops.set)
+        + tuple(("add", k, v) for k, v in resp_ops.add)
         + tuple(("remove", k, "") for k in resp_ops.remove)
     )
     return path, authority, headers, resp
@@ -308,7 +450,7 @@ def redirect_location(r: Redirect, request: Request) -> str:
         port = str(request.port) if request.port else req_port or None
     if (scheme, port) in (("http", "80"), ("https", "443")):
         port = None
-    uri, _, q = request.path.partition("?")
+    _, _, q = request.path.partition("?")
     if r.uri is not None:
         path = r.uri if "?" in r.uri or not q else f"{r.uri}?{q}"
     else:
