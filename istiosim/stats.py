@@ -739,12 +739,12 @@ def _min_pvalue(method: str, n: int, p: npt.NDArray[np.float64], n_resamples: in
 
     pmin = float(p.min())
     df = len(p) - 1
-    if method == "binomial":
-        return min(float(stats.binomtest(k, n, float(p[0])).pvalue) for k in (0, n))
     if method == "pearson":
         return float(stats.chi2.sf(n * (1 / pmin - 1), df))
     if method == "g":
         return float(stats.chi2.sf(2 * n * math.log(1 / pmin), df))
+    # exact and binomial: that allocation is the least likely outcome, and the p-value sums
+    # the outcomes no more likely than it: the rarest arm(s) taking everything
     exact = float(np.sum(p[p <= pmin * (1 + 1e-12)] ** n))
     return max(exact, 1 / (n_resamples + 1)) if method == "monte-carlo" else exact
 

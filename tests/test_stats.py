@@ -638,3 +638,11 @@ def test_exact_weights_are_decimal() -> None:
         Fraction(70),
         Fraction(1, 100_000),
     ]
+
+
+@pytest.mark.parametrize(("n", "p"), [(5, 0.1), (20, 0.3), (11, 0.5), (3, 0.01), (40, 0.9)])
+def test_smallest_reachable_binomial_pvalue(n: int, p: float) -> None:
+    """The insufficient-data rule uses a closed form; binomtest at both extremes is the oracle."""
+    oracle = min(sps.binomtest(k, n, p).pvalue for k in (0, n))
+    got = stats._min_pvalue("binomial", n, np.array([p, 1 - p]), 100_000)
+    assert got == pytest.approx(oracle, rel=1e-6)
