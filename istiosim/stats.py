@@ -190,7 +190,7 @@ def _check_level(name: str, value: float, high: float = 1.0) -> None:
 
 def _z(upper_tail: float) -> float:
     """The normal quantile with ``upper_tail`` probability above it."""
-    return _NORMAL.inv_cdf(1.0 - upper_tail)
+    return -_NORMAL.inv_cdf(upper_tail)
 
 
 def _exact_weights(weights: tuple[float, ...]) -> list[Fraction]:
@@ -250,6 +250,15 @@ def _fmt_p(p: float) -> str:
 
 def _fmt_level(confidence: float) -> str:
     return f"{100 * confidence:.6f}".rstrip("0").rstrip(".") + "%"
+
+
+def _tolerance_digits(tolerance: float) -> int:
+    """Decimals of a percentage that still show a tenth of the tolerance."""
+    return max(2, 1 - math.floor(math.log10(100 * tolerance)))
+
+
+def _fmt_pp(tolerance: float) -> str:
+    return f"±{100 * tolerance:.{_tolerance_digits(tolerance)}f} pp"
 
 
 def _fmt_interval(low: float, high: float, digits: int = 2) -> str:
@@ -541,9 +550,9 @@ class EquivalenceResult(_Rendered):
         }
 
     def _render(self) -> tuple[str, list[str], list[list[str]], list[str]]:
-        digits = max(2, 1 - math.floor(math.log10(100 * self.tolerance)))
+        digits = _tolerance_digits(self.tolerance)
         title = (
-            f"split equivalence within ±{_fmt_share(self.tolerance, digits)[:-1]} pp"
+            f"split equivalence within {_fmt_pp(self.tolerance)}"
             f" ({self.method} TOST per arm): p = {_fmt_p(self.pvalue)},"
             f" alpha = {self.alpha:g} -> {self.verdict}"
         )

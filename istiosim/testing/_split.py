@@ -17,6 +17,7 @@ from istiosim.stats import (
     EquivalenceResult,
     Weights,
     _exact_weights,
+    _fmt_pp,
     _split,
     _text_table,
     required_samples,
@@ -34,13 +35,8 @@ class SplitAssertionError(AssertionError):
         self.result = result
 
 
-def _pp(tolerance: float) -> str:
-    digits = max(2, 1 - math.floor(math.log10(100 * tolerance)))
-    return f"±{100 * tolerance:.{digits}f} pp"
-
-
 def _split_message(eq: EquivalenceResult) -> str:
-    band = _pp(eq.tolerance)
+    band = _fmt_pp(eq.tolerance)
     hits = [a for a, st in zip(eq.arms, eq.arm_status, strict=True) if st == "hit"]
     out = [a for a, st in zip(eq.arms, eq.arm_status, strict=True) if st == "outside"]
     why = []
