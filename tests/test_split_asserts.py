@@ -55,7 +55,7 @@ v1       50          50.00%    53,000          53.00%  [52.25%, 53.75%]  [49.00%
 v2       50          50.00%    47,000          47.00%  [46.25%, 47.75%]  [49.00%, 51.00%]  outside
 verdict: not-equivalent (exact TOST per arm, p = 1); goodness of fit (binomial): p = 2.684e-80
 n = 100,000; tolerance = ±1.00 pp; alpha = 1e-06 per assertion
-seed = 7; reproduce: run the simulation again with rng=7"""  # noqa: E501
+seed = 7; reproduce: run the simulation again with rng=7"""
 
 
 def test_message_not_equivalent_with_seed() -> None:
@@ -71,7 +71,7 @@ v2       50          50.00%       494          49.40%  [41.89%, 56.93%]  [49.00%
 verdict: inconclusive (exact TOST per arm, p = 0.4123); goodness of fit (binomial): p = 0.728
 n = 1,000; tolerance = ±1.00 pp; alpha = 1e-06 per assertion
 need about n = 232,569 requests to decide (power 1 - alpha at ±1.00 pp); simulate more requests
-seed unknown: simulate with a fixed rng (e.g. the istiosim_seed fixture) to make this failure reproducible"""  # noqa: E501
+seed unknown: simulate with a fixed rng (e.g. the istiosim_seed fixture) to make this failure reproducible"""
 
 
 def test_message_inconclusive_says_how_many_requests() -> None:
