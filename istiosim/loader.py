@@ -589,3 +589,31 @@ def _service_entry_services(se: cfg.ServiceEntry, ns: str) -> list[Service]:
 def describe_error(exc: ConfigError) -> list[str]:
     """Compiler-style lines: ``file:line:col: error[CODE] message``."""
     return [str(d) for d in exc.diagnostics if d.severity is Severity.ERROR] or [str(exc)]
+
+
+def load_yaml_documents(
+    source: str | os.PathLike[str],
+) -> list[tuple[dict[str, Any], SourceMap, Location]]:
+    """Each top-level mapping of a YAML/JSON file or text, with its source map and location.
+
+    For istiosim's own input files (route cases, observed counts), so they get the same safe
+    reading (no aliases, no duplicate keys, size limits) and file:line errors without any other
+    module importing ``yaml``.
+    """
+    out: list[tuple[dict[str, Any], SourceMap, Location]] = []
+    for file, text in _read_text(source):
+        out.extend((d.data, d.source, d.location) for d in _documents(file, text))
+    return out
+
+
+def validation_diagnostics(
+    exc: ValidationError,
+    model: type[BaseModel],
+    data: dict[str, Any],
+    source: SourceMap,
+    location: Location,
+    resource: str,
+) -> list[Diagnostic]:
+    """A pydantic error on data read by :func:`load_yaml_documents`, as diagnostics with
+    file:line:col (and did-you-mean for unknown fields)."""
+    return _translate(exc, model, _Doc(data, source, location), resource)
