@@ -430,6 +430,14 @@ class RoutePlan:
         gw = None if gateway in (None, "", "mesh") else self._gateway_name(str(gateway), namespace)
         return ProxyContext(namespace, tuple(sorted(lab.items())), gw)
 
+    def sidecar(self, namespace: str) -> ProxyContext:
+        """The context of a plain sidecar (no labels) in ``namespace``, interned."""
+        key = ("__sidecar__", namespace)
+        hit = self._cache.get(key)
+        if hit is None:
+            hit = self._cache[key] = ProxyContext(namespace)
+        return hit
+
     def _gateway_name(self, name: str, namespace: str) -> str:
         return name if "/" in name else f"{namespace}/{name}"
 

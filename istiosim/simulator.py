@@ -49,6 +49,7 @@ class Simulator:
         self.seed = rng if isinstance(rng, int) else None
         self._rng = make_rng(rng)
         self._buf: list[int] = []
+        self._pos = 0
 
     @property
     def diagnostics(self) -> tuple[Diagnostic, ...]:
@@ -63,11 +64,12 @@ class Simulator:
         k = self.plan.n_draws
         if rng is not None:
             return [int(x) for x in make_rng(rng).integers(0, 2**64, size=k, dtype=np.uint64)]
-        if len(self._buf) < k:
+        pos = self._pos
+        if pos + k > len(self._buf):
             self._buf = self._rng.integers(0, 2**64, size=self._BLOCK * k, dtype=np.uint64).tolist()
-        out = self._buf[-k:]
-        del self._buf[-k:]
-        return out
+            pos = 0
+        self._pos = pos + k
+        return self._buf[pos : pos + k]
 
     def route(self, request: Request, *, rng: RngLike = None, trace: bool = False) -> Decision:
         """Route one request as Istio would. ``explain()`` on the result gives the trace."""

@@ -7,7 +7,7 @@ the plan's own predicates (``Matcher.test``), pick (``WeightTable.pick``) and en
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from fractions import Fraction
 from typing import Any
 
@@ -34,19 +34,33 @@ from ..results import STATUS, Candidate, Decision, DestinationRef, Outcome, Trac
 
 def request_value(request: Request, key: str) -> str | None:
     """The attribute a matcher reads: uri, method, scheme, authority, header:<n>, query:<n>."""
+    get = _GETTERS.get(key)
+    if get is None:
+        get = _GETTERS[key] = _getter(key)
+    return get(request)
+
+
+def _getter(key: str) -> Callable[[Request], str | None]:
     if key == "uri":
-        return request.uri
+        return lambda r: r.uri
     if key == "method":
-        return request.method
+        return lambda r: r.method
     if key == "scheme":
-        return request.scheme
+        return lambda r: r.scheme
     if key == "authority":
-        return request.authority
+        return lambda r: r.authority
     if key.startswith("header:"):
-        return request.header(key[7:])
+        name = key[7:]
+        if name.startswith(":") or name == "host":
+            return lambda r: r.header(name)
+        return lambda r: r.headers.get(name)
     if key.startswith("query:"):
-        return request.query(key[6:])
+        qname = key[6:]
+        return lambda r: r.query(qname)
     raise KeyError(key)
+
+
+_GETTERS: dict[str, Callable[[Request], str | None]] = {}
 
 
 def hash_lookup(request: Request) -> Any:
@@ -77,6 +91,7 @@ def cookie(header: str | None, name: str) -> str | None:
 
 
 def candidates(entry: ResolvedEntry | None, default: Target | None) -> tuple[Candidate, ...]:
+    """The weighted destinations of a route with their exact probabilities."""
     if default is not None:
         t = default
         return (Candidate(t.host, t.subset, t.port, t.cluster, 1, Fraction(1), t.status),)
@@ -87,6 +102,54 @@ def candidates(entry: ResolvedEntry | None, default: Target | None) -> tuple[Can
         Candidate(t.host, t.subset, t.port, t.cluster, w, Fraction(w, wt.total), t.status)
         for t, w in zip(entry.targets, wt.weights, strict=True)
     )
+
+
+_CANDIDATES: dict[int, tuple[object, tuple[Candidate, ...]]] = {}
+
+
+def _cached_candidates(
+    entry: ResolvedEntry | None, default: Target | None
+) -> tuple[Candidate, ...]:
+    """``candidates`` memoised per resolved route (they are immutable)."""
+    key = entry if entry is not None else default
+    hit = _CANDIDATES.get(id(key))
+    if hit is not None and hit[0] is key:
+        return hit[1]
+    out = candidates(entry, default)
+    if len(_CANDIDATES) > 50_000:
+        _CANDIDATES.clear()
+    _CANDIDATES[id(key)] = (key, out)
+    return out
+
+
+def _needs_forwarding(act: Forward, t: Target) -> bool:
+    """Whether the forwarded request differs from the original (rewrite or header ops)."""
+    spec = t.spec
+    return bool(
+        act.rewrite is not None
+        or act.headers_request.set
+        or act.headers_request.add
+        or act.headers_request.remove
+        or act.headers_response.set
+        or act.headers_response.add
+        or act.headers_response.remove
+        or (spec is not None and (spec.headers_request or spec.headers_response))
+    )
+
+
+_DESTS: dict[int, tuple[Target, DestinationRef]] = {}
+
+
+def _dest_ref(t: Target) -> DestinationRef:
+    """The (immutable) DestinationRef of a target, memoised."""
+    hit = _DESTS.get(id(t))
+    if hit is not None and hit[0] is t:
+        return hit[1]
+    ref = DestinationRef(t.host, t.subset, t.port, t.cluster)
+    if len(_DESTS) > 50_000:
+        _DESTS.clear()
+    _DESTS[id(t)] = (t, ref)
+    return ref
 
 
 def _draw(draws: Sequence[int], i: int) -> int:
@@ -102,9 +165,12 @@ def route(
     plan: RoutePlan, request: Request, draws: Sequence[int] = (), *, trace: bool = False
 ) -> Decision:
     """Route one request. ``draws`` are the request's 64-bit random values, one per slot."""
-    ctx = plan.context(
-        request.namespace, request.source_labels, request.source_workload, request.gateway
-    )
+    if request.source_labels or request.source_workload or request.gateway:
+        ctx = plan.context(
+            request.namespace, request.source_labels, request.source_workload, request.gateway
+        )
+    else:
+        ctx = plan.sidecar(request.namespace)
     table = plan.table(request.host, request.port, ctx)
     steps: list[TraceStep] | None = [] if trace else None
     if steps is not None:
@@ -141,7 +207,7 @@ def route(
             200,
             destination=DestinationRef(request.host, None, table.port, "PassthroughCluster"),
             trace=_t(steps),
-            _retrace=retrace,
+            replay=retrace,
         )
     if table.default is not None:
         t = table.default
@@ -160,9 +226,10 @@ def route(
         e = re_.entry
         failed: str | None = None
         for m in e.matchers:
-            v = request_value(request, m.key)
+            get = _GETTERS.get(m.key)
+            v = get(request) if get is not None else request_value(request, m.key)
             if not m.test(v):
-                failed = _fail_reason(m, v)
+                failed = _fail_reason(m, v) if steps is not None else "failed"
                 break
         if failed is None:
             hit = re_
@@ -188,7 +255,7 @@ def route(
     if hit is None:
         if steps is not None:
             steps.append(TraceStep("result", "no route matched: 404 NR"))
-        return Decision(Outcome.NR, 404, vs_key, trace=_t(steps), _retrace=retrace)
+        return Decision(Outcome.NR, 404, vs_key, trace=_t(steps), replay=retrace)
     e = hit.entry
     vs_key = hit.virtual_service.key
     common: dict[str, Any] = {
@@ -203,7 +270,7 @@ def route(
         if steps is not None:
             steps.append(TraceStep("result", f"direct response {act.status}"))
         return Decision(
-            Outcome.DIRECT, act.status, body=act.body, trace=_t(steps), _retrace=retrace, **common
+            Outcome.DIRECT, act.status, body=act.body, trace=_t(steps), replay=retrace, **common
         )
     if isinstance(act, Redirect):
         loc = redirect_location(act, request)
@@ -214,13 +281,13 @@ def route(
             act.status,
             redirect_location=loc,
             trace=_t(steps),
-            _retrace=retrace,
+            replay=retrace,
             **common,
         )
     assert isinstance(act, Forward)
     flags: list[str] = []
     delay_ms = None
-    cands = candidates(hit, None)
+    cands = _cached_candidates(hit, None)
     fault = act.fault
     if fault is not None:
         if (
@@ -257,11 +324,10 @@ def route(
                 flags=tuple(flags),
                 delay_ms=delay_ms,
                 trace=_t(steps),
-                _retrace=retrace,
+                replay=retrace,
                 **common,
             )
-    idx = act.weights.pick(route_draw)
-    t = hit.targets[idx]
+    t = hit.targets[act.weights.pick(route_draw)] if len(hit.targets) > 1 else hit.targets[0]
     if steps is not None:
         if len(hit.targets) > 1:
             parts = ", ".join(f"{c.subset or c.host} {c.weight}/{act.weights.total}" for c in cands)
@@ -320,8 +386,8 @@ def _to_target(
 ) -> Decision:
     flags = flags or []
     common = common or {}
-    cands = cands if cands is not None else candidates(hit, default)
-    dest = DestinationRef(t.host, t.subset, t.port, t.cluster)
+    cands = cands if cands is not None else _cached_candidates(hit, default)
+    dest = _dest_ref(t)
     if t.status != "OK":
         outcome = Outcome.NC if t.status == "NC" else Outcome.UH
         flags.append(t.status)
@@ -339,10 +405,10 @@ def _to_target(
             flags=tuple(flags),
             delay_ms=delay_ms,
             trace=_t(steps),
-            _retrace=retrace,
+            replay=retrace,
             **common,
         )
-    key = t.hash_key(hash_lookup(request))
+    key = t.hash_key(hash_lookup(request)) if t.lb.hash_on is not None else None
     ei = t.endpoint_index(_draw(draws, DRAW_ENDPOINT), key)
     ep = t.endpoints[ei]
     path, authority = request.path, request.authority
@@ -350,13 +416,15 @@ def _to_target(
     resp: tuple[tuple[str, str, str], ...] = ()
     mirrors: tuple[str, ...] = ()
     timeout: str | None = None
-    if act is not None:
+    if act is not None and _needs_forwarding(act, t):
         path, authority, headers, resp = forwarded(act, hit, t, request)
+    if act is not None and hit is not None and hit.mirrors:
         mirrors = tuple(
             mt.cluster
-            for j, (mt, pm) in enumerate(hit.mirrors if hit else ())
+            for j, (mt, pm) in enumerate(hit.mirrors)
             if _draw(draws, DRAW_MIRROR0 + j) % PER_MILLION < pm
         )
+    if act is not None:
         timeout = act.timeout
     if steps is not None:
         how = t.lb.describe() + (f" (key {key!r})" if key is not None else "")
@@ -387,7 +455,7 @@ def _to_target(
         mirrors=mirrors,
         timeout=timeout,
         trace=_t(steps),
-        _retrace=retrace,
+        replay=retrace,
         **common,
     )
 
