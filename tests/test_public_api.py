@@ -1,0 +1,168 @@
+"""The public surface and the import layering of DESIGN.md, enforced.
+
+Imports point down: errors → config/mesh/request/weights → loader/plan → compiler/results →
+engine → simulator/stats → analysis/display/testing → cli and the façade. Only the loader
+imports yaml; the engines never see config, loader, mesh, compiler, pydantic or yaml.
+"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import istiosim
+
+PKG = Path(istiosim.__file__).parent
+
+LAYER = {
+    "errors": 0,
+    "config": 1,
+    "mesh": 1,
+    "request": 1,
+    "weights": 1,
+    "loader": 2,
+    "plan": 2,
+    "_resolve": 2,
+    "compiler": 3,
+    "_compile_checks": 3,
+    "results": 3,
+    "engine": 4,
+    "engine.scalar": 4,
+    "engine.vector": 4,
+    "traffic": 4,
+    "simulator": 5,
+    "stats": 5,
+    "display": 6,
+    "analysis": 6,
+    "analysis.coverage": 6,
+    "testing": 6,
+    "testing._split": 6,
+    "testing.cases": 6,
+    "testing.strategies": 6,
+    "cli": 7,
+    "_cli_simulate": 7,
+    "_cli_test": 7,
+    "__init__": 8,
+    "__main__": 8,
+}
+#: same-layer imports that are part of one stage
+SAME_STAGE = {
+    ("plan", "_resolve"),
+    ("_resolve", "plan"),
+    ("compiler", "_compile_checks"),
+    ("compiler", "_resolve"),
+    ("engine", "engine.scalar"),
+    ("engine", "engine.vector"),
+    ("engine.vector", "engine.scalar"),
+    ("_cli_simulate", "cli"),
+    ("_cli_test", "cli"),
+}
+#: the one upward import DESIGN allows: a result's _repr_html_ lazily importing display
+UPWARD_OK = {("results", "display"), ("compiler", "loader")}
+THIRD_PARTY_ONLY_IN = {
+    "yaml": {"loader"},
+    "pydantic": {"config", "loader", "testing.cases"},
+    "scipy": {"stats", "testing._split"},
+}
+ENGINE_FORBIDDEN = {"config", "loader", "mesh", "compiler"}
+
+
+def _modules() -> dict[str, Path]:
+    out = {}
+    for f in PKG.rglob("*.py"):
+        rel = f.relative_to(PKG).with_suffix("")
+        parts = list(rel.parts)
+        if parts[-1] == "__init__" and len(parts) > 1:
+            parts = parts[:-1]
+        out[".".join(parts)] = f
+    return out
+
+
+def _imports(name: str, path: Path) -> set[str]:
+    """istiosim modules (relative names) and top-level third-party packages imported."""
+    tree = ast.parse(path.read_text())
+    pkg = name.split(".")[:-1] if path.name != "__init__.py" else name.split(".")
+    if name == "__init__":
+        pkg = []
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                if a.name.startswith("istiosim."):
+                    found.add(a.name[len("istiosim.") :])
+                else:
+                    found.add("ext:" + a.name.split(".")[0])
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = pkg[: len(pkg) - (node.level - 1)] if node.level > 1 else pkg
+                mod = ".".join([*base, *(node.module.split(".") if node.module else [])])
+                if node.module is None:
+                    for a in node.names:
+                        found.add(".".join([*base, a.name]))
+                else:
+                    found.add(mod)
+            elif node.module and node.module.startswith("istiosim"):
+                found.add(node.module[len("istiosim.") :] if "." in node.module else "__init__")
+            elif node.module:
+                found.add("ext:" + node.module.split(".")[0])
+    return found
+
+
+def test_every_module_has_a_layer() -> None:
+    missing = sorted(set(_modules()) - set(LAYER))
+    assert not missing, f"add these modules to LAYER in tests/test_public_api.py: {missing}"
+
+
+@pytest.mark.parametrize("name", sorted(_modules()))
+def test_imports_point_down(name: str) -> None:
+    path = _modules()[name]
+    own = LAYER[name]
+    for imp in _imports(name, path):
+        if imp.startswith("ext:"):
+            top = imp[4:]
+            allowed = THIRD_PARTY_ONLY_IN.get(top)
+            assert allowed is None or name in allowed, f"{name} imports {top}; only {sorted(allowed)} may"
+            if name.startswith("engine"):
+                assert top not in ("pydantic", "yaml"), f"{name} must not import {top}"
+            continue
+        target = imp if imp in LAYER else imp.rsplit(".", 1)[0]
+        if target not in LAYER:
+            continue  # e.g. "engine.scalar.route" resolved above; names inside modules
+        if name.startswith("engine"):
+            assert target not in ENGINE_FORBIDDEN, f"{name} must not import {target}"
+        ok = LAYER[target] < own or (name, target) in SAME_STAGE or (name, target) in UPWARD_OK
+        ok = ok or target == name or (target.split(".")[0] == name.split(".")[0] and LAYER[target] <= own)
+        assert ok, f"{name} (layer {own}) imports {target} (layer {LAYER[target]}): imports must point down"
+
+
+def test_all_is_sorted_and_resolves() -> None:
+    names = [n for n in istiosim.__all__ if n != "__version__"]
+    assert names == sorted(names, key=str.lower)
+    for n in istiosim.__all__:
+        assert getattr(istiosim, n) is not None
+
+
+def test_facade_is_lazy() -> None:
+    """Importing istiosim must not import numpy, pydantic, yaml or scipy (the plugin relies on it)."""
+    code = "import istiosim, sys; print(sorted(m for m in ('numpy','pydantic','yaml','scipy') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_routing_does_not_import_scipy() -> None:
+    code = (
+        "import sys, istiosim; sim = istiosim.load('''apiVersion: v1\\nkind: Service\\nmetadata: {name: a}\\n"
+        "spec: {selector: {app: a}, ports: [{port: 80}]}'''); sim.route(istiosim.Request('a')); "
+        "print('scipy' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_unknown_attribute_raises() -> None:
+    with pytest.raises(AttributeError):
+        _ = istiosim.does_not_exist  # type: ignore[attr-defined]
