@@ -1,0 +1,144 @@
+"""The loader: sources, multi-document files, kind: List, kubectl-apply replacement, namespaces."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+import istiosim
+from istiosim import Request
+from istiosim.loader import load_config
+
+from conftest import KUBE, NET
+
+SVC = """
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec: {selector: {app: web}, ports: [{port: 80}]}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web-v1}
+spec:
+  replicas: 3
+  template: {metadata: {labels: {app: web, version: v1}}}
+"""
+
+VS_V1 = """
+apiVersion: networking.istio.io/v1beta1
+kind: VirtualService
+metadata: {name: web}
+spec:
+  hosts: [web]
+  http:
+  - route:
+    - destination: {host: web, subset: v1}
+"""
+
+
+def test_yaml_text_multi_document_and_replicas_become_pods() -> None:
+    cfg = load_config(SVC)
+    (svc,) = cfg.mesh.services
+    assert svc.fqdn() == "web.default.svc.cluster.local"
+    pods = cfg.mesh.endpoints(svc)
+    assert [p.name for p in pods] == ["web-v1-0", "web-v1-1", "web-v1-2"]
+    assert {p.workload for p in pods} == {"web-v1"}
+
+
+def test_all_three_api_versions_load() -> None:
+    for version in ("v1alpha3", "v1beta1", "v1"):
+        text = VS_V1.replace("v1beta1", version)
+        cfg = load_config(text)
+        assert cfg.virtual_services[0].spec.hosts == ["web"]
+
+
+def test_kind_list_items_are_unpacked() -> None:
+    text = """
+apiVersion: v1
+kind: List
+items:
+- apiVersion: v1
+  kind: Service
+  metadata: {name: a}
+  spec: {selector: {app: a}, ports: [{port: 80}]}
+- apiVersion: networking.istio.io/v1
+  kind: DestinationRule
+  metadata: {name: a}
+  spec: {host: a, subsets: [{name: v1, labels: {version: v1}}]}
+"""
+    cfg = load_config(text)
+    assert [s.name for s in cfg.mesh.services] == ["a"]
+    assert cfg.destination_rules[0].spec.subsets[0] is not None
+    loc = cfg.source("DestinationRule", "default", "a").find(("spec", "host"))
+    assert loc is not None and (loc.line, loc.column) == (12, 10)
+
+
+def test_later_object_replaces_earlier_like_kubectl_apply() -> None:
+    v2 = VS_V1.replace("subset: v1", "subset: v2")
+    cfg = load_config(VS_V1, v2)
+    assert len(cfg.virtual_services) == 1
+    route = cfg.virtual_services[0].spec.http[0]
+    assert route is not None and route.route[0].destination is not None
+    assert route.route[0].destination.subset == "v2"
+    assert any(d.code == "ISM0102" for d in cfg.diagnostics)
+
+
+def test_objects_without_namespace_go_to_the_load_namespace() -> None:
+    cfg = load_config(SVC, VS_V1, namespace="shop")
+    assert cfg.virtual_services[0].metadata.namespace == "shop"
+    assert cfg.mesh.services[0].namespace == "shop"
+
+
+def test_folder_is_read_recursively(tmp_path: Path) -> None:
+    (tmp_path / "k8s").mkdir()
+    (tmp_path / "k8s" / "svc.yaml").write_text(SVC)
+    (tmp_path / "vs.yml").write_text(VS_V1)
+    (tmp_path / "notes.txt").write_text("not yaml: [")
+    sim = istiosim.load(tmp_path)
+    d = sim.route(Request("web"))
+    assert (d.outcome, d.status) == (istiosim.Outcome.NC, 503)  # no DestinationRule defines v1
+    dr = "apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: web}\n"
+    dr += "spec: {host: web, subsets: [{name: v1, labels: {version: v1}}]}\n"
+    (tmp_path / "k8s" / "dr.yaml").write_text(dr)
+    assert istiosim.load(tmp_path).route(Request("web")).workload == "web-v1"
+
+
+def test_stdin_dash(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO(SVC))
+    cfg = load_config("-")
+    assert cfg.files == ["<stdin>"]
+    assert cfg.mesh.services[0].name == "web"
+
+
+def test_real_bookinfo_loads_with_info_for_other_kinds() -> None:
+    cfg = load_config(KUBE)
+    assert {s.name for s in cfg.mesh.services} == {"details", "ratings", "reviews", "productpage"}
+    assert {w.name for w in cfg.mesh.workloads} >= {"reviews-v1", "reviews-v2", "reviews-v3"}
+    infos = [d for d in cfg.diagnostics if d.code == "ISM0100"]
+    assert infos and all("ServiceAccount" in d.message for d in infos)
+
+
+def test_tcp_routes_load_and_are_reported_not_simulated() -> None:
+    text = """
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: db}
+spec:
+  hosts: [db]
+  tcp:
+  - route:
+    - destination: {host: db}
+"""
+    cfg = load_config(text)
+    assert any(d.code == "ISM0101" and "tcp" in d.message for d in cfg.diagnostics)
+
+
+def test_trace_points_at_the_rule_file_and_line() -> None:
+    sim = istiosim.load(KUBE, NET / "destination-rule-all.yaml", NET / "virtual-service-reviews-test-v2.yaml")
+    d = sim.route(Request("reviews", headers={"end-user": "jason"}), trace=True)
+    text = d.explain()
+    assert "virtual-service-reviews-test-v2.yaml:10:7" in text  # the `- headers:` match block
+    assert d.location is not None and d.location.line == 10
