@@ -52,12 +52,18 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
-    from .compiler import compile_plan
-    from .config import DestinationRule, VirtualService
-    from .errors import ConfigError, Diagnostic, InvalidArgument, IstiosimError, Location
-    from .loader import load_config
-    from .mesh import Mesh, Service, Workload
-    from .plan import RoutePlan
-    from .request import Request
-    from .results import Decision, Outcome
-    from .simulator import Simulator, load
+    from .compiler import compile_plan as compile_plan
+    from .config import DestinationRule as DestinationRule, VirtualService as VirtualService
+    from .errors import (
+        ConfigError as ConfigError,
+        Diagnostic as Diagnostic,
+        InvalidArgument as InvalidArgument,
+        IstiosimError as IstiosimError,
+        Location as Location,
+    )
+    from .loader import load_config as load_config
+    from .mesh import Mesh as Mesh, Service as Service, Workload as Workload
+    from .plan import RoutePlan as RoutePlan
+    from .request import Request as Request
+    from .results import Decision as Decision, Outcome as Outcome
+    from .simulator import Simulator as Simulator, load as load

@@ -259,6 +259,8 @@ def resolve_table(plan: RoutePlan, host: str, port: int | None, ctx: ProxyContex
         if port is None and p.isdigit():
             port = int(p)
     notes: list[str] = []
+    if ctx.gateway is not None:
+        return _gateway_table(plan, host, raw, port, ctx)
     svc = find_service(plan, raw, ctx.namespace)
     hostname = svc.fqdn if svc is not None else raw
     if svc is not None:
@@ -309,6 +311,34 @@ def resolve_table(plan: RoutePlan, host: str, port: int | None, ctx: ProxyContex
         )
     default = resolve_target(plan, DestinationSpec(svc.fqdn, None, port), ctx, port)
     return RouteTable(host, port, svc, (), (), default, tuple(skipped), tuple(notes))
+
+
+def _gateway_table(
+    plan: RoutePlan, host: str, raw: str, port: int | None, ctx: ProxyContext
+) -> RouteTable:
+    """A gateway's virtual hosts come from its VirtualServices' hosts, merged; no default route.
+
+    A Host that no bound VirtualService claims gets Envoy's 404 (NR), not a passthrough.
+    """
+    applied, _ = select_virtual_services(plan, raw, ctx)
+    notes = [
+        f"gateway {ctx.gateway}, listener port {port if port is not None else '(any)'}, Host {host!r}"
+    ]
+    if not applied:
+        notes.append(f"no VirtualService bound to {ctx.gateway} claims {raw!r}")
+    entries: list[ResolvedEntry] = []
+    skipped: list[tuple[RouteEntry, str]] = []
+    for vs in applied:
+        for e in vs.entries:
+            why = e.source.failure(ctx, port)
+            if why is not None:
+                skipped.append((e, why))
+                continue
+            entries.append(_resolve_entry(plan, vs, e, ctx, port))
+    entries = _sort_gateway_routes(entries)
+    return RouteTable(
+        host, port, None, tuple(entries), tuple(applied), None, tuple(skipped), tuple(notes)
+    )
 
 
 def _resolve_entry(
