@@ -53,17 +53,30 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:
     from .compiler import compile_plan as compile_plan
-    from .config import DestinationRule as DestinationRule, VirtualService as VirtualService
+    from .config import DestinationRule as DestinationRule
+    from .config import VirtualService as VirtualService
     from .errors import (
         ConfigError as ConfigError,
+    )
+    from .errors import (
         Diagnostic as Diagnostic,
+    )
+    from .errors import (
         InvalidArgument as InvalidArgument,
+    )
+    from .errors import (
         IstiosimError as IstiosimError,
+    )
+    from .errors import (
         Location as Location,
     )
     from .loader import load_config as load_config
-    from .mesh import Mesh as Mesh, Service as Service, Workload as Workload
+    from .mesh import Mesh as Mesh
+    from .mesh import Service as Service
+    from .mesh import Workload as Workload
     from .plan import RoutePlan as RoutePlan
     from .request import Request as Request
-    from .results import Decision as Decision, Outcome as Outcome
-    from .simulator import Simulator as Simulator, load as load
+    from .results import Decision as Decision
+    from .results import Outcome as Outcome
+    from .simulator import Simulator as Simulator
+    from .simulator import load as load
