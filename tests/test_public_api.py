@@ -1,7 +1,7 @@
 """The public surface and the import layering of DESIGN.md, enforced.
 
 Imports point down: errors → config/mesh/request/weights → loader/plan → compiler/results →
-engine → simulator/stats → analysis/display/testing → cli and the façade. Only the loader
+engine → simulator/stats → analysis/display → testing → cli and the façade. Only the loader
 imports yaml; the engines never see config, loader, mesh, compiler, pydantic or yaml.
 """
 
@@ -39,15 +39,15 @@ LAYER = {
     "display": 6,
     "analysis": 6,
     "analysis.coverage": 6,
-    "testing": 6,
-    "testing._split": 6,
-    "testing.cases": 6,
-    "testing.strategies": 6,
-    "cli": 7,
-    "_cli_simulate": 7,
-    "_cli_test": 7,
-    "__init__": 8,
-    "__main__": 8,
+    "testing": 7,
+    "testing._split": 7,
+    "testing.cases": 7,
+    "testing.strategies": 7,
+    "cli": 8,
+    "_cli_simulate": 8,
+    "_cli_test": 8,
+    "__init__": 9,
+    "__main__": 9,
 }
 #: same-layer imports that are part of one stage
 SAME_STAGE = {
