@@ -65,7 +65,7 @@ SAME_STAGE = {
 UPWARD_OK = {("results", "display"), ("compiler", "loader")}
 THIRD_PARTY_ONLY_IN = {
     "yaml": {"loader"},
-    "pydantic": {"config", "loader", "testing.cases"},
+    "pydantic": {"config", "loader", "testing", "testing.cases"},
     "scipy": {"stats", "testing._split"},
 }
 ENGINE_FORBIDDEN = {"config", "loader", "mesh", "compiler"}
