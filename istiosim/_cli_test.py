@@ -1,0 +1,261 @@
+"""``istiosim test`` (route cases with coverage) and ``istiosim verify`` (observed counts
+against the configured split).
+
+Exit codes as everywhere: 0 all good, 1 a case failed / coverage below ``--fail-under`` / the
+observed split does not verify, 2 bad input (``file:line:col: error[CODE] message``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+from typing import Any
+
+from .cli import _load, add_request_flags, build_request
+from .errors import ConfigError, Diagnostic, InvalidArgument, Location
+
+
+def register(sub: Any) -> None:
+    t = sub.add_parser(
+        "test",
+        help="run route cases (Envoy route check format, for Istio) and report coverage",
+        description="Run route cases against configs; exit 1 on a failed case or low coverage.",
+    )
+    t.add_argument("cases", metavar="CASES.yaml", help="case file (YAML or JSON), or -")
+    t.add_argument(
+        "-f",
+        "--filename",
+        action="append",
+        required=True,
+        metavar="PATH",
+        help="YAML file, folder or -; repeatable, later objects replace earlier",
+    )
+    t.add_argument(
+        "--fail-under",
+        type=float,
+        default=None,
+        metavar="PCT",
+        help="exit 1 when route coverage is below PCT percent",
+    )
+    t.add_argument(
+        "--details", action="store_true", help="list the rules, blocks and weights no case reached"
+    )
+    t.add_argument("--seed", type=int, default=0, help="draws for pod picks and fault percentages")
+    t.add_argument("--format", choices=("text", "json"), default="text")
+    t.add_argument("--config-namespace", default="default")
+    t.set_defaults(func=cmd_test)
+
+    v = sub.add_parser(
+        "verify",
+        help="check observed counts per subset against the configured split",
+        description=(
+            "SRM check and equivalence test of observed counts (COUNTS.json: {subset: count}, "
+            "or the output of `istiosim simulate --format json`) against the weights the "
+            "config gives this request. Exit 1 when the split does not verify."
+        ),
+    )
+    add_request_flags(v)
+    v.add_argument("--observed", required=True, metavar="COUNTS.json")
+    v.add_argument(
+        "--tolerance",
+        type=float,
+        default=0.01,
+        help="allowed absolute deviation of each share (default 0.01 = 1 pp)",
+    )
+    v.add_argument(
+        "--alpha", type=float, default=0.05, help="level of the equivalence test (default 0.05)"
+    )
+    v.add_argument(
+        "--srm-alpha", type=float, default=5e-4, help="level of the SRM check (default 0.0005)"
+    )
+    v.add_argument("--config-namespace", default="default")
+    v.set_defaults(func=cmd_verify)
+
+
+# -- test ------------------------------------------------------------------------------------
+
+
+def cmd_test(args: argparse.Namespace) -> int:
+    from .testing.cases import load_cases, run_cases
+
+    pct = args.fail_under
+    if pct is not None and not (math.isfinite(pct) and 0 <= pct <= 100):
+        raise InvalidArgument(f"--fail-under must be a percentage in 0..100, got {pct:g}")
+    if args.seed < 0:
+        raise InvalidArgument("--seed must be a non-negative integer")
+    cases = load_cases(args.cases)
+    sim = _load(args)
+    report = run_cases(sim, cases, seed=args.seed)
+    below = pct is not None and report.coverage.fail_under(pct)
+    if args.format == "json":
+        out = report.to_dict()
+        out["fail_under"] = pct
+        out["coverage_ok"] = not below
+        out["ok"] = report.passed and not below
+        print(json.dumps(out, indent=2))
+    else:
+        for r in report.results:
+            print(r)
+        print(report.summary())
+        print(report.coverage.details() if args.details else report.coverage.summary())
+        if below:
+            print(
+                f"coverage {report.coverage.percent:.1f}% is below --fail-under {pct:g}%"
+                + ("" if args.details else " (--details lists what no case reached)")
+            )
+    return 0 if report.passed and not below else 1
+
+
+# -- verify ----------------------------------------------------------------------------------
+
+
+def _level(name: str, value: float, high: float) -> None:
+    if not (math.isfinite(value) and 0 < value < high):
+        raise InvalidArgument(f"{name} must be between 0 and {high:g} (exclusive), got {value:g}")
+
+
+def _bad(msg: str, loc: Location | None, file: str) -> ConfigError:
+    return ConfigError([Diagnostic.make("ISM0004", msg, loc or Location(file))])
+
+
+def read_counts(path: str | os.PathLike[str]) -> list[tuple[str | None, str | None, int, Location]]:
+    """(host, subset, count, where) from a counts file: ``{subset: count}``, ``{"counts":
+    {...}}``, or ``istiosim simulate --format json`` output (``rows``)."""
+    from .loader import load_yaml_documents
+
+    file = str(path)
+    docs = load_yaml_documents(path)
+    if len(docs) != 1:
+        raise ConfigError(
+            [
+                Diagnostic.make(
+                    "ISM0007",
+                    "a counts file holds one mapping of subset -> count",
+                    docs[1][2] if docs else Location(file),
+                )
+            ]
+        )
+    data, smap, where = docs[0]
+    out: list[tuple[str | None, str | None, int, Location]] = []
+
+    def count(v: object, p: tuple[str | int, ...], what: str) -> int:
+        loc = smap.find(p) or where
+        if isinstance(v, bool) or not isinstance(v, int | float) or not float(v).is_integer():
+            raise _bad(f"count of {what} must be a whole number, got {v!r}", loc, file)
+        if v < 0:
+            raise _bad(f"count of {what} must not be negative, got {v!r}", loc, file)
+        return int(v)
+
+    if "rows" in data:
+        rows = data["rows"]
+        if not isinstance(rows, list):
+            raise _bad("'rows' must be a list", smap.find(("rows",)), file)
+        for i, row in enumerate(rows):
+            p: tuple[str | int, ...] = ("rows", i)
+            if not isinstance(row, dict) or "count" not in row:
+                raise _bad("each row needs host, subset and count", smap.find(p), file)
+            host, subset = row.get("host"), row.get("subset")
+            for k, val in (("host", host), ("subset", subset)):
+                if val is not None and not isinstance(val, str):
+                    raise _bad(f"row {k} must be a string or null", smap.find((*p, k)), file)
+            c = count(row["count"], (*p, "count"), f"row {i}")
+            out.append((host, subset, c, smap.find(p) or where))
+        return out
+    counts = data.get("counts", data) if isinstance(data.get("counts"), dict) else data
+    base: tuple[str | int, ...] = ("counts",) if counts is not data else ()
+    for k, v in counts.items():
+        if not isinstance(k, str):
+            raise _bad(f"subset names must be strings, got {k!r}", smap.find((*base, k)), file)
+        out.append((None, k, count(v, (*base, k), repr(k)), smap.find((*base, k)) or where))
+    if not out:
+        raise _bad("no counts: the sample is empty", where, file)
+    return out
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from .stats import split_equivalence, srm_check
+    from .testing.cases import _count_key, destination_key, resolve_keys
+
+    _level("--tolerance", args.tolerance, 1.0)
+    _level("--alpha", args.alpha, 0.5)
+    _level("--srm-alpha", args.srm_alpha, 1.0)
+    rows = read_counts(args.observed)
+    sim = _load(args)
+    req = build_request(args)
+    d = sim.route(req, rng=0, trace=True)
+    cands = d.candidates
+    if d.rule is None and d.virtual_service is None and len(cands) <= 1:
+        what = f"{d.outcome.value} {d.status}" if not cands else "a single destination"
+        raise InvalidArgument(
+            f"the config gives {req.host} no weighted route for this request ({what}):"
+            " there is no split to verify counts against"
+        )
+    weights: dict[str, int] = {}
+    for c in cands:
+        k = destination_key(c, cands)
+        weights[k] = weights.get(k, 0) + c.weight
+    observed: dict[str, int] = {k: 0 for k in weights}
+    ignored = 0
+    problems: list[Diagnostic] = []
+    for host, subset, n, loc in rows:
+        if host is None and subset is None:
+            ignored += n  # requests that reached no destination (404 NR, fault aborts, ...)
+            continue
+        name = subset if host is None else (f"{host}/{subset}" if subset else host)
+        key = (
+            _count_key(subset, cands) if host is None else resolve_keys([name], cands)[0].get(name)
+        )
+        if key is None:
+            _, why = resolve_keys([str(name)], cands)
+            msg = why[0] if why else f"{name!r} names no single destination"
+            problems.append(
+                Diagnostic.make("ISM0004", f"observed {msg} (weights: {', '.join(weights)})", loc)
+            )
+            continue
+        observed[key] += n
+    if problems:
+        raise ConfigError(problems)
+    if sum(observed.values()) == 0:
+        raise InvalidArgument(f"{args.observed}: the sample is empty (n = 0): nothing to verify")
+    srm = srm_check(observed, weights, alpha=args.srm_alpha)
+    eq = split_equivalence(observed, weights, tolerance=args.tolerance, alpha=args.alpha)
+    ok = srm.verdict != "mismatch" and eq.verdict == "equivalent"
+    where = f"{d.virtual_service} rule {d.rule}" if d.rule is not None else "default route"
+    if args.format == "json":
+        out: dict[str, Any] = {
+            "ok": ok,
+            "host": req.host,
+            "virtual_service": d.virtual_service,
+            "rule": d.rule,
+            "weights": weights,
+            "observed": observed,
+            "ignored": ignored,
+            "srm": srm.to_dict(),
+            "equivalence": eq.to_dict(),
+        }
+        print(json.dumps(out, indent=2))
+    else:
+        total = sum(weights.values())
+        shares = ", ".join(f"{k} {w}/{total}" for k, w in weights.items())
+        print(f"{req.host}: {sum(observed.values()):,} observed requests vs {where} ({shares})")
+        if ignored:
+            print(f"({ignored:,} requests that reached no destination were left out)")
+        print()
+        print(srm)
+        print()
+        print(eq)
+        print()
+        if ok:
+            print(f"verified: every share is within ±{args.tolerance:g} of its weight")
+        elif srm.verdict == "mismatch":
+            print("NOT VERIFIED: sample ratio mismatch (the counts do not fit the weights)")
+        elif eq.verdict == "not-equivalent":
+            print(f"NOT VERIFIED: some share is off by more than ±{args.tolerance:g}")
+        else:
+            print(
+                f"NOT VERIFIED: too few requests to show every share within ±{args.tolerance:g}"
+                f" (about {eq.n_required:,} needed)"
+            )
+    return 0 if ok else 1
