@@ -119,7 +119,7 @@ def select_virtual_services(
 def find_destination_rule(
     plan: RoutePlan, host: str, client_ns: str, service_ns: str | None
 ) -> CompiledDestinationRule | None:
-    """DR lookup: client namespace, then the service's, then the root namespace, then any."""
+    """DR lookup: client namespace, then the service's, then the root namespace."""
     cands = [
         dr
         for dr in plan.destination_rules
@@ -127,9 +127,10 @@ def find_destination_rule(
     ]
     if not cands:
         return None
-    steps = [client_ns, service_ns, plan.root_namespace]
-    for ns in [*steps, None]:
-        here = [d for d in cands if ns is None or d.namespace == ns]
+    # Istio looks nowhere else (push_context.go ``destinationRule``): a DR in an unrelated
+    # namespace never applies, even when exported to the client's namespace.
+    for ns in (client_ns, service_ns, plan.root_namespace):
+        here = [d for d in cands if d.namespace == ns]
         if not here:
             continue
         exact = [d for d in here if d.host == host]
@@ -274,19 +275,24 @@ def resolve_table(plan: RoutePlan, host: str, port: int | None, ctx: ProxyContex
     if svc is None and not applied:
         notes.append(f"no service and no VirtualService for {raw!r}: catch-all virtual host")
         return RouteTable(host, port, None, notes=tuple(notes), passthrough=True)
+    entries: list[ResolvedEntry] = []
+    skipped: list[tuple[RouteEntry, str]] = []
+    # A VS that generates no route for this proxy and port builds no virtual host, so the next
+    # VS claiming the host applies (route.go ``buildSidecarVirtualHostsForVirtualService``).
+    candidates = [*applied, *shadowed]
+    applied, shadowed = candidates[:1], candidates[1:]
+    for i, vs in enumerate(candidates):
+        entries, skipped_here = _generated(plan, vs, ctx, port)
+        skipped += skipped_here
+        if entries:
+            applied, shadowed = [vs], candidates[i + 1 :]
+            break
+        if i + 1 < len(candidates):
+            notes.append(f"VirtualService {vs.key} has no route for this client and port")
     for vs in shadowed:
         notes.append(
             f"VirtualService {vs.key} also claims {hostname} but is ignored on sidecars (IST0109)"
         )
-    entries: list[ResolvedEntry] = []
-    skipped: list[tuple[RouteEntry, str]] = []
-    for vs in applied:
-        for e in vs.entries:
-            why = e.source.failure(ctx, port)
-            if why is not None:
-                skipped.append((e, why))
-                continue
-            entries.append(_resolve_entry(plan, vs, e, ctx, port))
     if ctx.gateway is not None:
         entries = _sort_gateway_routes(entries)
     if applied and (entries or ctx.gateway is not None):
@@ -329,16 +335,35 @@ def _gateway_table(
     entries: list[ResolvedEntry] = []
     skipped: list[tuple[RouteEntry, str]] = []
     for vs in applied:
-        for e in vs.entries:
-            why = e.source.failure(ctx, port)
-            if why is not None:
-                skipped.append((e, why))
-                continue
-            entries.append(_resolve_entry(plan, vs, e, ctx, port))
+        generated, skipped_here = _generated(plan, vs, ctx, port)
+        entries += generated
+        skipped += skipped_here
     entries = _sort_gateway_routes(entries)
     return RouteTable(
         host, port, None, tuple(entries), tuple(applied), None, tuple(skipped), tuple(notes)
     )
+
+
+def _generated(
+    plan: RoutePlan, vs: CompiledVirtualService, ctx: ProxyContext, port: int | None
+) -> tuple[list[ResolvedEntry], list[tuple[RouteEntry, str]]]:
+    """The Envoy routes a VS yields for this proxy and port, and the ones config-time filters drop.
+
+    Generation stops after the first generated catch-all route (Istio's ``IsCatchAllRoute`` in
+    ``BuildHTTPRoutesForVirtualService``): later rules never exist, which matters on gateways
+    where catch-all routes are moved after the other VSs' routes.
+    """
+    out: list[ResolvedEntry] = []
+    skipped: list[tuple[RouteEntry, str]] = []
+    for e in vs.entries:
+        why = e.source.failure(ctx, port)
+        if why is not None:
+            skipped.append((e, why))
+            continue
+        out.append(_resolve_entry(plan, vs, e, ctx, port))
+        if e.is_catch_all:
+            break
+    return out, skipped
 
 
 def _resolve_entry(
