@@ -203,12 +203,13 @@ def cmd_verify(args: argparse.Namespace) -> int:
         if host is None and subset is None:
             ignored += n  # requests that reached no destination (404 NR, fault aborts, ...)
             continue
-        name = subset if host is None else (f"{host}/{subset}" if subset else host)
-        key = (
-            _count_key(subset, cands) if host is None else resolve_keys([name], cands)[0].get(name)
-        )
+        if host is None:
+            name, key = str(subset), _count_key(subset, cands)
+        else:
+            name = f"{host}/{subset}" if subset else host
+            key = resolve_keys([name], cands)[0].get(name)
         if key is None:
-            _, why = resolve_keys([str(name)], cands)
+            _, why = resolve_keys([name], cands)
             msg = why[0] if why else f"{name!r} names no single destination"
             problems.append(
                 Diagnostic.make("ISM0004", f"observed {msg} (weights: {', '.join(weights)})", loc)
