@@ -9,10 +9,13 @@ REDIRECT, DIRECT (direct response) and PASSTHROUGH (no virtual host: out of the 
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, NamedTuple
+
+import numpy as np
+import numpy.typing as npt
 
 from .errors import Location
 
@@ -183,3 +186,103 @@ class Decision(NamedTuple):
         from .display import decision_html
 
         return decision_html(self)
+
+
+# -- many requests ------------------------------------------------------------------------------
+
+
+class BatchDecision:
+    """Where each request of a ``RequestBatch`` went (columnar); ``bd[i]`` is a ``Decision``.
+
+    Per request the engine keeps a leaf id (one terminal state of one route table), the delay
+    flag and the mirror bits; the arrays below are lookups over the leaves. ``bd[i]`` rebuilds
+    request i's ``Decision`` (without trace) exactly as the scalar engine would.
+    """
+
+    def __init__(
+        self,
+        plan: Any,
+        batch: Any,
+        leaf: npt.NDArray[np.int32],
+        delayed: npt.NDArray[np.bool_] | None,
+        mirror_bits: npt.NDArray[np.int64] | None,
+        router: Any,
+    ) -> None:
+        self.plan = plan
+        self.batch = batch
+        self.leaf = leaf
+        self.delayed = delayed
+        self.mirror_bits = mirror_bits
+        self._router = router
+
+    def __len__(self) -> int:
+        return len(self.leaf)
+
+    def __getitem__(self, i: int) -> Decision:
+        i = int(i)
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(f"decision {i} out of range for a batch of {len(self)}")
+        di = bool(self.delayed[i]) if self.delayed is not None else False
+        mb = int(self.mirror_bits[i]) if self.mirror_bits is not None else 0
+        return self._router.decision(int(self.leaf[i]), self.batch[i], di, mb)  # type: ignore[no-any-return]
+
+    def __iter__(self) -> Iterator[Decision]:
+        return (self[i] for i in range(len(self)))
+
+    @property
+    def status(self) -> npt.NDArray[np.int16]:
+        return np.take(self._router.table("status"), self.leaf)
+
+    @property
+    def rule(self) -> npt.NDArray[np.int32]:
+        """Index of the http rule that matched, -1 when none did."""
+        return np.take(self._router.table("rule"), self.leaf)
+
+    @property
+    def outcome(self) -> npt.NDArray[np.object_]:
+        names = np.asarray([o.value for o in Outcome], dtype=object)
+        return np.take(names, np.take(self._router.table("outcome"), self.leaf))
+
+    @property
+    def delay_ms(self) -> npt.NDArray[np.int64]:
+        """The injected delay per request, -1 when none."""
+        d = np.take(self._router.table("delay_ms"), self.leaf)
+        if self.delayed is None:
+            return np.full(len(self), -1, np.int64)
+        return np.where(self.delayed, d, -1)
+
+    def _leaf_column(self, fn: Any) -> npt.NDArray[np.object_]:
+        leaves = self._router.leaves
+        tab = np.empty(len(leaves), dtype=object)
+        tab[:] = [fn(lf) for lf in leaves]
+        return np.take(tab, self.leaf)
+
+    @property
+    def subset(self) -> npt.NDArray[np.object_]:
+        return self._leaf_column(lambda lf: lf.cell()[1])
+
+    @property
+    def host(self) -> npt.NDArray[np.object_]:
+        return self._leaf_column(lambda lf: lf.cell()[0])
+
+    @property
+    def workload(self) -> npt.NDArray[np.object_]:
+        return self._leaf_column(lambda lf: lf.workload)
+
+    @property
+    def pod(self) -> npt.NDArray[np.object_]:
+        return self._leaf_column(lambda lf: lf.pod)
+
+    def counts(self) -> dict[tuple[Any, ...], int]:
+        """Requests per (host, subset, workload, outcome, status)."""
+        per_leaf = np.bincount(self.leaf, minlength=len(self._router.leaves))
+        out: dict[tuple[Any, ...], int] = {}
+        for i in np.flatnonzero(per_leaf):
+            key = self._router.leaves[int(i)].cell()
+            out[key] = out.get(key, 0) + int(per_leaf[i])
+        return out
+
+    def __repr__(self) -> str:
+        return f"<BatchDecision n={len(self)}>"

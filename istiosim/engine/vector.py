@@ -1,0 +1,965 @@
+"""The vector engine: a whole ``RequestBatch`` through the plan, with numpy.
+
+It uses the plan's own objects, exactly as the scalar engine does: ``RoutePlan.table`` once per
+(host, port, client) group, ``Matcher.test`` once per unique column value (the answer is
+broadcast to the rows with ``np.take``), ``WeightTable.pick`` (tabulated over ``draw % total``),
+``Target.endpoint_indexes`` and the ``PER_MILLION`` comparisons of faults and mirrors.
+
+Every request ends in a *leaf*: one terminal state of one route table (passthrough, default
+route to a pod, no route, redirect, direct response, fault abort, or a target's pod). The engine
+returns a leaf id per request (plus the delay flag and the mirror bits when asked); everything
+else (rule, status, destination, workload, rewritten path...) is a lookup or, for
+``BatchDecision[i]``, rebuilt exactly as the scalar engine builds its ``Decision``.
+
+Draws are given per slot (``DRAW_ROUTE``, ``DRAW_ENDPOINT``, ...): a ``(n, k)`` uint64 array
+(row i is what the scalar engine takes for request i; slots past ``k`` count as 0, as in the
+scalar engine), a sequence of per-slot arrays (None = zeros), or a ``SlotDraws``, which also
+says when a slot's values are known to lie below a bound (so ``draw % total`` can be skipped).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ..plan import (
+    DRAW_ABORT,
+    DRAW_DELAY,
+    DRAW_ENDPOINT,
+    DRAW_MIRROR0,
+    DRAW_ROUTE,
+    PER_MILLION,
+    DirectResponse,
+    Forward,
+    Matcher,
+    Redirect,
+    ResolvedEntry,
+    RoutePlan,
+    RouteTable,
+    Target,
+    stable_hash,
+)
+from ..request import Column, Request, RequestBatch
+from ..results import BatchDecision, Decision, DestinationRef, Outcome
+from .scalar import candidates, cookie, forwarded, redirect_location
+
+IntArray = npt.NDArray[np.int64]
+Leaves = npt.NDArray[np.int32]
+
+# leaf kinds
+PASS, DEFAULT, NR, REDIRECT, DIRECT, FI, TARGET = range(7)
+
+_FIRST16 = np.full(1 << 16, -1, np.int8)
+for _b in range(16):
+    _FIRST16[(np.arange(1 << 16) & ((1 << (_b + 1)) - 1)) == (1 << _b)] = _b
+_SMALL_PICK = 1 << 16
+
+
+class SlotDraws:
+    """Draws by slot: ``arrays[s]`` (None = all zero) and optional exclusive upper ``bounds``."""
+
+    __slots__ = ("arrays", "bounds")
+
+    def __init__(
+        self,
+        arrays: Mapping[int, npt.NDArray[Any] | None] | Sequence[npt.NDArray[Any] | None],
+        bounds: Mapping[int, int] | None = None,
+    ) -> None:
+        self.arrays: dict[int, npt.NDArray[Any] | None] = (
+            dict(arrays) if isinstance(arrays, Mapping) else dict(enumerate(arrays))
+        )
+        self.bounds = dict(bounds or {})
+
+    @classmethod
+    def of(cls, draws: Any, n: int) -> SlotDraws:
+        if isinstance(draws, SlotDraws):
+            out = draws
+        elif draws is None:
+            out = cls({})
+        elif isinstance(draws, np.ndarray):
+            if draws.ndim != 2 or draws.shape[0] != n:
+                raise _bad(f"draws must have shape (n, k) with n = {n}, got {draws.shape}")
+            if draws.dtype.kind not in "ui":
+                raise _bad("draws must be unsigned integers")
+            out = cls({s: draws[:, s] for s in range(draws.shape[1])})
+        elif isinstance(draws, Sequence | Mapping):
+            out = cls(draws)
+        else:
+            raise _bad(f"draws must be an array or per-slot arrays, not {type(draws).__name__}")
+        for s, a in out.arrays.items():
+            if a is not None and (a.shape != (n,) or a.dtype.kind not in "ui"):
+                raise _bad(f"draw slot {s} must be {n} unsigned integers")
+        return out
+
+    def get(self, slot: int, sel: npt.NDArray[np.intp] | None) -> npt.NDArray[Any] | None:
+        a = self.arrays.get(slot)
+        if a is None:
+            return None
+        return a if sel is None else a[sel]
+
+    def take(self, idx: npt.NDArray[np.intp]) -> SlotDraws:
+        return SlotDraws(
+            {s: (None if a is None else a[idx]) for s, a in self.arrays.items()}, self.bounds
+        )
+
+    def row(self, i: int, k: int) -> list[int]:
+        """Request i's draws as the scalar engine takes them."""
+        out = []
+        for s in range(k):
+            a = self.arrays.get(s)
+            out.append(0 if a is None else int(a[i]))
+        return out
+
+
+def _bad(msg: str) -> Exception:
+    from ..errors import InvalidArgument
+
+    return InvalidArgument(msg)
+
+
+@dataclass(frozen=True, slots=True)
+class Leaf:
+    """One terminal state of one route table."""
+
+    program: Program
+    kind: int
+    entry: int = -1
+    target: int = -1
+    endpoint: int = -1
+
+    @property
+    def table(self) -> RouteTable:
+        return self.program.table
+
+    @property
+    def resolved(self) -> ResolvedEntry | None:
+        return self.program.table.entries[self.entry] if self.entry >= 0 else None
+
+    @property
+    def target_obj(self) -> Target | None:
+        if self.kind == DEFAULT:
+            return self.program.table.default
+        if self.kind == TARGET and self.entry >= 0:
+            return self.program.table.entries[self.entry].targets[self.target]
+        return None
+
+    @property
+    def outcome(self) -> Outcome:
+        t = self.target_obj
+        if self.kind == PASS:
+            return Outcome.PASSTHROUGH
+        if self.kind == NR:
+            return Outcome.NR
+        if self.kind == REDIRECT:
+            return Outcome.REDIRECT
+        if self.kind == DIRECT:
+            return Outcome.DIRECT
+        if self.kind == FI:
+            return Outcome.FI
+        assert t is not None
+        return Outcome.OK if t.status == "OK" else Outcome(t.status)
+
+    @property
+    def status(self) -> int:
+        e = self.resolved
+        if self.kind == PASS:
+            return 200
+        if self.kind == NR:
+            return 404
+        if self.kind in (REDIRECT, DIRECT):
+            assert e is not None
+            act = e.entry.action
+            assert isinstance(act, Redirect | DirectResponse)
+            return act.status
+        if self.kind == FI:
+            assert e is not None and isinstance(e.entry.action, Forward)
+            fault = e.entry.action.fault
+            assert fault is not None and fault.abort_status is not None
+            return fault.abort_status
+        return 200 if self.outcome is Outcome.OK else 503
+
+    @property
+    def rule(self) -> int | None:
+        e = self.resolved
+        return e.entry.rule if e is not None else None
+
+    @property
+    def virtual_service(self) -> str | None:
+        e = self.resolved
+        if e is not None:
+            return e.virtual_service.key
+        if self.kind == NR and self.table.virtual_services:
+            return self.table.virtual_services[0].key
+        return None
+
+    @property
+    def delay_ms(self) -> int | None:
+        e = self.resolved
+        if e is None or not isinstance(e.entry.action, Forward) or e.entry.action.fault is None:
+            return None
+        return e.entry.action.fault.delay_ms
+
+    @property
+    def pod(self) -> str | None:
+        t = self.target_obj
+        return t.endpoints[self.endpoint].pod if t is not None and self.endpoint >= 0 else None
+
+    @property
+    def workload(self) -> str | None:
+        t = self.target_obj
+        return t.endpoints[self.endpoint].workload if t is not None and self.endpoint >= 0 else None
+
+    def destination(self, request_host: str) -> DestinationRef | None:
+        if self.kind == PASS:
+            return DestinationRef(request_host, None, self.table.port, "PassthroughCluster")
+        t = self.target_obj
+        return None if t is None else DestinationRef(t.host, t.subset, t.port, t.cluster)
+
+    def host(self, request_host: str) -> str:
+        """The destination host, or (no destination) the virtual host the request was for."""
+        t = self.target_obj
+        if t is not None:
+            return t.host
+        if self.table.service is not None:
+            return self.table.service.fqdn
+        raw = request_host
+        if ":" in raw and not raw.startswith("["):
+            raw = raw.rpartition(":")[0]
+        return raw
+
+    def cell(self) -> tuple[str, str | None, str | None, str, int]:
+        """(host, subset, workload, outcome, status): the row of a simulation result."""
+        t = self.target_obj
+        return (
+            self.host(self.program.key[0]),
+            t.subset if t is not None else None,
+            self.workload,
+            self.outcome.value,
+            self.status,
+        )
+
+
+class Program:
+    """One route table compiled for batches: its leaves and per-entry lookup tables."""
+
+    def __init__(self, router: Router, key: tuple[Any, ...], table: RouteTable) -> None:
+        self.router = router
+        self.key = key
+        self.table = table
+        self.entries = table.entries
+        self.nr = len(self.entries)
+        self.leaves: list[Leaf] = []
+        self.first: list[int] = []  # local leaf of each entry's first state (NR last)
+        self.fi_leaf: dict[int, int] = {}
+        self.tbase: dict[int, npt.NDArray[np.int32]] = {}
+        self.picks: dict[int, int | npt.NDArray[np.intp]] = {}
+        self.det: npt.NDArray[np.int32]
+        if table.passthrough:
+            self._add(Leaf(self, PASS))
+            self.det = np.zeros(1, np.int32)
+            return
+        if table.default is not None:
+            self.default_base = len(self.leaves)
+            for ep in range(max(1, _n_eps(table.default))):
+                self._add(Leaf(self, DEFAULT, -1, 0, ep if _n_eps(table.default) else -1))
+            self.det = np.array([-1 if _n_eps(table.default) > 1 else 0], np.int32)
+            return
+        det = []
+        for k, re_ in enumerate(self.entries):
+            act = re_.entry.action
+            self.first.append(len(self.leaves))
+            if isinstance(act, Redirect):
+                det.append(self._add(Leaf(self, REDIRECT, k)))
+                continue
+            if isinstance(act, DirectResponse):
+                det.append(self._add(Leaf(self, DIRECT, k)))
+                continue
+            assert isinstance(act, Forward)
+            fault = act.fault
+            if fault is not None and fault.abort_status is not None:
+                self.fi_leaf[k] = self._add(Leaf(self, FI, k))
+            bases = []
+            for j, t in enumerate(re_.targets):
+                bases.append(len(self.leaves))
+                for ep in range(max(1, _n_eps(t))):
+                    self._add(Leaf(self, TARGET, k, j, ep if _n_eps(t) else -1))
+            self.tbase[k] = np.asarray(bases, np.int32)
+            self.picks[k] = _pick_table(act)
+            det.append(self._deterministic(k, re_, act))
+        self.first.append(len(self.leaves))
+        det.append(self._add(Leaf(self, NR)))
+        self.det = np.asarray(det, np.int32)
+
+    def _add(self, leaf: Leaf) -> int:
+        self.leaves.append(leaf)
+        return len(self.leaves) - 1
+
+    def _deterministic(self, k: int, re_: ResolvedEntry, act: Forward) -> int:
+        """The entry's leaf when no draw can change it, else -1."""
+        fault = act.fault
+        if fault is not None and fault.abort_status is not None:
+            if fault.abort_per_million >= PER_MILLION:
+                return self.fi_leaf[k]
+            if fault.abort_per_million > 0:
+                return -1
+        pick = self.picks[k]
+        if not isinstance(pick, int):
+            return -1
+        t = re_.targets[pick]
+        if _n_eps(t) > 1:
+            return -1
+        return int(self.tbase[k][pick])
+
+    # -- matching -----------------------------------------------------------------------------
+
+    def _truth(self, m: Matcher, values: tuple[Any, ...]) -> npt.NDArray[np.bool_]:
+        cache = self.router._truth
+        key = (id(m), id(values))
+        hit = cache.get(key)
+        if hit is None or hit[0] is not values:
+            tab = np.fromiter((m.test(v) for v in values), bool, len(values))
+            hit = (values, tab, m)
+            if len(cache) > 4096:
+                cache.clear()
+            cache[key] = hit
+        out: npt.NDArray[np.bool_] = hit[1]
+        return out
+
+    def match(self, batch: RequestBatch) -> int | npt.NDArray[np.int16]:
+        """First matching entry per request (``self.nr`` = none), predicates per unique value."""
+        if not self.entries:
+            return self.nr
+        n = len(batch)
+        alive: list[int] = []
+        conds: dict[int, list[tuple[int, npt.NDArray[np.bool_]]]] = {}
+        codes_of: dict[int, npt.NDArray[Any]] = {}
+        fallback = self.nr
+        for k, re_ in enumerate(self.entries):
+            ok = True
+            mine: list[tuple[int, npt.NDArray[np.bool_]]] = []
+            for m in re_.entry.matchers:
+                col = batch.attribute(m.key)
+                tab = self._truth(m, col.values)
+                if col.is_constant or n == 0:
+                    if n and not tab[int(col.codes[0])]:
+                        ok = False
+                        break
+                else:
+                    cid = id(col.codes)
+                    codes_of[cid] = col.codes
+                    mine.append((cid, tab))
+            if not ok:
+                continue
+            if not mine:
+                fallback = k
+                break
+            alive.append(k)
+            for cid, tab in mine:
+                conds.setdefault(cid, []).append((k, tab))
+        if not alive:
+            return fallback
+        if len(codes_of) == 1:
+            ((cid, codes),) = codes_of.items()
+            nv = len(conds[cid][0][1])
+            etab = np.full(nv, -1, np.int16)
+            for k in alive:
+                ok_k = np.ones(nv, bool)
+                for kk, tab in conds[cid]:
+                    if kk == k:
+                        ok_k &= tab
+                etab[(etab < 0) & ok_k] = k
+            etab[etab < 0] = fallback
+            return np.take(etab, codes)
+        e = np.full(n, -1, np.int16)
+        for b0 in range(0, len(alive), 16):
+            block = alive[b0 : b0 + 16]
+            bits: npt.NDArray[np.uint16] | None = None
+            for cid, lst in conds.items():
+                nv = len(lst[0][1])
+                tab16 = np.zeros(nv, np.uint16)
+                for j, k in enumerate(block):
+                    ok_k = np.ones(nv, bool)
+                    for kk, tab in lst:
+                        if kk == k:
+                            ok_k &= tab
+                    tab16 |= ok_k.astype(np.uint16) << np.uint16(j)
+                got = np.take(tab16, codes_of[cid])
+                bits = got if bits is None else np.bitwise_and(bits, got, out=bits)
+            assert bits is not None
+            blockmap = np.asarray([*block, -1], np.int16)
+            local = np.take(blockmap, np.take(_FIRST16, bits).astype(np.intp))
+            np.copyto(e, local, where=e < 0)
+        e[e < 0] = fallback
+        return e
+
+    # -- draws ---------------------------------------------------------------------------------
+
+    def run(
+        self,
+        batch: RequestBatch,
+        draws: SlotDraws,
+        di: npt.NDArray[np.bool_] | None,
+        mirrors: IntArray | None,
+    ) -> Leaves:
+        """Local leaf per request; fills ``di`` and ``mirrors`` (per-request outputs) if given."""
+        n = len(batch)
+        if self.table.passthrough:
+            return np.zeros(n, np.int32)
+        if self.table.default is not None:
+            t = self.table.default
+            if _n_eps(t) <= 1:
+                return np.full(n, self.default_base, np.int32)
+            ep = self._endpoints(t, batch, None, n, draws)
+            return (ep + self.default_base).astype(np.int32)
+        e = self.match(batch)
+        if isinstance(e, int):
+            got = self._entry(e, batch, None, n, draws, di, mirrors)
+            return np.full(n, got, np.int32) if isinstance(got, int) else got.astype(np.int32)
+        leaf = np.take(self.det, e)
+        for k in range(self.nr):
+            if self.det[k] >= 0 and not self._has_side_outputs(k, di, mirrors):
+                continue
+            sel = np.flatnonzero(e == k)
+            if sel.size:
+                leaf[sel] = self._entry(k, batch, sel, sel.size, draws, di, mirrors)
+        return leaf
+
+    def _has_side_outputs(
+        self, k: int, di: npt.NDArray[np.bool_] | None, mirrors: IntArray | None
+    ) -> bool:
+        act = self.entries[k].entry.action
+        if not isinstance(act, Forward):
+            return False
+        delay = act.fault is not None and act.fault.delay_ms is not None
+        return (di is not None and delay) or (mirrors is not None and bool(act.mirrors))
+
+    def _chance(
+        self, draws: SlotDraws, slot: int, sel: npt.NDArray[np.intp] | None, pm: int
+    ) -> bool | npt.NDArray[np.bool_]:
+        """``draw % PER_MILLION < pm`` as in the scalar engine (constant when it cannot vary)."""
+        if pm <= 0:
+            return False
+        if pm >= PER_MILLION:
+            return True
+        d = draws.get(slot, sel)
+        if d is None:
+            return True  # a missing draw is 0
+        if draws.bounds.get(slot, 1 << 64) > PER_MILLION:
+            d = d % PER_MILLION
+        out: npt.NDArray[np.bool_] = d < pm
+        return out
+
+    def _entry(
+        self,
+        k: int,
+        batch: RequestBatch,
+        sel: npt.NDArray[np.intp] | None,
+        n: int,
+        draws: SlotDraws,
+        di: npt.NDArray[np.bool_] | None,
+        mirrors: IntArray | None,
+    ) -> Any:
+        if k == self.nr or not isinstance(self.entries[k].entry.action, Forward):
+            return self.first[k]
+        re_ = self.entries[k]
+        act = re_.entry.action
+        assert isinstance(act, Forward)
+        fault = act.fault
+        sub = batch
+        if sel is not None and (
+            batch.random_value is not None or any(t.lb.hash_on for t in re_.targets)
+        ):
+            sub = batch.take(sel)
+        if di is not None and fault is not None and fault.delay_ms is not None:
+            hit = self._chance(draws, DRAW_DELAY, sel, fault.delay_per_million)
+            if sel is None:
+                di[:] = hit
+            else:
+                di[sel] = hit
+        fi: Any = None
+        if fault is not None and fault.abort_status is not None:
+            fi = self._chance(draws, DRAW_ABORT, sel, fault.abort_per_million)
+            if fi is True:
+                return self.fi_leaf[k]
+            if fi is False:
+                fi = None
+        pick = self.picks[k]
+        if isinstance(pick, int):
+            t: Any = pick
+        else:
+            t = self._pick(act, pick, sub, sel, n, draws)
+        leaf = self._target_leaves(k, re_, t, sub, sel, n, draws)
+        if mirrors is not None and re_.mirrors:
+            ok = np.asarray([tt.status == "OK" for tt in re_.targets])[t]
+            bits = np.zeros(n, np.int64)
+            for j, (_mt, pm) in enumerate(re_.mirrors):
+                ch = self._chance(draws, DRAW_MIRROR0 + j, sel, pm)
+                bits |= np.asarray(ch, np.int64) << j
+            bits = np.where(ok, bits, 0)
+            if fi is not None:
+                bits[fi] = 0
+            if sel is None:
+                mirrors[:] = bits
+            else:
+                mirrors[sel] = bits
+        if fi is not None:
+            leaf = np.where(fi, self.fi_leaf[k], leaf)
+        return leaf
+
+    def _pick(
+        self,
+        act: Forward,
+        tab: npt.NDArray[np.intp],
+        batch: RequestBatch,
+        sel: npt.NDArray[np.intp] | None,
+        n: int,
+        draws: SlotDraws,
+    ) -> npt.NDArray[np.intp]:
+        wt = act.weights
+        d = draws.get(DRAW_ROUTE, sel)
+        bound = draws.bounds.get(DRAW_ROUTE, 1 << 64)
+        if d is None:
+            d = np.zeros(n, np.uint64)
+            bound = 1
+        if batch.random_value is not None and batch.has_random is not None:
+            has = batch.has_random
+            if has.any():
+                d = np.where(has, batch.random_value, d.astype(np.uint64))
+                bound = 1 << 64
+        if tab.size:
+            r = d if bound <= wt.total else d % wt.total
+            out: npt.NDArray[np.intp] = np.take(tab, r)
+            return out
+        return wt.pick(d.astype(np.uint64))
+
+    def _target_leaves(
+        self,
+        k: int,
+        re_: ResolvedEntry,
+        t: Any,
+        batch: RequestBatch,
+        sel: npt.NDArray[np.intp] | None,
+        n: int,
+        draws: SlotDraws,
+    ) -> Any:
+        base = self.tbase[k]
+        if isinstance(t, int):
+            tt = re_.targets[t]
+            if _n_eps(tt) <= 1:
+                return int(base[t])
+            return (self._endpoints(tt, batch, sel, n, draws) + int(base[t])).astype(np.int32)
+        leaf = np.take(base, t)
+        for j, tt in enumerate(re_.targets):
+            if _n_eps(tt) <= 1:
+                continue
+            s = np.flatnonzero(t == j)
+            if s.size:
+                ssel = s if sel is None else sel[s]
+                sb = batch.take(s) if tt.lb.hash_on is not None else batch
+                leaf[s] += self._endpoints(tt, sb, ssel, s.size, draws).astype(np.int32)
+        return leaf
+
+    def _endpoints(
+        self,
+        t: Target,
+        batch: RequestBatch,
+        sel: npt.NDArray[np.intp] | None,
+        n: int,
+        draws: SlotDraws,
+    ) -> npt.NDArray[np.intp]:
+        keys = None
+        if t.lb.hash_on is not None:
+            col = hash_key_column(batch, *t.lb.hash_on)
+            keys = np.take(self.router.hash_table(col.values), col.codes)
+        d = draws.get(DRAW_ENDPOINT, sel)
+        if d is None:
+            d = np.zeros(n, np.uint64)
+        return t.endpoint_indexes(d, keys)
+
+
+def _n_eps(t: Target) -> int:
+    return len(t.endpoints) if t.status == "OK" else 0
+
+
+def _pick_table(act: Forward) -> int | npt.NDArray[np.intp]:
+    """The pick as a constant (one live destination) or tabulated over ``draw % total``."""
+    wt = act.weights
+    live = [i for i, w in enumerate(wt.weights) if w > 0]
+    if len(live) == 1:
+        return live[0]
+    if wt.total <= _SMALL_PICK:
+        tab: npt.NDArray[np.intp] = wt.pick(np.arange(wt.total, dtype=np.uint64))
+        return tab.astype(np.uint8 if len(wt.weights) <= 256 else np.intp)
+    return np.zeros(0, np.intp)
+
+
+def hash_key_column(batch: RequestBatch, kind: str, name: str) -> Column:
+    """The consistent-hash key of each request, as ``engine.scalar.hash_lookup`` reads it."""
+    if kind == "header":
+        return batch.attribute(f"header:{name.lower()}")
+    if kind == "query":
+        return batch.attribute(f"query:{name}")
+    if kind == "cookie":
+        return batch.attribute("header:cookie").map(lambda v: cookie(v, name))
+    if kind == "source_ip":
+        return batch.source.map(lambda s: f"{s[0]}/{s[2] or '-'}")
+    return Column.constant(None, len(batch))
+
+
+class Router:
+    """The vector engine's state for one plan: compiled programs and their global leaf ids."""
+
+    def __init__(self, plan: RoutePlan) -> None:
+        self.plan = plan
+        self.programs: dict[Any, Program] = {}
+        self.offsets: dict[int, int] = {}
+        self.leaves: list[Leaf] = []
+        self._lock = threading.RLock()
+        self._truth: dict[Any, Any] = {}
+        self._hash: dict[int, Any] = {}
+        self._tables: dict[str, Any] = {}
+
+    @classmethod
+    def of(cls, plan: RoutePlan) -> Router:
+        key = ("__vector_router__",)
+        hit = plan._cache.get(key)
+        if hit is None:
+            hit = plan._cache.setdefault(key, cls(plan))
+        assert isinstance(hit, Router)
+        return hit
+
+    def program(self, host: str, port: Any, source: Any) -> tuple[Program, int]:
+        """The program of a (host, port, client) group and its first global leaf id."""
+        ns, labels, workload, gateway = source
+        ctx = self.plan.context(ns, dict(labels), workload, gateway)
+        port = None if port is None else int(port)
+        key = (host, port, ctx)
+        with self._lock:
+            prog = self.programs.get(key)
+            if prog is None:
+                prog = Program(self, key, self.plan.table(host, port, ctx))
+                self.programs[key] = prog
+                self.offsets[id(prog)] = len(self.leaves)
+                self.leaves.extend(prog.leaves)
+                self._tables.clear()
+            return prog, self.offsets[id(prog)]
+
+    def hash_table(self, values: tuple[Any, ...]) -> IntArray:
+        hit = self._hash.get(id(values))
+        if hit is None or hit[0] is not values:
+            tab = np.asarray([-1 if v is None else stable_hash(v) for v in values], np.int64)
+            hit = (values, tab)
+            if len(self._hash) > 1024:
+                self._hash.clear()
+            self._hash[id(values)] = hit
+        out: IntArray = hit[1]
+        return out
+
+    def groups(self, batch: RequestBatch) -> list[tuple[Program, int, npt.NDArray[np.intp] | None]]:
+        """Split a batch by (host, port, client): [(program, offset, rows or None = all)]."""
+        cols = (batch.host, batch.port, batch.source)
+        if all(c.is_constant for c in cols) or len(batch) == 0:
+            if len(batch) == 0:
+                return []
+            vals = [c.values[int(c.codes[0])] for c in cols]
+            return [(*self.program(*vals), None)]
+        code = np.zeros(len(batch), np.int64)
+        for c in cols:
+            code = code * len(c.values) + c.codes
+        uniq, inv = np.unique(code, return_inverse=True)
+        out: list[tuple[Program, int, npt.NDArray[np.intp] | None]] = []
+        for g in range(len(uniq)):
+            rows = np.flatnonzero(inv == g)
+            i = int(rows[0])
+            vals = [c.values[int(c.codes[i])] for c in cols]
+            out.append((*self.program(*vals), rows))
+        return out
+
+    def run(
+        self,
+        batch: RequestBatch,
+        draws: SlotDraws,
+        *,
+        want_di: bool = False,
+        want_mirrors: bool = False,
+    ) -> tuple[Leaves, npt.NDArray[np.bool_] | None, IntArray | None]:
+        n = len(batch)
+        di = np.zeros(n, bool) if want_di else None
+        mir = np.zeros(n, np.int64) if want_mirrors else None
+        groups = self.groups(batch)
+        if len(groups) == 1 and groups[0][2] is None:
+            prog, off, _ = groups[0]
+            leaf = prog.run(batch, draws, di, mir)
+            if off:
+                leaf = leaf + np.int32(off)
+            return leaf.astype(np.int32, copy=False), di, mir
+        leaf = np.zeros(n, np.int32)
+        for prog, off, rows in groups:
+            assert rows is not None
+            sdi = None if di is None else np.zeros(rows.size, bool)
+            smir = None if mir is None else np.zeros(rows.size, np.int64)
+            leaf[rows] = prog.run(batch.take(rows), draws.take(rows), sdi, smir) + off
+            if di is not None and sdi is not None:
+                di[rows] = sdi
+            if mir is not None and smir is not None:
+                mir[rows] = smir
+        return leaf, di, mir
+
+    # -- leaf tables -----------------------------------------------------------------------------
+
+    def table(self, name: str) -> npt.NDArray[Any]:
+        """A per-leaf lookup array: status, rule, outcome code, delay_ms (-1 = none)."""
+        with self._lock:
+            hit = self._tables.get(name)
+            if hit is None or len(hit) != len(self.leaves):
+                if name == "status":
+                    hit = np.asarray([lf.status for lf in self.leaves], np.int16)
+                elif name == "rule":
+                    hit = np.asarray(
+                        [-1 if lf.rule is None else lf.rule for lf in self.leaves], np.int32
+                    )
+                elif name == "outcome":
+                    order = list(Outcome)
+                    hit = np.asarray([order.index(lf.outcome) for lf in self.leaves], np.uint8)
+                elif name == "delay_ms":
+                    hit = np.asarray(
+                        [-1 if lf.delay_ms is None else lf.delay_ms for lf in self.leaves],
+                        np.int64,
+                    )
+                else:
+                    raise KeyError(name)
+                self._tables[name] = hit
+            return hit
+
+    def decision(self, leaf_id: int, request: Request, di: bool, mirror_bits: int) -> Decision:
+        """Request ``i``'s ``Decision`` (without trace), built as the scalar engine builds it."""
+        lf = self.leaves[leaf_id]
+        table = lf.table
+        if lf.kind == PASS:
+            return Decision(Outcome.PASSTHROUGH, 200, destination=lf.destination(request.host))
+        if lf.kind == DEFAULT:
+            assert table.default is not None
+            return _target_decision(lf, table.default, None, request, [], None, {}, 0)
+        if lf.kind == NR:
+            return Decision(Outcome.NR, 404, lf.virtual_service)
+        hit = lf.resolved
+        assert hit is not None
+        e = hit.entry
+        common: dict[str, Any] = {
+            "virtual_service": hit.virtual_service.key,
+            "rule": e.rule,
+            "match": e.match,
+            "rule_name": e.rule_name,
+            "location": e.location,
+        }
+        act = e.action
+        if isinstance(act, DirectResponse):
+            return Decision(Outcome.DIRECT, act.status, body=act.body, **common)
+        if isinstance(act, Redirect):
+            return Decision(
+                Outcome.REDIRECT,
+                act.status,
+                redirect_location=redirect_location(act, request),
+                **common,
+            )
+        assert isinstance(act, Forward)
+        flags: list[str] = []
+        delay_ms = None
+        if di and act.fault is not None and act.fault.delay_ms is not None:
+            flags.append("DI")
+            delay_ms = act.fault.delay_ms
+        cands = candidates(hit, None)
+        if lf.kind == FI:
+            assert act.fault is not None and act.fault.abort_status is not None
+            flags.append("FI")
+            return Decision(
+                Outcome.FI,
+                act.fault.abort_status,
+                candidates=cands,
+                flags=tuple(flags),
+                delay_ms=delay_ms,
+                **common,
+            )
+        t = hit.targets[lf.target]
+        return _target_decision(lf, t, act, request, flags, delay_ms, common, mirror_bits, cands)
+
+
+def _target_decision(
+    lf: Leaf,
+    t: Target,
+    act: Forward | None,
+    request: Request,
+    flags: list[str],
+    delay_ms: int | None,
+    common: dict[str, Any],
+    mirror_bits: int,
+    cands: Any = None,
+) -> Decision:
+    hit = lf.resolved
+    if cands is None:
+        cands = candidates(hit, lf.table.default if act is None else None)
+    dest = DestinationRef(t.host, t.subset, t.port, t.cluster)
+    if t.status != "OK":
+        flags.append(t.status)
+        return Decision(
+            Outcome.NC if t.status == "NC" else Outcome.UH,
+            503,
+            destination=dest,
+            candidates=cands,
+            flags=tuple(flags),
+            delay_ms=delay_ms,
+            **common,
+        )
+    ep = t.endpoints[lf.endpoint]
+    path, authority = request.path, request.authority
+    headers = None
+    resp: tuple[tuple[str, str, str], ...] = ()
+    mirrors: tuple[str, ...] = ()
+    timeout = None
+    if act is not None:
+        path, authority, headers, resp = forwarded(act, hit, t, request)
+        mirrors = tuple(
+            mt.cluster
+            for j, (mt, _pm) in enumerate(hit.mirrors if hit else ())
+            if mirror_bits >> j & 1
+        )
+        timeout = act.timeout
+    return Decision(
+        Outcome.OK,
+        200,
+        destination=dest,
+        workload=ep.workload,
+        pod=ep.pod,
+        candidates=cands,
+        flags=tuple(flags),
+        delay_ms=delay_ms,
+        path=path,
+        authority=authority,
+        request_headers=headers,
+        response_headers=resp,
+        mirrors=mirrors,
+        timeout=timeout,
+        **common,
+    )
+
+
+def route_batch(
+    plan: RoutePlan,
+    batch: RequestBatch,
+    draws: Any = None,
+    *,
+    delays: bool = True,
+    mirrors: bool = True,
+) -> BatchDecision:
+    """Route every request of ``batch``; row i agrees with ``route(plan, batch[i], row i)``.
+
+    ``draws``: a ``(n, k)`` unsigned array, a sequence of per-slot arrays (None = zeros) or a
+    ``SlotDraws``; slots not given count as 0, as in the scalar engine.
+    """
+    if not isinstance(batch, RequestBatch):
+        raise _bad(f"route_batch takes a RequestBatch, not {type(batch).__name__}")
+    sd = SlotDraws.of(draws, len(batch))
+    router = Router.of(plan)
+    leaf, di, mir = router.run(
+        batch, sd, want_di=delays, want_mirrors=mirrors and plan.max_mirrors > 0
+    )
+    return BatchDecision(plan, batch, leaf, di, mir, router)
+
+
+# -- analytic distribution ---------------------------------------------------------------------
+
+
+def leaf_distribution(
+    router: Router, batch: RequestBatch, weights: npt.NDArray[np.float64]
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float64]]:
+    """Exact probability of each leaf when row i occurs with probability ``weights[i]``.
+
+    The match is the engine's (deterministic per row); the draws are integrated out: faults by
+    ``pm / 10^6``, the pick by ``weight / total``, a pod uniformly (or by its hash key).
+    """
+    acc: dict[int, float] = {}
+    for prog, off, rows in router.groups(batch):
+        sub = batch if rows is None else batch.take(rows)
+        w = weights if rows is None else weights[rows]
+        local = np.zeros(len(prog.leaves))
+        prog_dist(prog, sub, w, local)
+        for i in np.flatnonzero(local):
+            acc[off + int(i)] = acc.get(off + int(i), 0.0) + float(local[i])
+    ids = np.asarray(sorted(acc), np.intp)
+    return ids, np.asarray([acc[int(i)] for i in ids], np.float64)
+
+
+def prog_dist(
+    prog: Program, batch: RequestBatch, w: npt.NDArray[np.float64], acc: npt.NDArray[np.float64]
+) -> None:
+    table = prog.table
+    if table.passthrough:
+        acc[0] += w.sum()
+        return
+    if table.default is not None:
+        _target_dist(prog, table.default, prog.default_base, batch, None, w, acc)
+        return
+    e = prog.match(batch)
+    e_arr = np.full(len(batch), e, np.int16) if isinstance(e, int) else e
+    for k in np.unique(e_arr):
+        k = int(k)
+        sel = np.flatnonzero(e_arr == k)
+        p = w[sel]
+        act = prog.entries[k].entry.action if k < prog.nr else None
+        if not isinstance(act, Forward):
+            acc[prog.first[k]] += p.sum()
+            continue
+        re_ = prog.entries[k]
+        pfi = 0.0
+        if act.fault is not None and act.fault.abort_status is not None:
+            pfi = min(max(act.fault.abort_per_million, 0), PER_MILLION) / PER_MILLION
+            acc[prog.fi_leaf[k]] += p.sum() * pfi
+        sub = batch.take(sel)
+        wt = act.weights
+        has = (
+            sub.has_random
+            if sub.random_value is not None and sub.has_random is not None
+            else np.zeros(len(sel), bool)
+        )
+        fixed = np.full(len(sel), -1, np.intp)
+        if has.any():
+            fixed[has] = wt.pick(sub.random_value[has].astype(np.uint64))  # type: ignore[index]
+        for j, t in enumerate(re_.targets):
+            share = np.where(fixed < 0, wt.weights[j] / wt.total, (fixed == j).astype(float))
+            mass = p * share * (1.0 - pfi)
+            if not mass.any():
+                continue
+            _target_dist(prog, t, int(prog.tbase[k][j]), sub, None, mass, acc)
+
+
+def _target_dist(
+    prog: Program,
+    t: Target,
+    base: int,
+    batch: RequestBatch,
+    _sel: Any,
+    mass: npt.NDArray[np.float64],
+    acc: npt.NDArray[np.float64],
+) -> None:
+    n = _n_eps(t)
+    if n <= 1:
+        acc[base] += mass.sum()
+        return
+    if t.lb.hash_on is not None:
+        col = hash_key_column(batch, *t.lb.hash_on)
+        keys = np.take(prog.router.hash_table(col.values), col.codes)
+        hashed = keys >= 0
+        if hashed.any():
+            eps = (keys[hashed].astype(np.uint64) % np.uint64(n)).astype(np.intp)
+            np.add.at(acc, base + eps, mass[hashed])
+        acc[base : base + n] += mass[~hashed].sum() / n
+        return
+    acc[base : base + n] += mass.sum() / n
+
+
+__all__ = ["Leaf", "Router", "SlotDraws", "hash_key_column", "leaf_distribution", "route_batch"]
