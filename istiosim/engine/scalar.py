@@ -273,7 +273,7 @@ def route(
             Outcome.DIRECT, act.status, body=act.body, trace=_t(steps), replay=retrace, **common
         )
     if isinstance(act, Redirect):
-        loc = redirect_location(act, request)
+        loc = redirect_location(act, request, table.port)
         if steps is not None:
             steps.append(TraceStep("result", f"redirect {act.status} to {loc}"))
         return Decision(
@@ -486,11 +486,17 @@ def forwarded(
     dreq = spec.headers_request if spec else HeaderOps()
     dresp = spec.headers_response if spec else HeaderOps()
     multi = len(act.destinations) > 1
-    req_ops = dreq.then(act.headers_request) if multi else act.headers_request.then(dreq)
     resp_ops = dresp.then(act.headers_response) if multi else act.headers_response.then(dresp)
     headers = None
-    if req_ops:
-        headers = req_ops.apply(request.headers)
+    if multi:
+        # weighted: Envoy runs the cluster-weight header parser (remove, set, add), then the
+        # route's as a second step, so route-level operations see and override its result
+        if dreq or act.headers_request:
+            headers = act.headers_request.apply(dreq.apply(request.headers))
+    elif act.headers_request or dreq:
+        # single destination: istiod appends destination ops to the route's, one parser
+        headers = act.headers_request.then(dreq).apply(request.headers)
+    if headers is not None:
         for k in (":authority", "host"):
             if k in headers:
                 authority = headers.pop(k)
@@ -502,28 +508,48 @@ def forwarded(
     return path, authority, headers, resp
 
 
-def redirect_location(r: Redirect, request: Request) -> str:
-    """Envoy's redirect: scheme, host, port and path replaced as configured; query kept."""
+def redirect_location(r: Redirect, request: Request, listener_port: int | None = None) -> str:
+    """Envoy's ``newUri`` for the RedirectAction istiod builds (route.go ``ApplyRedirect``).
+
+    istiod sets ``port_redirect`` to ``port``, or to the listener port for FROM_REQUEST_PORT
+    (FROM_PROTOCOL_DEFAULT sets none), and drops it when it is the default port of the
+    redirect's scheme (http unless set). Envoy keeps the Host's own port unless a port is
+    redirected, or the scheme changes away from the default port of the request's protocol
+    (``processRequestHost``). A ``uri`` with ``?`` replaces the query; else the query is kept.
+    """
     scheme = r.scheme or request.scheme
-    host, _, req_port = request.authority.partition(":")
-    if r.authority:
-        host, _, p = r.authority.partition(":")
-        req_port = p
-    port: str | None = req_port or None
-    if r.port is not None:
-        port = str(r.port)
-    elif r.derive_port == "FROM_PROTOCOL_DEFAULT":
-        port = None
-    elif r.derive_port == "FROM_REQUEST_PORT":
-        port = str(request.port) if request.port else req_port or None
-    if (scheme, port) in (("http", "80"), ("https", "443")):
-        port = None
-    _, _, q = request.path.partition("?")
+    new_port: int | None = r.port
+    if new_port is None and r.derive_port == "FROM_REQUEST_PORT":
+        new_port = listener_port or request.port or _port_of(request.host)
+    if (new_port, r.scheme or "http") in ((80, "http"), (443, "https")):
+        new_port = None
+    host = r.authority or request.authority
+    if not r.authority:
+        name, hport = _split_host(host)
+        if hport is not None:
+            xfp = request.headers.get("x-forwarded-proto", request.scheme)
+            dropped = (xfp, hport) in (("https", "443"), ("http", "80"))
+            if new_port is not None or (scheme != xfp and dropped):
+                host = name
+    _, sep, q = request.path.partition("?")
     if r.uri is not None:
-        path = r.uri if "?" in r.uri or not q else f"{r.uri}?{q}"
+        path = r.uri if "?" in r.uri or not sep else f"{r.uri}?{q}"
     else:
         path = request.path
-    return f"{scheme}://{host}{':' + port if port else ''}{path}"
+    return f"{scheme}://{host}{f':{new_port}' if new_port else ''}{path}"
+
+
+def _split_host(host: str) -> tuple[str, str | None]:
+    """``name:port`` → (name, port); IPv6 literals keep their brackets."""
+    end = host.rfind("]:") + 1 if host.startswith("[") else host.rfind(":")
+    if end <= 0:
+        return host, None
+    return host[:end], host[end + 1 :]
+
+
+def _port_of(host: str) -> int | None:
+    _, port = _split_host(host)
+    return int(port) if port and port.isdigit() else None
 
 
 __all__ = ["STATUS", "route"]
