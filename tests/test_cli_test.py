@@ -6,9 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import DATA, KUBE, NET
 
 from istiosim.cli import main
+
+from conftest import DATA, KUBE, NET
 
 CASES = DATA / "cases"
 COUNTS = DATA / "counts"
