@@ -503,3 +503,71 @@ def test_bad_case_files_give_file_and_line(text: str, expected: list[str], tmp_p
 def test_missing_case_file() -> None:
     with pytest.raises(ConfigError, match=r"nope\.yaml: error\[ISM0001\] cannot read file"):
         load_cases("nope.yaml")
+
+
+def test_every_validate_field_can_fail_with_its_message() -> None:
+    """The mirror of the case files: each field, wrong, fails with expected vs actual."""
+    sim = _sim("productpage-edge.cases.yaml")
+    api = "{host: productpage, path: /api/v1/products, headers: {x-debug: '1'}}"
+    text = f"""
+tests:
+- {{test_name: outcome, input: {{host: productpage, path: /old}}, validate: {{outcome: OK}}}}
+- {{test_name: status, input: {{host: productpage, path: /old}}, validate: {{status: 301}}}}
+- {{test_name: vs, input: {{host: productpage}}, validate: {{virtual_service: default/reviews}}}}
+- {{test_name: rule, input: {{host: productpage}}, validate: {{rule: 0}}}}
+- {{test_name: rule name, input: {{host: productpage}}, validate: {{rule: health}}}}
+- {{test_name: match, input: {{host: productpage}}, validate: {{match: 0}}}}
+- {{test_name: host, input: {{host: productpage}}, validate: {{host: reviews}}}}
+- {{test_name: subset, input: {{host: productpage}}, validate: {{subset: v2}}}}
+- {{test_name: cluster, input: {{host: productpage}}, validate: {{cluster: outbound|80|v1|x}}}}
+- {{test_name: workload, input: {{host: productpage}}, validate: {{workload: null}}}}
+- {{test_name: path, input: {api}, validate: {{path: /api/v1/products}}}}
+- {{test_name: authority, input: {api}, validate: {{authority: productpage}}}}
+- {{test_name: redirect, input: {{host: productpage, path: /old}}, validate: {{redirect: /new}}}}
+- {{test_name: body, input: {{host: productpage, path: /healthz}}, validate: {{body: fine}}}}
+- {{test_name: timeout, input: {api}, validate: {{timeout: 1s}}}}
+- {{test_name: headers, input: {api}, validate: {{headers: {{x-debug: '1', x-api-version: null}}}}}}
+- {{test_name: response, input: {api}, validate: {{response_headers: {{server: gone, cache-control: null}}}}}}
+- {{test_name: delay, input: {{host: productpage}}, validate: {{delay: 2s}}}}
+- {{test_name: split, input: {{host: productpage}}, validate: {{split: {{v1: 1, v2: 1}}}}}}
+"""
+    got = dict(
+        zip(
+            [c.name for c in load_cases(text)],
+            _run(sim, text),
+            strict=True,
+        )
+    )
+    assert got == {
+        "outcome": ["outcome: expected 'OK', actual 'REDIRECT'"],
+        "status": ["status: expected 301, actual 308"],
+        "vs": ["virtual_service: expected 'default/reviews', actual 'default/productpage'"],
+        "rule": ["rule: expected 0, actual 4"],
+        "rule name": ["rule: expected 'health', actual 'default'"],
+        "match": ["match: expected 0, actual null"],
+        "host": ["host: expected 'reviews', actual 'productpage.default.svc.cluster.local'"],
+        "subset": ["subset: expected 'v2', actual 'v1'"],
+        "cluster": [
+            "cluster: expected 'outbound|80|v1|x',"
+            " actual 'outbound|9080|v1|productpage.default.svc.cluster.local'"
+        ],
+        "workload": ["workload: expected null, actual 'productpage-v1'"],
+        "path": ["path: expected '/api/v1/products', actual '/v1/products'"],
+        "authority": ["authority: expected 'productpage', actual 'api.productpage.internal'"],
+        "redirect": ["redirect: expected '/new', actual 'http://bookinfo.example.com/productpage'"],
+        "body": ["body: expected 'fine', actual 'ok'"],
+        "timeout": ["timeout: expected '1s', actual '3s'"],
+        "headers": [
+            "headers.x-debug: expected '1', actual null",
+            "headers.x-api-version: expected null, actual '1'",
+        ],
+        "response": [
+            "response_headers.server: expected 'gone', actual null",
+            "response_headers.cache-control: expected null, actual 'no-store'",
+        ],
+        "delay": ["delay: expected 2000 ms, actual no delay"],
+        "split": [
+            "split: expected [v1 50%, v2 50%], actual [v1 100%]"
+            " ('v2' is not a destination of the matched rule)"
+        ],
+    }
