@@ -181,6 +181,32 @@ def _lb_for(
     return LbPolicy()
 
 
+def _port_policy(src: CompiledDestinationRule | SubsetSpec, port: int | None) -> LbPolicy | None:
+    for p, lb in src.port_lb:
+        if p == port:
+            return lb
+    return None
+
+
+def _route_hash(
+    dr: CompiledDestinationRule | None, subset: SubsetSpec | None, port: int | None, named: bool
+) -> tuple[str, str] | None:
+    """The route's hash policy (route.go ``hashForHTTPDestination``), chosen apart from the
+    cluster's LB: subset port-level > subset > DR port-level > DR top-level, where port-level
+    settings count only when the destination names its port (``portLevelSettingsConsistentHash``).
+    A ring-hash cluster whose route carries no hash policy picks at random."""
+    if dr is None:
+        return None
+    chain: list[LbPolicy | None] = []
+    if subset is not None:
+        chain += [_port_policy(subset, port) if named else None, subset.lb]
+    chain.append(_port_policy(dr, port) if named else None)
+    for lb in chain:
+        if lb is not None and lb.simple == "CONSISTENT_HASH":
+            return lb.hash_on
+    return dr.lb.hash_on if dr.lb is not None else None
+
+
 def resolve_target(
     plan: RoutePlan, spec: DestinationSpec, ctx: ProxyContext, listener_port: int | None
 ) -> Target:
@@ -228,6 +254,10 @@ def resolve_target(
     else:
         eps = svc.endpoints
     lb = _lb_for(dr, subset, port)
+    if lb.simple == "CONSISTENT_HASH":
+        key = _route_hash(dr, subset, port, spec.port is not None)
+        if key != lb.hash_on:
+            lb = LbPolicy(lb.simple, key)
     if not eps:
         what = f"subset {spec.subset}" if spec.subset else f"service {spec.host}"
         return Target(

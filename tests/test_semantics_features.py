@@ -236,6 +236,29 @@ def test_s3_hash_policy_precedence_subset_then_port_level_then_top_level() -> No
     assert v2({"x-port": "a"}) > 1
 
 
+def test_s3_port_level_hash_policy_needs_the_destination_to_name_its_port() -> None:
+    """The cluster for 9080 is ring-hash (port-level policy), but istiod adds the route's hash
+    policy from port-level settings only when the VS destination names a port
+    (route.go ``portLevelSettingsConsistentHash``); without one the ring is hit at random."""
+    policy = """
+    trafficPolicy:
+      portLevelSettings:
+      - port: {number: 9080}
+        loadBalancer:
+          consistentHash: {httpHeaderName: x-user}
+    """
+    alice = Request("reviews", headers={"x-user": "alice"})
+    unnamed = load(reviews("v1", replicas=3, policy=policy), split(("v1", None)))
+    assert len(pods(unnamed, alice, n=3)) == 3
+    named_vs = vs(
+        "reviews", "- route:\n  - destination: {host: reviews, subset: v1, port: {number: 9080}}\n"
+    )
+    named = load(reviews("v1", replicas=3, policy=policy), named_vs)
+    assert len(pods(named, alice, n=3)) == 1
+    no_vs = load(reviews("v1", replicas=3, policy=policy))
+    assert len(pods(no_vs, alice, n=3)) == 1, "the default route uses the listener port's hash"
+
+
 # -- §0.16 / §3 subset policy merge -------------------------------------------------------------
 
 
