@@ -563,3 +563,36 @@ def test_s1_4_same_object_in_two_files_is_replaced() -> None:
     sim = load(REVIEWS, vs("reviews", TO_V1), vs("reviews", TO_V2))
     assert go(sim, Request("reviews")).subset == "v2"
     assert not [x for x in sim.diagnostics if x.code == "IST0109"]
+
+
+def test_s1_4_replaced_object_keeps_its_creation_order() -> None:
+    """kubectl apply of an existing VS keeps its identity (and creation time): re-applying
+    reviews-a after reviews-b leaves reviews-a first for the host."""
+    a1 = vs("reviews", TO_V1, name="reviews-a")
+    b = vs("reviews", TO_V2, name="reviews-b")
+    a2 = vs("reviews", TO_V2.replace("v2", "v1") + "  timeout: 5s\n", name="reviews-a")
+    sim = load(REVIEWS, a1, b, a2)
+    d = go(sim, Request("reviews"))
+    assert (d.virtual_service, d.subset, d.timeout) == ("default/reviews-a", "v1", "5s")
+
+
+def test_s0_10_port_match_on_a_gateway_is_the_gateway_listener_port() -> None:
+    sim = load(
+        REVIEWS,
+        vs(
+            "shop.example.com",
+            """
+            - match:
+              - port: 8443
+              route:
+              - destination: {host: reviews.default.svc.cluster.local, subset: v2}
+            - route:
+              - destination: {host: reviews.default.svc.cluster.local, subset: v1}
+            """,
+            name="gw",
+            extra="gateways: [istio-system/ingress]",
+        ),
+    )
+    gw = "istio-system/ingress"
+    assert go(sim, Request("shop.example.com", gateway=gw, port=8443)).subset == "v2"
+    assert go(sim, Request("shop.example.com", gateway=gw, port=8080)).subset == "v1"
