@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _NAMES: dict[str, str] = {
+    "BatchDecision": "istiosim.results",
     "ConfigError": "istiosim.errors",
     "Decision": "istiosim.results",
     "DestinationRule": "istiosim.config",
@@ -23,9 +24,12 @@ _NAMES: dict[str, str] = {
     "Mesh": "istiosim.mesh",
     "Outcome": "istiosim.results",
     "Request": "istiosim.request",
+    "RequestBatch": "istiosim.request",
     "RoutePlan": "istiosim.plan",
     "Service": "istiosim.mesh",
+    "SimulationResult": "istiosim.results",
     "Simulator": "istiosim.simulator",
+    "Traffic": "istiosim.traffic",
     "VirtualService": "istiosim.config",
     "Workload": "istiosim.mesh",
     "compile_plan": "istiosim.compiler",
@@ -76,7 +80,11 @@ if TYPE_CHECKING:
     from .mesh import Workload as Workload
     from .plan import RoutePlan as RoutePlan
     from .request import Request as Request
+    from .request import RequestBatch as RequestBatch
+    from .results import BatchDecision as BatchDecision
     from .results import Decision as Decision
     from .results import Outcome as Outcome
+    from .results import SimulationResult as SimulationResult
     from .simulator import Simulator as Simulator
     from .simulator import load as load
+    from .traffic import Traffic as Traffic

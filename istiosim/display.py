@@ -32,3 +32,17 @@ def decision_html(d: Any) -> str:
     rows = [(s.kind, s.message, s.location or "") for s in d.trace or ()]
     title = html.escape(d.explain().splitlines()[0])
     return f"<div><b>{title}</b>{html_table(['step', 'what', 'where'], rows)}</div>"
+
+
+def simulation_text(res: Any) -> str:
+    """A simulation result as a text table (one line per row, with its share)."""
+    head = f"{res.n:,} requests ({res.mode}"
+    head += f", seed {res.seed})" if res.seed is not None else ")"
+    cols = ["host", "subset", "workload", "outcome", "status", "count", "share"]
+    return head + "\n" + table(cols, res._table_rows())
+
+
+def simulation_html(res: Any) -> str:
+    cols = ["host", "subset", "workload", "outcome", "status", "count", "share"]
+    title = html.escape(simulation_text(res).splitlines()[0])
+    return f"<div><b>{title}</b>{html_table(cols, res._table_rows())}</div>"

@@ -277,6 +277,14 @@ class Column:
         self.codes = arr
 
     @classmethod
+    def trusted(cls, values: tuple[Any, ...], codes: npt.NDArray[Any]) -> Column:
+        """No checks: for codes the library generated itself (in range by construction)."""
+        col = cls.__new__(cls)
+        col.values = values
+        col.codes = codes
+        return col
+
+    @classmethod
     def constant(cls, value: Any, n: int) -> Column:
         return cls((value,), np.broadcast_to(np.zeros(1, np.uint8), (n,)))
 
@@ -296,12 +304,12 @@ class Column:
 
     def take(self, idx: npt.NDArray[np.intp]) -> Column:
         if self.codes.strides[0] == 0:
-            return Column(self.values, np.broadcast_to(self.codes[:1], (len(idx),)))
-        return Column(self.values, self.codes[idx])
+            return Column.trusted(self.values, np.broadcast_to(self.codes[:1], (len(idx),)))
+        return Column.trusted(self.values, self.codes[idx])
 
     def map(self, fn: Any) -> Column:
         """The same codes over ``fn(value)``: a derived attribute costs one call per value."""
-        return Column(tuple(fn(v) for v in self.values), self.codes)
+        return Column.trusted(tuple(fn(v) for v in self.values), self.codes)
 
     def decode(self) -> list[Any]:
         return [self.values[int(c)] for c in self.codes]
@@ -442,6 +450,26 @@ class RequestBatch:
     # -- constructors -------------------------------------------------------------------------
 
     @classmethod
+    def trusted(
+        cls,
+        n: int,
+        columns: Mapping[str, Column],
+        headers: Mapping[str, Column],
+        random_value: npt.NDArray[np.uint64] | None = None,
+        has_random: npt.NDArray[np.bool_] | None = None,
+    ) -> RequestBatch:
+        """No validation: columns the library built itself (traffic models, ``take``)."""
+        out = cls.__new__(cls)
+        out.n = n
+        for name in ("host", "path", "method", "authority", "scheme", "port", "source"):
+            setattr(out, name, columns[name])
+        out.headers = dict(headers)
+        out.random_value = random_value
+        out.has_random = has_random
+        out._derived = {}
+        return out
+
+    @classmethod
     def from_requests(cls, requests: Sequence[Request]) -> RequestBatch:
         """Encode a list of ``Request``s (costs one dict lookup per request and column)."""
         reqs = list(requests)
@@ -559,15 +587,14 @@ class RequestBatch:
 
     def take(self, idx: npt.NDArray[np.intp]) -> RequestBatch:
         """The rows ``idx`` as a new batch (value tables shared)."""
-        out = RequestBatch.__new__(RequestBatch)
-        out.n = len(idx)
-        for name in ("host", "path", "method", "authority", "scheme", "port", "source"):
-            setattr(out, name, getattr(self, name).take(idx))
-        out.headers = {k: c.take(idx) for k, c in self.headers.items()}
-        out.random_value = None if self.random_value is None else self.random_value[idx]
-        out.has_random = None if self.has_random is None else self.has_random[idx]
-        out._derived = {}
-        return out
+        names = ("host", "path", "method", "authority", "scheme", "port", "source")
+        return RequestBatch.trusted(
+            len(idx),
+            {name: getattr(self, name).take(idx) for name in names},
+            {k: c.take(idx) for k, c in self.headers.items()},
+            None if self.random_value is None else self.random_value[idx],
+            None if self.has_random is None else self.has_random[idx],
+        )
 
     def __repr__(self) -> str:
         hosts = ", ".join(sorted(set(self.host.values))[:3])

@@ -9,7 +9,7 @@ REDIRECT, DIRECT (direct response) and PASSTHROUGH (no virtual host: out of the 
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, NamedTuple
@@ -286,3 +286,213 @@ class BatchDecision:
 
     def __repr__(self) -> str:
         return f"<BatchDecision n={len(self)}>"
+
+
+Cell = tuple[str, str | None, str | None, str, int]
+#: the fields of a simulation row, in order
+ROW_FIELDS = ("host", "subset", "workload", "outcome", "status")
+
+
+def _sort_key(cell: tuple[Any, ...]) -> tuple[Any, ...]:
+    return tuple((v is None, str(v) if not isinstance(v, int) else f"{v:012d}") for v in cell)
+
+
+class PerRequest:
+    """Per-request arrays of a simulation (``keep=True``): class, row (cell), rule, status, delay.
+
+    ``cls[i]`` indexes ``result.classes``, ``cell[i]`` indexes ``result.cells``; ``rule`` is
+    the matched http rule (-1 none), ``delay_ms`` the injected delay (-1 none).
+    """
+
+    def __init__(
+        self,
+        cls: npt.NDArray[Any],
+        cell: npt.NDArray[np.int32],
+        rule: npt.NDArray[np.int32],
+        status: npt.NDArray[np.int16],
+        delay_ms: npt.NDArray[np.int64] | None,
+    ) -> None:
+        self.cls = cls
+        self.cell = cell
+        self.rule = rule
+        self.status = status
+        self.delay_ms = delay_ms
+
+    def __len__(self) -> int:
+        return len(self.cell)
+
+    def __repr__(self) -> str:
+        return f"<PerRequest n={len(self)}: cls, cell, rule, status, delay_ms>"
+
+
+class SimulationResult:
+    """Counts (or, for ``mode='exact'``, probabilities) of many simulated requests.
+
+    Rows are (host, subset, workload, outcome, status): ``host`` is the destination's FQDN, or
+    for requests that reached none (NR, FI, REDIRECT, DIRECT) the virtual host they were for;
+    ``workload`` names the Deployment whose pod served the request. ``by_class()`` breaks the
+    result down by request class of the traffic model. In ``exact`` mode ``counts()`` are the
+    expected counts ``n × probability`` (floats) and ``shares()`` the exact probabilities.
+    """
+
+    def __init__(
+        self,
+        *,
+        n: int,
+        mode: str,
+        seed: int | None,
+        classes: tuple[str, ...],
+        class_shares: tuple[float, ...],
+        cells: tuple[Cell, ...],
+        matrix: npt.NDArray[Any],
+        method: str = "",
+        per_request: PerRequest | None = None,
+    ) -> None:
+        self.n = n
+        self.mode = mode
+        self.seed = seed
+        self.classes = classes
+        self.class_shares = class_shares
+        self.cells = cells
+        self.matrix = matrix  # [class, cell]: counts, or probabilities in exact mode
+        self.method = method
+        self.per_request = per_request
+
+    @property
+    def exact(self) -> bool:
+        return self.mode == "exact"
+
+    def _cell_counts(self) -> npt.NDArray[Any]:
+        if self.exact:
+            shares = np.asarray(self.class_shares, np.float64)
+            out: npt.NDArray[Any] = self.n * (shares[:, None] * self.matrix).sum(axis=0)
+            return out
+        total: npt.NDArray[Any] = self.matrix.sum(axis=0)
+        return total
+
+    def counts(self, by: str | Sequence[str] | None = None) -> dict[Any, Any]:
+        """Requests per row (a 5-tuple), or per field(s) ``by`` (e.g. ``"subset"``)."""
+        keys = _key_fn(by)
+        out: dict[Any, Any] = {}
+        for cell, c in zip(self.cells, self._cell_counts().tolist(), strict=True):
+            if c:
+                k = keys(cell)
+                out[k] = out.get(k, 0) + c
+        return out
+
+    def shares(self, by: str | Sequence[str] | None = None) -> dict[Any, float]:
+        """Share of requests per row or per ``by`` (exact probabilities in exact mode)."""
+        if self.n == 0:
+            return {}
+        return {k: v / self.n for k, v in self.counts(by).items()}
+
+    def rows(self) -> list[dict[str, Any]]:
+        """The JSON rows: one per distinct (host, subset, workload, outcome, status)."""
+        return [
+            {**dict(zip(ROW_FIELDS, cell, strict=True)), "count": c}
+            for cell, c in zip(self.cells, self._cell_counts().tolist(), strict=True)
+            if c
+        ]
+
+    def subset_counts(self, host: str | None = None) -> dict[str, int]:
+        """Requests per subset among those that reached a destination (OK, NC, UH).
+
+        Keyed by subset (by host when the destination has none). With ``host`` given only that
+        host's destinations count (FQDN or short name); without it, when two hosts share a
+        subset name, the key would be ambiguous and ``InvalidArgument`` asks for ``host``.
+        """
+        from .errors import InvalidArgument
+
+        out: dict[str, Any] = {}
+        owner: dict[str, str] = {}
+        for (h, subset, _w, outcome, _s), c in self.counts().items():
+            if outcome not in ("OK", "NC", "UH") or not c:
+                continue
+            if host is not None and h != host and h.split(".")[0] != host:
+                continue
+            key = subset if subset is not None else h
+            if owner.setdefault(key, h) != h:
+                raise InvalidArgument(
+                    f"subset {key!r} exists on {owner[key]} and {h}: pass host= to subset_counts()"
+                )
+            out[key] = out.get(key, 0) + c
+        return out
+
+    def by_class(self) -> dict[str, SimulationResult]:
+        """One result per request class (same mode; counts of that class only)."""
+        out = {}
+        for i, name in enumerate(self.classes):
+            row = self.matrix[i : i + 1]
+            if self.exact:
+                n_c: Any = self.n * self.class_shares[i]
+            else:
+                n_c = int(row.sum())
+            out[name] = SimulationResult(
+                n=n_c,
+                mode=self.mode,
+                seed=self.seed,
+                classes=(name,),
+                class_shares=(1.0,),
+                cells=self.cells,
+                matrix=row,
+                method=self.method,
+            )
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"n": self.n, "mode": self.mode, "seed": self.seed}
+        out["rows"] = self.rows()
+        if len(self.classes) > 1:
+            out["classes"] = [
+                {"name": name, "share": share, "rows": r.rows()}
+                for (name, r), share in zip(self.by_class().items(), self.class_shares, strict=True)
+            ]
+        return out
+
+    def _table_rows(self) -> list[tuple[Any, ...]]:
+        rows = []
+        total = self.n or 1
+        for r in self.rows():
+            c = r["count"]
+            count = f"{c:.6g}" if isinstance(c, float) else str(c)
+            rows.append(
+                (
+                    r["host"],
+                    r["subset"],
+                    r["workload"],
+                    r["outcome"],
+                    r["status"],
+                    count,
+                    f"{c / total:.4%}",
+                )
+            )
+        return rows
+
+    def __str__(self) -> str:
+        from .display import simulation_text
+
+        return simulation_text(self)
+
+    def _repr_html_(self) -> str:
+        from .display import simulation_html
+
+        return simulation_html(self)
+
+    def __repr__(self) -> str:
+        return f"<SimulationResult n={self.n} mode={self.mode} rows={len(self.rows())}>"
+
+
+def _key_fn(by: str | Sequence[str] | None) -> Callable[[Cell], Any]:
+    if by is None:
+        return lambda cell: cell
+    fields = (by,) if isinstance(by, str) else tuple(by)
+    for f in fields:
+        if f not in ROW_FIELDS:
+            from .errors import InvalidArgument
+
+            raise InvalidArgument(f"cannot count by {f!r}: choose from {', '.join(ROW_FIELDS)}")
+    idx = [ROW_FIELDS.index(f) for f in fields]
+    if len(idx) == 1:
+        j = idx[0]
+        return lambda cell: cell[j]
+    return lambda cell: tuple(cell[j] for j in idx)

@@ -18,7 +18,7 @@ from .loader import ConfigSet, load_config
 from .mesh import Mesh
 from .plan import RoutePlan
 from .request import Request
-from .results import Decision
+from .results import Decision, SimulationResult
 
 RngLike = None | int | np.random.SeedSequence | np.random.Generator
 
@@ -76,6 +76,45 @@ class Simulator:
         if not isinstance(request, Request):
             raise InvalidArgument(f"route() takes a Request, not {type(request).__name__}")
         return _route(self.plan, request, self.draws(rng), trace=trace)
+
+    def simulate(
+        self,
+        traffic: Any,
+        n: int,
+        *,
+        rng: RngLike = None,
+        mode: str = "sample",
+        keep: bool = False,
+        method: str = "auto",
+        chunk_size: int = 1 << 18,
+        threads: int | None = None,
+    ) -> SimulationResult:
+        """Route ``n`` requests from a ``Request`` or a ``Traffic`` model; counts by row.
+
+        ``mode``: ``sample`` (seeded Monte Carlo, default), ``exact`` (analytic probabilities
+        per request class) or ``stratified`` (deterministic counts, each row within ±1 of
+        n × p). ``rng`` seeds the run (None = the simulator's own stream); the same seed gives
+        the same result whatever ``chunk_size`` and ``threads``. ``keep=True`` keeps
+        per-request arrays in ``result.per_request``. ``method``: ``counts`` (one multinomial
+        per class), ``vector`` (every request through the vector engine, streamed) or
+        ``auto`` (counts unless per-request arrays are kept). See ``istiosim._simulate``.
+        """
+        from ._simulate import simulate
+
+        if rng is None:
+            rng = self._rng
+        res = simulate(
+            self.plan,
+            traffic,
+            n,
+            rng=rng,
+            mode=mode,
+            keep=keep,
+            method=method,
+            chunk_size=chunk_size,
+            threads=threads,
+        )
+        return res
 
     def explain(self, request: Request, *, rng: RngLike = None) -> str:
         return self.route(request, rng=rng, trace=True).explain()

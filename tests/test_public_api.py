@@ -35,6 +35,7 @@ LAYER = {
     "engine.vector": 4,
     "traffic": 4,
     "simulator": 5,
+    "_simulate": 5,
     "stats": 5,
     "display": 6,
     "analysis": 6,
@@ -59,6 +60,7 @@ SAME_STAGE = {
     ("engine", "engine.vector"),
     ("engine.vector", "engine.scalar"),
     ("_cli_simulate", "cli"),
+    ("simulator", "_simulate"),
     ("_cli_test", "cli"),
 }
 #: the one upward import DESIGN allows: a result's _repr_html_ lazily importing display

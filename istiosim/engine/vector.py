@@ -294,6 +294,7 @@ class Program:
         self.first.append(len(self.leaves))
         det.append(self._add(Leaf(self, NR)))
         self.det = np.asarray(det, np.int32)
+        self._fused_cache: dict[Any, Any] = {}
 
     def _add(self, leaf: Leaf) -> int:
         self.leaves.append(leaf)
@@ -417,6 +418,9 @@ class Program:
             ep = self._endpoints(t, batch, None, n, draws)
             return (ep + self.default_base).astype(np.int32)
         e = self.match(batch)
+        fused = self._fused(batch, draws, di, mirrors)
+        if fused is not None:
+            return self._run_fused(fused, e, draws, n)
         if isinstance(e, int):
             got = self._entry(e, batch, None, n, draws, di, mirrors)
             return np.full(n, got, np.int32) if isinstance(got, int) else got.astype(np.int32)
@@ -428,6 +432,97 @@ class Program:
             if sel.size:
                 leaf[sel] = self._entry(k, batch, sel, sel.size, draws, di, mirrors)
         return leaf
+
+    def _fused(
+        self,
+        batch: RequestBatch,
+        draws: SlotDraws,
+        di: npt.NDArray[np.bool_] | None,
+        mirrors: IntArray | None,
+    ) -> tuple[npt.NDArray[np.int32], int, int] | None:
+        """One table leaf[entry, route draw, endpoint draw] when nothing else is random.
+
+        Possible when the draws are known to lie below small bounds, no fault or mirror is
+        random (or wanted), no pod is picked by hash and no request fixes its random value.
+        The table is built with the plan's own ``WeightTable.pick`` and ``endpoint_indexes``.
+        """
+        if batch.random_value is not None or di is not None or mirrors is not None:
+            return None
+        lr = le = 1  # a missing slot is all zeros
+        if draws.get(DRAW_ROUTE, None) is not None:
+            lr = draws.bounds.get(DRAW_ROUTE, 1 << 64)
+        if draws.get(DRAW_ENDPOINT, None) is not None:
+            le = draws.bounds.get(DRAW_ENDPOINT, 1 << 64)
+        if (self.nr + 1) * lr * le > 1 << 20:
+            return None
+        key = (lr, le)
+        hit = self._fused_cache.get(key)
+        if hit is not None:
+            return hit if hit[0].size else None
+        tab = np.zeros((self.nr + 1, lr, le), np.int32)
+        ok = True
+        r = np.arange(lr, dtype=np.uint64)
+        q = np.arange(le, dtype=np.uint64)
+        for k in range(self.nr + 1):
+            act = self.entries[k].entry.action if k < self.nr else None
+            if not isinstance(act, Forward):
+                tab[k] = self.first[k]
+                continue
+            re_ = self.entries[k]
+            f = act.fault
+            if f is not None and f.abort_status is not None and f.abort_per_million > 0:
+                if f.abort_per_million < PER_MILLION:
+                    ok = False
+                    break
+                tab[k] = self.fi_leaf[k]
+                continue
+            pick = self.picks[k]
+            t = np.full(lr, pick, np.intp) if isinstance(pick, int) else act.weights.pick(r)
+            for j, tt in enumerate(re_.targets):
+                rows = t == j
+                if not rows.any():
+                    continue
+                base = int(self.tbase[k][j])
+                if _n_eps(tt) <= 1:
+                    tab[k, rows, :] = base
+                elif tt.lb.hash_on is not None:
+                    ok = False
+                    break
+                else:
+                    tab[k, rows, :] = base + tt.endpoint_indexes(q, None)[None, :]
+            if not ok:
+                break
+        out = (tab.reshape(-1), lr, le) if ok else (np.zeros(0, np.int32), 0, 0)
+        self._fused_cache[key] = out
+        return out if ok else None
+
+    def _run_fused(
+        self, fused: tuple[npt.NDArray[np.int32], int, int], e: Any, draws: SlotDraws, n: int
+    ) -> Leaves:
+        tab, lr, le = fused
+        idx: npt.NDArray[np.intp]
+        if isinstance(e, int):
+            idx = np.full(n, e * lr * le, np.intp) if lr * le == 1 else np.zeros(n, np.intp)
+            if lr * le == 1:
+                return np.full(n, tab[e], np.int32)
+            tab = tab[e * lr * le : (e + 1) * lr * le]
+        else:
+            idx = e.astype(np.intp)
+            if lr * le > 1:
+                idx *= lr * le
+        dr = draws.get(DRAW_ROUTE, None) if lr > 1 else None
+        de = draws.get(DRAW_ENDPOINT, None) if le > 1 else None
+        if dr is not None and de is not None and isinstance(e, int):
+            idx = dr.astype(np.intp)
+            idx *= le
+            idx += de
+        else:
+            if dr is not None:
+                idx += dr * np.intp(le) if le > 1 else dr
+            if de is not None:
+                idx += de
+        out: Leaves = np.take(tab, idx)
+        return out
 
     def _has_side_outputs(
         self, k: int, di: npt.NDArray[np.bool_] | None, mirrors: IntArray | None

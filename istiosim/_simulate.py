@@ -1,0 +1,401 @@
+"""``Simulator.simulate``: many requests from a traffic model, three ways.
+
+- ``mode="exact"``: for each request class, every distinct request (the product of its column
+  distributions) goes through the vector engine's match once; the draws are integrated out
+  analytically (``engine.vector.leaf_distribution``). No sampling.
+- ``mode="stratified"``: the exact probabilities turned into deterministic counts, each row
+  within ±1 of ``n × probability`` (largest remainders).
+- ``mode="sample"`` (default): seeded Monte Carlo. When only counts are asked for
+  (``keep=False``) and the classes are enumerable, one multinomial draw per class gives the
+  counts in O(classes) (``method="counts"``); otherwise (``keep=True`` or ``method="vector"``)
+  requests are generated as codes and routed by the vector engine, streamed in chunks.
+
+Streaming is reproducible whatever the chunk size and thread count: requests are cut into fixed
+blocks of ``BLOCK`` requests and block b draws everything (classes, columns, route, endpoint,
+fault and mirror draws) from its own ``Generator(PCG64(SeedSequence(seed).spawn-key b))``. A
+chunk is a run of whole blocks; chunks run on a thread pool (numpy releases the GIL) and their
+integer counts are summed.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from .engine.vector import Router, SlotDraws, _n_eps, leaf_distribution
+from .errors import InvalidArgument
+from .plan import (
+    DRAW_ABORT,
+    DRAW_DELAY,
+    DRAW_ENDPOINT,
+    DRAW_MIRROR0,
+    DRAW_ROUTE,
+    PER_MILLION,
+    Forward,
+)
+from .request import Column, RequestBatch
+from .results import PerRequest, SimulationResult, _sort_key
+from .traffic import MAX_SUPPORT, Traffic, as_traffic
+
+BLOCK = 1 << 16
+DEFAULT_CHUNK = 1 << 18
+MODES = ("sample", "exact", "stratified")
+METHODS = ("auto", "counts", "vector")
+#: bytes per request kept with ``keep=True`` (leaf int32, class, delay flag) plus headroom
+_KEEP_BYTES = 16
+
+
+def seed_sequence(rng: Any) -> tuple[np.random.SeedSequence, int | None]:
+    """``rng`` (None, int, SeedSequence, Generator) → the root SeedSequence and the int seed."""
+    if isinstance(rng, bool) or not (
+        rng is None
+        or isinstance(rng, int | np.integer | np.random.SeedSequence | np.random.Generator)
+    ):
+        raise InvalidArgument(
+            f"rng must be None, an int, a SeedSequence or a Generator, not {type(rng).__name__}"
+        )
+    if isinstance(rng, int | np.integer):
+        if rng < 0:
+            raise InvalidArgument(f"seed must be non-negative, got {rng}")
+        return np.random.SeedSequence(int(rng)), int(rng)
+    if isinstance(rng, np.random.SeedSequence):
+        return rng, None
+    if isinstance(rng, np.random.Generator):
+        return np.random.SeedSequence(rng.integers(0, 2**63, size=4).tolist()), None
+    return np.random.SeedSequence(), None
+
+
+def _available_bytes() -> int:
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:  # pragma: no cover - not Linux
+        pass
+    try:
+        return int(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):  # pragma: no cover
+        return 1 << 34
+
+
+def simulate(
+    plan: Any,
+    traffic: Any,
+    n: int,
+    *,
+    rng: Any = None,
+    mode: str = "sample",
+    keep: bool = False,
+    method: str = "auto",
+    chunk_size: int = DEFAULT_CHUNK,
+    threads: int | None = None,
+) -> SimulationResult:
+    # -- arguments, all checked before any work --------------------------------------------------
+    if isinstance(n, bool) or not isinstance(n, int | np.integer):
+        raise InvalidArgument(f"n must be an integer, got {type(n).__name__}")
+    n = int(n)
+    if n < 0:
+        raise InvalidArgument(f"n must be >= 0, got {n}")
+    if n >= 2**62:
+        raise InvalidArgument(f"n = {n} is too large (counts are 64-bit)")
+    if mode not in MODES:
+        raise InvalidArgument(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+    if method not in METHODS:
+        raise InvalidArgument(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
+        raise InvalidArgument(f"chunk_size must be a positive integer, got {chunk_size!r}")
+    if threads is not None and (
+        isinstance(threads, bool) or not isinstance(threads, int) or threads < 1
+    ):
+        raise InvalidArgument(f"threads must be a positive integer, got {threads!r}")
+    if keep and mode != "sample":
+        raise InvalidArgument(
+            "keep=True needs mode='sample' (exact and stratified keep no requests)"
+        )
+    if keep and method == "counts":
+        raise InvalidArgument("keep=True needs per-request simulation, not method='counts'")
+    if keep:
+        need = n * _KEEP_BYTES
+        have = _available_bytes()
+        if need > have // 2:
+            raise InvalidArgument(
+                f"keep=True for n = {n:,} needs about {need / 2**30:.1f} GiB of per-request "
+                f"arrays; only {have / 2**30:.1f} GiB is available. Use keep=False (counts only)."
+            )
+    t = as_traffic(traffic)
+    ss, seed = seed_sequence(rng)
+    router = Router.of(plan)
+    for c in t.classes:
+        r = c.template
+        router.program(r.host, r.port, c.source)
+    enumerable = all(c.support_size <= MAX_SUPPORT for c in t.classes)
+    if mode != "sample" and not enumerable:
+        big = max(t.classes, key=lambda c: c.support_size)
+        raise InvalidArgument(
+            f"mode={mode!r} enumerates each class, but {big.name!r} has {big.support_size:,} "
+            f"distinct requests (limit {MAX_SUPPORT:,}); use mode='sample'"
+        )
+    if method == "counts" and not enumerable:
+        raise InvalidArgument("method='counts' needs enumerable classes; use method='vector'")
+    use_vector = mode == "sample" and (keep or method == "vector" or not enumerable)
+
+    # -- work ---------------------------------------------------------------------------------------
+    if use_vector:
+        return _stream(plan, router, t, n, ss, seed, keep, chunk_size, threads)
+    probs = class_leaf_probabilities(router, t)
+    shares = np.asarray(t.shares, np.float64)
+    if mode == "exact":
+        return _result(router, t, n, "exact", seed, probs, "analytic")
+    if mode == "stratified":
+        return _result(router, t, n, "stratified", seed, _stratify(n, shares, probs), "stratified")
+    gen = np.random.Generator(np.random.PCG64(ss))
+    per_class = gen.multinomial(n, shares)
+    counts = np.zeros_like(probs, dtype=np.int64)
+    for ci in range(len(t.classes)):
+        p = probs[ci] / probs[ci].sum()
+        counts[ci] = gen.multinomial(int(per_class[ci]), p)
+    return _result(router, t, n, "sample", seed, counts, "counts")
+
+
+def class_leaf_probabilities(router: Router, t: Traffic) -> npt.NDArray[np.float64]:
+    """[class, leaf]: the exact probability of each leaf within each class."""
+    rows = []
+    for c in range(len(t.classes)):
+        batch, p = t.support(c)
+        ids, probs = leaf_distribution(router, batch, p)
+        rows.append((ids, probs))
+    out = np.zeros((len(t.classes), len(router.leaves)))
+    for c, (ids, probs) in enumerate(rows):
+        out[c, ids] = probs
+    return out
+
+
+def _largest_remainder(total: int, p: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
+    """Integers summing to ``total``, each the floor or the ceiling of ``total × p``."""
+    if total == 0 or not p.size:
+        return np.zeros(p.shape, np.int64)
+    p = p / p.sum()
+    exact = total * p
+    base = np.floor(exact).astype(np.int64)
+    left = int(total - base.sum())
+    if left > 0:
+        order = np.argsort(-(exact - base), kind="stable")
+        base[order[:left]] += 1
+    return base
+
+
+def _stratify(
+    n: int, shares: npt.NDArray[np.float64], probs: npt.NDArray[np.float64]
+) -> npt.NDArray[np.int64]:
+    """Deterministic counts: rows first (each within ±1 of n × p), then split by class."""
+    joint = shares[:, None] * probs
+    cells = _largest_remainder(n, joint.sum(axis=0))
+    out = np.zeros(joint.shape, np.int64)
+    for k in np.flatnonzero(cells):
+        out[:, k] = _largest_remainder(int(cells[k]), joint[:, k])
+    return out
+
+
+def _result(
+    router: Router,
+    t: Traffic,
+    n: int,
+    mode: str,
+    seed: int | None,
+    matrix: npt.NDArray[Any],
+    method: str,
+    per_request: Any = None,
+) -> SimulationResult:
+    """Leaves → rows (host, subset, workload, outcome, status), sorted; keep arrays remapped."""
+    leaves = router.leaves
+    used = np.flatnonzero(matrix.any(axis=0))
+    cells = sorted({leaves[int(i)].cell() for i in used}, key=_sort_key)
+    index = {cell: j for j, cell in enumerate(cells)}
+    leaf_to_cell = np.zeros(max(1, len(leaves)), np.int32)
+    for i in used:
+        leaf_to_cell[i] = index[leaves[int(i)].cell()]
+    out = np.zeros((matrix.shape[0], len(cells)), matrix.dtype)
+    for i in used:
+        out[:, leaf_to_cell[i]] += matrix[:, i]
+    pr = None
+    if per_request is not None:
+        cls, leaf, di = per_request
+        delay = None
+        if di is not None:
+            delay = np.where(di, np.take(router.table("delay_ms"), leaf), -1)
+        pr = PerRequest(
+            cls,
+            np.take(leaf_to_cell, leaf),
+            np.take(router.table("rule"), leaf),
+            np.take(router.table("status"), leaf),
+            delay,
+        )
+    return SimulationResult(
+        n=n,
+        mode=mode,
+        seed=seed,
+        classes=t.names,
+        class_shares=t.shares,
+        cells=tuple(cells),
+        matrix=out,
+        method=method,
+        per_request=pr,
+    )
+
+
+# -- streaming through the vector engine ---------------------------------------------------------
+
+
+def _draw_plan(router: Router, keep: bool) -> list[tuple[int, int]]:
+    """The draw slots any registered route can use randomly, with their bounds (fixed order)."""
+    route_totals: set[int] = set()
+    eps: set[int] = set()
+    faults: set[int] = set()
+    mirrors: set[int] = set()
+    for prog in list(router.programs.values()):
+        table = prog.table
+        if table.default is not None and _n_eps(table.default) > 1:
+            eps.add(_n_eps(table.default))
+        for k, re_ in enumerate(table.entries):
+            act = re_.entry.action
+            if not isinstance(act, Forward):
+                continue
+            if not isinstance(prog.picks[k], int):
+                route_totals.add(act.weights.total)
+            eps.update(_n_eps(tt) for tt in re_.targets if _n_eps(tt) > 1)
+            f = act.fault
+            if f is not None:
+                if f.delay_ms is not None and keep and 0 < f.delay_per_million < PER_MILLION:
+                    faults.add(DRAW_DELAY)
+                if f.abort_status is not None and 0 < f.abort_per_million < PER_MILLION:
+                    faults.add(DRAW_ABORT)
+            if keep:
+                for j, (_mt, pm) in enumerate(re_.mirrors):
+                    if 0 < pm < PER_MILLION:
+                        mirrors.add(DRAW_MIRROR0 + j)
+    out: list[tuple[int, int]] = []
+    if route_totals:
+        out.append((DRAW_ROUTE, _bound(route_totals)))
+    if eps:
+        out.append((DRAW_ENDPOINT, _bound(eps)))
+    out.extend((s, PER_MILLION) for s in sorted(faults | mirrors))
+    return out
+
+
+def _bound(moduli: set[int]) -> int:
+    """A draw range every modulus divides (so ``draw % m`` is exactly uniform), else 2^64."""
+    m = math.lcm(*moduli)
+    return m if m <= 1 << 32 else 1 << 64
+
+
+def _draw(gen: np.random.Generator, bound: int, size: int) -> npt.NDArray[Any]:
+    if bound <= 1024:
+        return gen.integers(0, bound, size=size, dtype=np.uint16)
+    if bound <= 1 << 32:
+        return gen.integers(0, bound, size=size, dtype=np.uint32)
+    return gen.integers(0, 2**64, size=size, dtype=np.uint64, endpoint=False)
+
+
+def _concat(batches: list[RequestBatch]) -> RequestBatch:
+    if len(batches) == 1:
+        return batches[0]
+    n = sum(len(b) for b in batches)
+
+    def cat(cols: list[Column]) -> Column:
+        if all(c.codes.strides[0] == 0 for c in cols) and len({int(c.codes[0]) for c in cols}) == 1:
+            return Column.trusted(cols[0].values, np.broadcast_to(cols[0].codes[:1], (n,)))
+        return Column.trusted(cols[0].values, np.concatenate([c.codes for c in cols]))
+
+    names = ("host", "path", "method", "authority", "scheme", "port", "source")
+    first = batches[0]
+    rv = has = None
+    if first.random_value is not None:
+        rv = np.concatenate([b.random_value for b in batches])
+        has = np.concatenate([b.has_random for b in batches])
+    return RequestBatch.trusted(
+        n,
+        {k: cat([getattr(b, k) for b in batches]) for k in names},
+        {h: cat([b.headers[h] for b in batches]) for h in first.headers},
+        rv,
+        has,
+    )
+
+
+def _stream(
+    plan: Any,
+    router: Router,
+    t: Traffic,
+    n: int,
+    ss: np.random.SeedSequence,
+    seed: int | None,
+    keep: bool,
+    chunk_size: int,
+    threads: int | None,
+) -> SimulationResult:
+    slots = _draw_plan(router, keep)
+    bounds = dict(slots)
+    n_leaves = len(router.leaves)
+    k = len(t.classes)
+    n_blocks = -(-n // BLOCK)
+    per_chunk = max(1, -(-chunk_size // BLOCK))
+    chunks = [(b, min(b + per_chunk, n_blocks)) for b in range(0, n_blocks, per_chunk)]
+    gen = t.generator()
+    cls_all = leaf_all = di_all = None
+    if keep:
+        cls_all = np.zeros(n, np.uint8 if k <= 256 else np.uint16 if k <= 65536 else np.int32)
+        leaf_all = np.zeros(n, np.int32)
+        if any(s == DRAW_DELAY for s, _ in slots):
+            di_all = np.zeros(n, bool)
+    entropy, spawn_key = ss.entropy, tuple(ss.spawn_key)
+
+    def run(chunk: tuple[int, int]) -> npt.NDArray[np.int64]:
+        b0, b1 = chunk
+        clss, batches = [], []
+        arrays: dict[int, list[npt.NDArray[Any]]] = {s: [] for s, _ in slots}
+        for b in range(b0, b1):
+            size = min(BLOCK, n - b * BLOCK)
+            g = np.random.Generator(
+                np.random.PCG64(np.random.SeedSequence(entropy, spawn_key=(*spawn_key, b)))
+            )
+            cls, batch = gen.sample(size, g)
+            clss.append(cls)
+            batches.append(batch)
+            for s, bound in slots:
+                arrays[s].append(_draw(g, bound, size))
+        batch = _concat(batches)
+        cls = clss[0] if len(clss) == 1 else np.concatenate(clss)
+        draws = SlotDraws(
+            {s: (a[0] if len(a) == 1 else np.concatenate(a)) for s, a in arrays.items()}, bounds
+        )
+        leaf, di, _ = router.run(batch, draws, want_di=di_all is not None)
+        if keep:
+            lo, hi = b0 * BLOCK, b0 * BLOCK + len(batch)
+            assert cls_all is not None and leaf_all is not None
+            cls_all[lo:hi] = cls
+            leaf_all[lo:hi] = leaf
+            if di_all is not None and di is not None:
+                di_all[lo:hi] = di
+        if k == 1:
+            return np.bincount(leaf, minlength=n_leaves).reshape(1, n_leaves)
+        joint = cls.astype(np.intp) * n_leaves + leaf
+        return np.bincount(joint, minlength=k * n_leaves).reshape(k, n_leaves)
+
+    workers = threads or os.cpu_count() or 1
+    total = np.zeros((k, n_leaves), np.int64)
+    if workers == 1 or len(chunks) == 1:
+        for ch in chunks:
+            total += run(ch)
+    else:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            for part in pool.map(run, chunks):
+                total += part
+    if len(router.leaves) != n_leaves:  # pragma: no cover - groups are registered up front
+        raise RuntimeError("route tables appeared during streaming")
+    pr = (cls_all, leaf_all, di_all) if keep else None
+    return _result(router, t, n, "sample", seed, total, "vector", pr)

@@ -1,0 +1,619 @@
+"""Traffic models: synthetic request streams for ``Simulator.simulate``.
+
+A ``Traffic`` is a weighted mix of request *classes*. A class is a template ``Request`` whose
+path, method, headers and query parameters may each follow an independent finite distribution
+(a constant, a uniform choice, or explicit shares summing to 1). Because every class has a finite
+support with known probabilities, a simulation can be exact (analytic), stratified, or sampled by
+one multinomial draw per class; or requests can be generated as dictionary codes, never as
+Python objects, at hundreds of millions per second::
+
+    Traffic.constant(Request("reviews"))
+    Traffic.users(Request("reviews"), header="end-user", n_users=10_000, named={"jason": 0.1})
+    Traffic.request(Request("reviews"), path=["/a", "/b"], method={"GET": 0.9, "POST": 0.1})
+    Traffic.mix([(Request("reviews"), 9), (Request("ratings"), 1)])
+
+Host, port and client are fixed per class (use a mix for several): they select the route table.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from .errors import InvalidArgument
+from .request import Column, Request, RequestBatch, Source, code_dtype
+
+#: largest support of one class enumerated for exact / stratified modes
+MAX_SUPPORT = 1 << 20
+_SHARE_TOL = 1e-9
+
+
+@dataclass(frozen=True)
+class Dist:
+    """A finite distribution over values: uniform when ``probs`` is None."""
+
+    values: tuple[Any, ...]
+    probs: tuple[float, ...] | None = None
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def p(self) -> npt.NDArray[np.float64]:
+        if self.probs is None:
+            return np.full(len(self.values), 1.0 / len(self.values))
+        return np.asarray(self.probs, np.float64)
+
+
+def dist(spec: Any, what: str, check: Any = None) -> Dist:
+    """A constant, a list (uniform) or a mapping value → share (shares must sum to 1)."""
+    if isinstance(spec, Dist):
+        d = spec
+    elif isinstance(spec, Mapping):
+        if not spec:
+            raise InvalidArgument(f"{what}: no values given")
+        shares = []
+        for v, s in spec.items():
+            if isinstance(s, bool) or not isinstance(s, int | float) or not s >= 0:
+                raise InvalidArgument(f"{what}: share of {v!r} must be a number >= 0, got {s!r}")
+            shares.append(float(s))
+        total = math.fsum(shares)
+        if abs(total - 1.0) > _SHARE_TOL:
+            raise InvalidArgument(f"{what}: shares sum to {total:g}, not 1")
+        d = Dist(tuple(spec), tuple(s / total for s in shares))
+    elif isinstance(spec, list | tuple):
+        if not spec:
+            raise InvalidArgument(f"{what}: no values given")
+        d = Dist(tuple(spec))
+    else:
+        d = Dist((spec,))
+    if check is not None:
+        for v in d.values:
+            check(what, v)
+    return d
+
+
+def _check_header(what: str, v: Any) -> None:
+    if v is not None and not isinstance(v, str):
+        raise InvalidArgument(
+            f"{what}: header values must be strings (None = absent), got {type(v).__name__} {v!r}"
+        )
+
+
+def _check_str(what: str, v: Any) -> None:
+    if not isinstance(v, str):
+        raise InvalidArgument(f"{what}: values must be strings, got {type(v).__name__} {v!r}")
+
+
+def _check_path(what: str, v: Any) -> None:
+    _check_str(what, v)
+    if not v.startswith("/"):
+        raise InvalidArgument(f"{what}: a path must start with '/', got {v!r}")
+
+
+@dataclass(frozen=True)
+class RequestClass:
+    """A template request whose ``path``, ``method`` and ``header:<name>`` may vary."""
+
+    name: str
+    template: Request
+    columns: Mapping[str, Dist]
+
+    def fixed(self, column: str) -> Any:
+        r = self.template
+        if column == "path":
+            return r.path
+        if column == "method":
+            return r.method
+        if column.startswith("header:"):
+            return r.headers.get(column[7:])
+        raise KeyError(column)
+
+    def dist(self, column: str) -> Dist:
+        return self.columns.get(column) or Dist((self.fixed(column),))
+
+    @property
+    def source(self) -> Source:
+        r = self.template
+        return (r.namespace, tuple(sorted(r.source_labels.items())), r.source_workload, r.gateway)
+
+    @property
+    def support_size(self) -> int:
+        return math.prod(len(d) for d in self.columns.values())
+
+
+class Traffic:
+    """A weighted mix of request classes (weights normalised to shares)."""
+
+    def __init__(self, classes: Sequence[tuple[RequestClass, float]]) -> None:
+        if not classes:
+            raise InvalidArgument("a traffic model needs at least one request class")
+        weights = []
+        for c, w in classes:
+            if isinstance(w, bool) or not isinstance(w, int | float) or not w >= 0:
+                raise InvalidArgument(
+                    f"weight of class {c.name!r} must be a number >= 0, got {w!r}"
+                )
+            weights.append(float(w))
+        total = math.fsum(weights)
+        if not total > 0 or not math.isfinite(total):
+            raise InvalidArgument("the weights of a traffic mix must sum to a positive number")
+        names: dict[str, int] = {}
+        out = []
+        for c, _w in classes:
+            name = c.name
+            if name in names:
+                names[name] += 1
+                name = f"{name}#{names[c.name]}"
+            names.setdefault(name, 1)
+            out.append(RequestClass(name, c.template, c.columns))
+        self.classes: tuple[RequestClass, ...] = tuple(out)
+        self.shares: tuple[float, ...] = tuple(w / total for w in weights)
+        self._gen: _Generator | None = None
+
+    # -- constructors ---------------------------------------------------------------------------
+
+    @classmethod
+    def constant(cls, request: Request, name: str | None = None) -> Traffic:
+        """Every request is ``request``."""
+        return cls.request(request, name=name)
+
+    @classmethod
+    def request(
+        cls,
+        template: Request,
+        *,
+        name: str | None = None,
+        path: Any = None,
+        method: Any = None,
+        headers: Mapping[str, Any] | None = None,
+        query: Mapping[str, Any] | None = None,
+    ) -> Traffic:
+        """One class: ``template`` with independent distributions over path, method, headers
+        and query parameters (a value, a list = uniform, or a mapping value → share)."""
+        if not isinstance(template, Request):
+            raise InvalidArgument(f"a traffic class needs a Request, not {type(template).__name__}")
+        cols: dict[str, Dist] = {}
+        if path is not None:
+            cols["path"] = dist(path, "path", _check_path)
+        if method is not None:
+            cols["method"] = dist(method, "method", _check_str)
+        for h, spec in (headers or {}).items():
+            if not isinstance(h, str) or not h:
+                raise InvalidArgument(f"header name must be a non-empty string, got {h!r}")
+            cols[f"header:{h.lower()}"] = dist(spec, f"header {h!r}", _check_header)
+        if query:
+            base = cols.get("path") or Dist((template.path,))
+            pv, pp = list(base.values), base.p()
+            for q, spec in query.items():
+                d = dist(spec, f"query parameter {q!r}")
+                if len(pv) * len(d) > MAX_SUPPORT:
+                    raise InvalidArgument("query parameter distributions: too many combinations")
+                pv = [_with_query(p, q, v) for p in pv for v in d.values]
+                pp = np.outer(pp, d.p()).ravel()
+            cols["path"] = Dist(tuple(pv), tuple(float(x) for x in pp))
+        cols = {k: d for k, d in cols.items() if len(d) > 1 or d.values[0] != _fixed(template, k)}
+        fixed = {k: d for k, d in cols.items() if len(d) == 1}
+        if fixed:
+            template = _apply_fixed(template, fixed)
+            cols = {k: d for k, d in cols.items() if len(d) > 1}
+        return cls([(RequestClass(name or _default_name(template), template, cols), 1.0)])
+
+    @classmethod
+    def users(
+        cls,
+        template: Request,
+        header: str = "end-user",
+        n_users: int = 10_000,
+        named: Mapping[str, float] | None = None,
+        *,
+        prefix: str = "user-",
+        name: str | None = None,
+    ) -> Traffic:
+        """A population of ``n_users`` distinct ``header`` values (named users included).
+
+        Each named user gets its share; the others (``n_users - len(named)`` generated values
+        ``user-00001``...) share the rest uniformly. One class per named user plus one for the
+        others, so results break down by class.
+        """
+        named = dict(named or {})
+        if isinstance(n_users, bool) or not isinstance(n_users, int) or n_users < 1:
+            raise InvalidArgument(f"n_users must be a positive integer, got {n_users!r}")
+        if len(named) > n_users:
+            raise InvalidArgument(f"{len(named)} named users but n_users = {n_users}")
+        for u, s in named.items():
+            _check_header(f"named user {u!r}", u)
+            if isinstance(s, bool) or not isinstance(s, int | float) or not 0 <= s <= 1:
+                raise InvalidArgument(f"share of named user {u!r} must be in [0, 1], got {s!r}")
+        total = math.fsum(named.values())
+        rest = 1.0 - total
+        others = n_users - len(named)
+        if rest < -_SHARE_TOL:
+            raise InvalidArgument(f"named users' shares sum to {total:g} > 1")
+        if others == 0 and abs(rest) > _SHARE_TOL:
+            raise InvalidArgument(
+                f"all {n_users} users are named but their shares sum to {total:g}, not 1"
+            )
+        if others > 0 and rest <= _SHARE_TOL:
+            raise InvalidArgument(
+                f"named users take all the traffic; {others} other user(s) would get none"
+            )
+        width = len(str(n_users))
+        taken = set(named)
+        gen: list[str] = []
+        i = 0
+        while len(gen) < others:
+            i += 1
+            v = f"{prefix}{i:0{width}d}"
+            if v not in taken:
+                gen.append(v)
+        base = name or _default_name(template)
+        hk = header.lower()
+        classes: list[tuple[RequestClass, float]] = []
+        for u, s in named.items():
+            t = template.replace(headers={**template.headers, hk: u})
+            classes.append((RequestClass(f"{base} {hk}={u}", t, {}), float(s)))
+        if others:
+            cols = {f"header:{hk}": Dist(tuple(gen))} if others > 1 else {}
+            t = (
+                template.replace(headers={**template.headers, hk: gen[0]})
+                if others == 1
+                else template
+            )
+            classes.append((RequestClass(f"{base} other users", t, cols), max(rest, 0.0)))
+        return cls(classes)
+
+    @classmethod
+    def mix(cls, items: Sequence[tuple[Traffic | Request, float]]) -> Traffic:
+        """A weighted mix of traffic models or requests (weights are relative)."""
+        if isinstance(items, Traffic | Request) or not items:
+            raise InvalidArgument("mix() takes a non-empty list of (traffic or request, weight)")
+        classes: list[tuple[RequestClass, float]] = []
+        for item in items:
+            if not (isinstance(item, tuple | list) and len(item) == 2):
+                raise InvalidArgument(f"mix() items are (traffic or request, weight), got {item!r}")
+            t, w = item
+            t = as_traffic(t)
+            if isinstance(w, bool) or not isinstance(w, int | float) or not w >= 0:
+                raise InvalidArgument(f"mix weight must be a number >= 0, got {w!r}")
+            classes.extend((c, s * float(w)) for c, s in zip(t.classes, t.shares, strict=True))
+        return cls(classes)
+
+    @classmethod
+    def from_dict(cls, data: Any, where: str = "traffic") -> Traffic:
+        """The traffic file format (see ``istiosim simulate --traffic``)."""
+        return _from_dict(data, where)
+
+    # -- sampling ---------------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self.classes)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.classes)
+
+    def generator(self) -> _Generator:
+        if self._gen is None:
+            self._gen = _Generator(self)
+        return self._gen
+
+    def sample(
+        self, n: int, rng: np.random.Generator
+    ) -> tuple[npt.NDArray[np.uint8 | np.uint16 | np.intp], RequestBatch]:
+        """``n`` requests: their class indexes and the batch (generated as codes)."""
+        return self.generator().sample(n, rng)
+
+    def batch(self, n: int, rng: Any = None) -> RequestBatch:
+        """``n`` requests drawn from the model, as a ``RequestBatch``."""
+        return self.sample(n, np.random.default_rng(rng))[1]
+
+    def support(self, c: int) -> tuple[RequestBatch, npt.NDArray[np.float64]]:
+        """Every distinct request of class ``c`` with its probability within the class."""
+        return self.generator().support(c)
+
+    def __repr__(self) -> str:
+        parts = ", ".join(
+            f"{c.name} {s:.4g}" for c, s in zip(self.classes, self.shares, strict=True)
+        )
+        return f"<Traffic: {parts}>"
+
+
+def as_traffic(obj: Any) -> Traffic:
+    if isinstance(obj, Traffic):
+        return obj
+    if isinstance(obj, Request):
+        return Traffic.constant(obj)
+    raise InvalidArgument(f"expected a Request or a Traffic model, not {type(obj).__name__}")
+
+
+def _default_name(r: Request) -> str:
+    q = "" if r.path == "/" else r.path
+    return f"{r.host}{q}"
+
+
+def _fixed(r: Request, column: str) -> Any:
+    if column == "path":
+        return r.path
+    if column == "method":
+        return r.method
+    return r.headers.get(column[7:])
+
+
+def _apply_fixed(r: Request, fixed: Mapping[str, Dist]) -> Request:
+    changes: dict[str, Any] = {}
+    headers = dict(r.headers)
+    for k, d in fixed.items():
+        v = d.values[0]
+        if k in ("path", "method"):
+            changes[k] = v
+        elif v is None:
+            headers.pop(k[7:], None)
+        else:
+            headers[k[7:]] = v
+    return r.replace(headers=headers, **changes)
+
+
+def _with_query(path: str, name: str, value: Any) -> str:
+    if value is None:
+        return path
+    return f"{path}{'&' if '?' in path else '?'}{name}={value}"
+
+
+class _Generator:
+    """The model compiled to code tables: every column's values, each class's slice of them."""
+
+    def __init__(self, t: Traffic) -> None:
+        self.traffic = t
+        self.k = len(t.classes)
+        cum = np.cumsum(t.shares)
+        cum[-1] = 1.0
+        self.cum = cum[:-1]
+        names = {"path", "method"} | {
+            k for c in t.classes for k in c.columns if k.startswith("header:")
+        }
+        names |= {f"header:{h}" for c in t.classes for h in c.template.headers}
+        self.columns: dict[str, tuple[tuple[Any, ...], Any, list[tuple[int, int, Any]]]] = {}
+        for name in sorted(names):
+            values: list[Any] = []
+            slices = []
+            for c in t.classes:
+                d = c.dist(name)
+                off = len(values)
+                values.extend(d.values)
+                slices.append((off, len(d), None if len(d) == 1 else _sampler(d)))
+            dt = code_dtype(len(values))
+            self.columns[name] = (tuple(values), dt, slices)
+        # per-class constants: host, authority, scheme, port, source, random value
+        self.fixed: dict[str, list[Any]] = {
+            "host": [c.template.host for c in t.classes],
+            "authority": [c.template.authority for c in t.classes],
+            "scheme": [c.template.scheme for c in t.classes],
+            "port": [c.template.port for c in t.classes],
+            "source": [c.source for c in t.classes],
+        }
+        self.fixed_cols: dict[str, tuple[tuple[Any, ...], npt.NDArray[np.uint16] | None]] = {}
+        for name, vals in self.fixed.items():
+            uniq: dict[Any, int] = {}
+            codes = [uniq.setdefault(v, len(uniq)) for v in vals]
+            arr = None if len(uniq) == 1 else np.asarray(codes, np.uint16)
+            self.fixed_cols[name] = (tuple(uniq), arr)
+        rvs = [c.template.random_value for c in t.classes]
+        self.rv = None if all(v is None for v in rvs) else rvs
+
+    def _classes(self, n: int, rng: np.random.Generator) -> npt.NDArray[Any]:
+        if self.k == 1:
+            return np.broadcast_to(np.zeros(1, np.uint8), (n,))
+        u = rng.random(n)
+        if self.k <= 8:
+            cls = np.zeros(n, np.uint8)
+            for c in self.cum:
+                cls += u >= c
+            return cls
+        return np.searchsorted(self.cum, u, side="right").astype(code_dtype(self.k))
+
+    def sample(self, n: int, rng: np.random.Generator) -> tuple[npt.NDArray[Any], RequestBatch]:
+        if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 0:
+            raise InvalidArgument(f"n must be a non-negative integer, got {n!r}")
+        cls = self._classes(n, rng)
+        cols: dict[str, Column] = {}
+        for name, (values, dt, slices) in self.columns.items():
+            if all(sz == 1 for _, sz, _ in slices):
+                if self.k == 1 or len(set(off for off, _, _ in slices)) == 1:
+                    cols[name] = Column.trusted(
+                        values, np.broadcast_to(np.full(1, slices[0][0], dt), (n,))
+                    )
+                else:
+                    offs = np.asarray([off for off, _, _ in slices], dt)
+                    cols[name] = Column.trusted(values, np.take(offs, cls))
+                continue
+            if self.k == 1:
+                off, sz, samp = slices[0]
+                cols[name] = Column.trusted(values, samp(rng, n, off, dt))
+                continue
+            shares = self.traffic.shares
+            big = [c for c, (_, sz, _) in enumerate(slices) if sz > 1 and shares[c] >= 0.25]
+            if big:  # start from one big class's full-length draw, patch the others in
+                off, _, samp = slices[big[0]]
+                codes = samp(rng, n, off, dt)
+                for c, (off, sz, _) in enumerate(slices):
+                    if c != big[0] and sz == 1:
+                        np.copyto(codes, dt(off), where=cls == c)
+            else:
+                codes = np.take(np.asarray([off for off, _, _ in slices], dt), cls)
+            for c, (off, sz, samp) in enumerate(slices):
+                if sz == 1 or (big and c == big[0]):
+                    continue
+                if shares[c] >= 0.25:
+                    np.copyto(codes, samp(rng, n, off, dt), where=cls == c)
+                else:
+                    idx = np.flatnonzero(cls == c)
+                    codes[idx] = samp(rng, idx.size, off, dt)
+            cols[name] = Column.trusted(values, codes)
+        return cls, self._batch(n, cls, cols)
+
+    def _batch(self, n: int, cls: npt.NDArray[Any], cols: Mapping[str, Column]) -> RequestBatch:
+        fixed: dict[str, Column] = {}
+        for name, (values, arr) in self.fixed_cols.items():
+            if arr is None:
+                fixed[name] = Column.trusted(values, np.broadcast_to(np.zeros(1, np.uint8), (n,)))
+            else:
+                fixed[name] = Column.trusted(values, np.take(arr, cls))
+        rv = has = None
+        if self.rv is not None:
+            rv = np.take(np.asarray([v or 0 for v in self.rv], np.uint64), cls)
+            has = np.take(np.asarray([v is not None for v in self.rv]), cls)
+        return RequestBatch.trusted(
+            n,
+            {**fixed, "path": cols["path"], "method": cols["method"]},
+            {k[7:]: c for k, c in cols.items() if k.startswith("header:")},
+            rv,
+            has,
+        )
+
+    def support(self, c: int) -> tuple[RequestBatch, npt.NDArray[np.float64]]:
+        cl = self.traffic.classes[c]
+        size = cl.support_size
+        if size > MAX_SUPPORT:
+            raise InvalidArgument(
+                f"class {cl.name!r} has {size} distinct requests (> {MAX_SUPPORT}): "
+                "too many to enumerate; use mode='sample'"
+            )
+        varying = [(name, cl.columns[name]) for name in sorted(cl.columns)]
+        grids = (
+            np.indices([len(d) for _, d in varying]).reshape(len(varying), -1) if varying else None
+        )
+        probs = np.ones(size)
+        cols: dict[str, Column] = {}
+        for name, (values, dt, slices) in self.columns.items():
+            off = slices[c][0]
+            cols[name] = Column.trusted(values, np.broadcast_to(np.full(1, off, dt), (size,)))
+        for j, (name, d) in enumerate(varying):
+            assert grids is not None
+            values, dt, slices = self.columns[name]
+            off = slices[c][0]
+            cols[name] = Column.trusted(values, (grids[j] + off).astype(dt))
+            probs = probs * d.p()[grids[j]]
+        cls = np.full(size, c, np.intp)
+        return self._batch(size, cls, cols), probs
+
+
+def _sampler(d: Dist) -> Any:
+    """Draw codes ``off + i`` with i ~ d: uniform (one bounded integer) or alias method."""
+    m = len(d)
+    small = np.uint16 if m <= 2048 else np.uint32  # numpy's 16-bit path slows down for large m
+    if d.probs is None:
+
+        def uniform(rng: np.random.Generator, n: int, off: int, dt: Any) -> npt.NDArray[Any]:
+            r = rng.integers(0, m, size=n, dtype=small)
+            if r.dtype != dt:
+                r = r.astype(dt)
+            if off:
+                r += dt(off)
+            return r
+
+        return uniform
+    prob, alias = _alias(d.p())
+
+    def weighted(rng: np.random.Generator, n: int, off: int, dt: Any) -> npt.NDArray[Any]:
+        j = rng.integers(0, m, size=n, dtype=small)
+        u = rng.random(n)
+        r = np.where(u < np.take(prob, j), j, np.take(alias, j))
+        return (r + off).astype(dt)
+
+    return weighted
+
+
+def _alias(p: npt.NDArray[np.float64]) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.intp]]:
+    """Walker's alias tables (Vose's construction)."""
+    m = len(p)
+    scaled = p * m / p.sum()
+    prob = np.ones(m)
+    alias = np.arange(m)
+    small = [i for i in range(m) if scaled[i] < 1.0]
+    large = [i for i in range(m) if scaled[i] >= 1.0]
+    while small and large:
+        s, g = small.pop(), large.pop()
+        prob[s] = scaled[s]
+        alias[s] = g
+        scaled[g] = scaled[g] + scaled[s] - 1.0
+        (small if scaled[g] < 1.0 else large).append(g)
+    return prob, alias
+
+
+# -- the traffic file ---------------------------------------------------------------------------
+
+_REQUEST_KEYS = {
+    "host",
+    "path",
+    "method",
+    "headers",
+    "authority",
+    "scheme",
+    "port",
+    "namespace",
+    "source_labels",
+    "source_workload",
+    "gateway",
+    "random_value",
+}
+
+
+def _from_dict(data: Any, where: str) -> Traffic:
+    """``{classes: [{name, weight, request: {...}, vary: {path, method, headers, query},
+    users: {header, n_users, named, prefix}}]}`` or a bare list of classes."""
+    if isinstance(data, Mapping):
+        extra = set(data) - {"classes"}
+        if extra:
+            raise InvalidArgument(f"{where}: unknown key(s) {sorted(extra)} (expected 'classes')")
+        data = data.get("classes")
+    if not isinstance(data, list) or not data:
+        raise InvalidArgument(f"{where}: expected a non-empty list of classes")
+    items: list[tuple[Traffic | Request, float]] = []
+    for i, item in enumerate(data):
+        at = f"{where}: classes[{i}]"
+        if not isinstance(item, Mapping):
+            raise InvalidArgument(f"{at}: expected a mapping")
+        extra = set(item) - {"name", "weight", "request", "vary", "users"}
+        if extra:
+            raise InvalidArgument(f"{at}: unknown key(s) {sorted(extra)}")
+        req = item.get("request") or {}
+        if not isinstance(req, Mapping) or "host" not in req:
+            raise InvalidArgument(f"{at}.request: a mapping with at least 'host' is required")
+        bad = set(req) - _REQUEST_KEYS
+        if bad:
+            raise InvalidArgument(f"{at}.request: unknown key(s) {sorted(bad)}")
+        try:
+            template = Request(**req)
+        except TypeError as exc:
+            raise InvalidArgument(f"{at}.request: {exc}") from None
+        name = item.get("name")
+        if name is not None and not isinstance(name, str):
+            raise InvalidArgument(f"{at}.name: must be a string")
+        vary = item.get("vary") or {}
+        users = item.get("users")
+        if not isinstance(vary, Mapping) or set(vary) - {"path", "method", "headers", "query"}:
+            raise InvalidArgument(f"{at}.vary: keys are path, method, headers, query")
+        if users is not None:
+            if vary:
+                raise InvalidArgument(f"{at}: 'users' and 'vary' cannot be combined")
+            if not isinstance(users, Mapping) or set(users) - {
+                "header",
+                "n_users",
+                "named",
+                "prefix",
+            }:
+                raise InvalidArgument(f"{at}.users: keys are header, n_users, named, prefix")
+            t = Traffic.users(template, name=name, **users)
+        else:
+            t = Traffic.request(template, name=name, **vary)
+        w = item.get("weight", 1)
+        items.append((t, w))
+    return Traffic.mix(items)
+
+
+__all__ = ["Dist", "RequestClass", "Traffic", "as_traffic", "dist"]
