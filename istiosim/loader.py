@@ -33,6 +33,8 @@ except AttributeError:  # pragma: no cover
 
 MAX_FILE_BYTES = 32 * 1024 * 1024
 MAX_NODES = 2_000_000
+#: Deeper YAML is refused before it can exhaust a stack (libyaml's composer, pydantic).
+MAX_DEPTH = 200
 YAML_SUFFIXES = (".yaml", ".yml", ".json")
 
 Path_ = tuple[str | int, ...]
@@ -78,84 +80,173 @@ class _Doc:
     location: Location
 
 
-class _Composer(_BaseLoader):  # type: ignore[misc]
-    """Composes nodes only; construction is done by ``_to_data``."""
+class _EventParser(_BaseLoader):  # type: ignore[misc]
+    """Used for its event stream and resolver only; documents are built by ``_build``."""
 
 
-def _loc(file: str, node: yaml.Node) -> Location:
-    return Location(file, node.start_mark.line + 1, node.start_mark.column + 1)
+def _loc(file: str, mark: Any) -> Location:
+    return Location(file, mark.line + 1, mark.column + 1)
 
 
-_scalar_loader = yaml.SafeLoader("")
+_SCALARS = yaml.SafeLoader("")
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+_NO_KEY = object()
 
 
-def _to_data(
-    node: yaml.Node,
-    file: str,
-    path: Path_,
-    smap: SourceMap,
-    seen: set[int],
-    errors: list[Diagnostic],
-) -> Any:
-    """Node tree → Python data, recording positions; refuses aliases and duplicate keys."""
-    if id(node) in seen:
-        raise ConfigError(
-            [
-                Diagnostic.make(
-                    "ISM0006", "YAML aliases are not accepted (alias bombs)", _loc(file, node)
-                )
-            ]
-        )
-    seen.add(id(node))
-    if len(seen) > MAX_NODES:
-        raise ConfigError(
-            [
-                Diagnostic.make(
-                    "ISM0009", f"document has more than {MAX_NODES} nodes", _loc(file, node)
-                )
-            ]
-        )
-    smap.locations.setdefault(path, _loc(file, node))
-    if isinstance(node, yaml.MappingNode):
-        out: dict[Any, Any] = {}
-        first: dict[Any, yaml.Node] = {}
-        for knode, vnode in node.value:
-            if knode.tag == "tag:yaml.org,2002:merge":
+@dataclass
+class _Frame:
+    """An open mapping or sequence while its events stream in."""
+
+    container: dict[Any, Any] | list[Any]
+    path: Path_
+    key: Any = _NO_KEY
+    key_loc: Location | None = None
+    skip: bool = False  # the value being read belongs to a duplicate key
+
+
+def _scalar(parser: Any, ev: Any) -> Any:
+    """A scalar event → Python value, by the YAML 1.1 core schema (as ``yaml.safe_load``)."""
+    tag = ev.tag
+    if tag is None or tag == "!":
+        tag = parser.resolve(yaml.ScalarNode, ev.value, ev.implicit)
+    node = yaml.ScalarNode(tag, ev.value, ev.start_mark, ev.end_mark, ev.style)
+    ctor = _SCALARS.yaml_constructors.get(tag) or _SCALARS.yaml_constructors[None]
+    return ctor(_SCALARS, node)
+
+
+def _build(parser: Any, file: str, smap: SourceMap, errors: list[Diagnostic]) -> Any:
+    """One document's events → plain data, iteratively (no recursion, so no stack overflow).
+
+    Refuses aliases (alias bombs) at the alias, merge keys at ``<<``, nesting deeper than
+    MAX_DEPTH and documents of more than MAX_NODES nodes; duplicate keys are collected in
+    ``errors`` at the repeated key. Every key's position lands in ``smap``.
+    """
+    stack: list[_Frame] = []
+    count = 0
+    while True:
+        ev = parser.get_event()
+        loc = _loc(file, ev.start_mark)
+        top = stack[-1] if stack else None
+        if isinstance(ev, yaml.MappingEndEvent | yaml.SequenceEndEvent):
+            assert top is not None
+            stack.pop()
+            value: Any = top.container
+            done_path = top.path
+            top = stack[-1] if stack else None
+            if top is None:
+                return value
+            _attach(top, value, None, file, smap, errors, done_path)
+            continue
+        count += 1
+        if count > MAX_NODES:
+            raise ConfigError(
+                [Diagnostic.make("ISM0009", f"document has more than {MAX_NODES} nodes", loc)]
+            )
+        path = _child_path(top)
+        if isinstance(ev, yaml.AliasEvent):
+            raise ConfigError(
+                [
+                    Diagnostic.make(
+                        "ISM0006",
+                        f"YAML alias *{ev.anchor} refused: aliases are not accepted (alias bombs)",
+                        loc,
+                        field_path=_dotted(path) or None,
+                    )
+                ]
+            )
+        if isinstance(ev, yaml.MappingStartEvent | yaml.SequenceStartEvent):
+            if top is not None and top.key is _NO_KEY and isinstance(top.container, dict):
+                raise ConfigError([Diagnostic.make("ISM0004", "mapping keys must be scalars", loc)])
+            if len(stack) >= MAX_DEPTH:
                 raise ConfigError(
                     [
                         Diagnostic.make(
-                            "ISM0006", "YAML merge keys (<<) are not accepted", _loc(file, knode)
+                            "ISM0009", f"YAML nested more than {MAX_DEPTH} levels deep", loc
                         )
                     ]
                 )
-            key = _to_data(knode, file, (*path, "<key>"), SourceMap(), seen, errors)
-            if isinstance(key, list | dict):
+            smap.locations.setdefault(path, loc)
+            container: dict[Any, Any] | list[Any] = (
+                {} if isinstance(ev, yaml.MappingStartEvent) else []
+            )
+            stack.append(_Frame(container, path))
+            continue
+        if not isinstance(ev, yaml.ScalarEvent):  # pragma: no cover - parser guarantees this
+            raise ConfigError([Diagnostic.make("ISM0002", f"unexpected YAML event {ev}", loc)])
+        if top is not None and top.key is _NO_KEY and isinstance(top.container, dict):
+            tag = ev.tag or parser.resolve(yaml.ScalarNode, ev.value, ev.implicit)
+            if tag == _MERGE_TAG:
                 raise ConfigError(
-                    [Diagnostic.make("ISM0004", "mapping keys must be scalars", _loc(file, knode))]
+                    [
+                        Diagnostic.make(
+                            "ISM0006",
+                            "YAML merge keys (<<) are not accepted",
+                            loc,
+                            field_path=_dotted((*top.path, "<<")),
+                        )
+                    ]
                 )
-            if key in first:
-                prev = first[key]
-                errors.append(
-                    Diagnostic.make(
-                        "ISM0005",
-                        f"duplicate key {key!r} (first at line {prev.start_mark.line + 1})",
-                        _loc(file, knode),
-                        field_path=_dotted((*path, str(key))),
-                    )
+        value = _scalar(parser, ev)
+        if top is None:
+            smap.locations.setdefault((), loc)
+            return value
+        smap.locations.setdefault(path, loc)
+        _attach(top, value, loc, file, smap, errors, path)
+
+
+def _child_path(top: _Frame | None) -> Path_:
+    """The path of the node about to be read under ``top``."""
+    if top is None:
+        return ()
+    if isinstance(top.container, list):
+        return (*top.path, len(top.container))
+    if top.key is _NO_KEY:
+        return (*top.path, "<key>")
+    if top.skip:
+        return (*top.path, "<duplicate>")
+    k = top.key
+    return (*top.path, k if isinstance(k, str | int) else str(k))
+
+
+def _attach(
+    top: _Frame,
+    value: Any,
+    loc: Location | None,
+    file: str,
+    smap: SourceMap,
+    errors: list[Diagnostic],
+    path: Path_,
+) -> None:
+    """Put a finished node into its parent: a list item, a mapping key, or a key's value."""
+    c = top.container
+    if isinstance(c, list):
+        c.append(value)
+        return
+    if top.key is _NO_KEY:
+        assert loc is not None  # keys are scalars (collections are refused above)
+        top.key, top.key_loc = value, loc
+        top.skip = value in c
+        kpath = (*top.path, value if isinstance(value, str | int) else str(value))
+        if top.skip:
+            first = smap.locations.get(kpath)
+            errors.append(
+                Diagnostic.make(
+                    "ISM0005",
+                    f"duplicate key {value!r}"
+                    + (f" (first at line {first.line})" if first else ""),
+                    loc,
+                    field_path=_dotted(kpath),
                 )
-                continue
-            first[key] = knode
-            kpath = (*path, key if isinstance(key, str | int) else str(key))
-            smap.locations[kpath] = _loc(file, knode)
-            out[key] = _to_data(vnode, file, kpath, smap, seen, errors)
-            smap.locations[kpath] = _loc(file, knode)
-        return out
-    if isinstance(node, yaml.SequenceNode):
-        return [
-            _to_data(item, file, (*path, i), smap, seen, errors)
-            for i, item in enumerate(node.value)
-        ]
-    return _scalar_loader.construct_object(node)
+            )
+        else:
+            smap.locations[kpath] = loc
+        return
+    if not top.skip:
+        c[top.key] = value
+        kpath = (*top.path, top.key if isinstance(top.key, str | int) else str(top.key))
+        if top.key_loc is not None:
+            smap.locations[kpath] = top.key_loc  # a field is where its key is written
+    top.key, top.key_loc, top.skip = _NO_KEY, None, False
 
 
 def _dotted(path: Iterable[str | int]) -> str:
@@ -222,26 +313,27 @@ def _documents(file: str, text: str) -> Iterator[_Doc]:
                 )
             ]
         )
-    loader = _Composer(text)
+    parser = _EventParser(text)
     try:
-        while loader.check_node():
-            node = loader.get_node()
-            if node is None:
-                continue
+        parser.get_event()  # StreamStartEvent
+        while not parser.check_event(yaml.StreamEndEvent):
+            parser.get_event()  # DocumentStartEvent
             smap = SourceMap()
             errors: list[Diagnostic] = []
-            data = _to_data(node, file, (), smap, set(), errors)
+            data = _build(parser, file, smap, errors)
+            parser.get_event()  # DocumentEndEvent
             if errors:
                 raise ConfigError(errors)
             if data is None:
                 continue
+            where = smap.find(()) or Location(file)
             if not isinstance(data, dict):
                 raise ConfigError(
                     [
                         Diagnostic.make(
                             "ISM0007",
                             f"a document must be a mapping, not {type(data).__name__}",
-                            _loc(file, node),
+                            where,
                         )
                     ]
                 )
@@ -250,27 +342,35 @@ def _documents(file: str, text: str) -> Iterator[_Doc]:
                     sub = SourceMap(
                         {p[2:]: loc for p, loc in smap.locations.items() if p[:2] == ("items", i)}
                     )
-                    here = smap.find(("items", i)) or _loc(file, node)
+                    here = smap.find(("items", i)) or where
                     if not isinstance(item, dict):
                         raise ConfigError(
-                            [Diagnostic.make("ISM0007", "a List item must be a mapping", here)]
+                            [
+                                Diagnostic.make(
+                                    "ISM0007",
+                                    f"a List item must be a mapping, not {type(item).__name__}",
+                                    here,
+                                    field_path=f"items[{i}]",
+                                )
+                            ]
                         )
                     yield _Doc(item, sub, here)
                 continue
-            yield _Doc(data, smap, _loc(file, node))
+            yield _Doc(data, smap, where)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        loc = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file)
+        loc = _loc(file, mark) if mark else Location(file)
         msg = " ".join(str(x) for x in (exc.context, exc.problem) if x) or "invalid YAML"
         raise ConfigError([Diagnostic.make("ISM0002", msg, loc)]) from None
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        col = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        msg = f"unacceptable character #x{exc.character:04x}: {exc.reason}"
+        raise ConfigError([Diagnostic.make("ISM0002", msg, Location(file, line, col))]) from None
     except yaml.YAMLError as exc:
         raise ConfigError([Diagnostic.make("ISM0002", str(exc), Location(file))]) from None
-    except RecursionError:
-        raise ConfigError(
-            [Diagnostic.make("ISM0009", "YAML nested too deeply", Location(file))]
-        ) from None
     finally:
-        loader.dispose()
+        parser.dispose()
 
 
 def _field_names(tp: Any) -> list[str]:
@@ -305,6 +405,43 @@ def _type_at(model: type[BaseModel], loc: tuple[Any, ...]) -> Any:
     return _unwrap(tp)
 
 
+def _data_loc(model: type[BaseModel], loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    """An error location without pydantic's union-member tags (``'int'``, ``'function-…'``).
+
+    Walks the model's types along the location, so that only a part standing where a union is
+    being tried is dropped: a header or label named like a type keeps its place in the path.
+    """
+    out: list[Any] = []
+    tp: Any = model
+    for part in loc:
+        members = _union_members(tp)
+        if isinstance(part, str) and len(members) > 1:
+            hit = next((m for m in members if part in _tags(m)), None)
+            if hit is not None:
+                tp = hit
+                continue
+        if isinstance(part, str) and part.startswith(("function-", "json-or-python")):
+            continue
+        out.append(part)
+        tp = _type_at(model, tuple(out))
+    return tuple(out)
+
+
+def _union_members(tp: Any) -> list[Any]:
+    if typing.get_origin(tp) in (Union, types.UnionType):
+        return [a for a in typing.get_args(tp) if a is not type(None)]
+    return []
+
+
+def _tags(tp: Any) -> set[str]:
+    """The names pydantic uses for a union member in error locations."""
+    name = getattr(tp, "__name__", None) or str(tp)
+    out = {name, name.lower()}
+    if typing.get_origin(tp) is not None:
+        out.add(str(typing.get_origin(tp).__name__).lower() + "[")
+    return out
+
+
 def _unwrap(tp: Any) -> Any:
     origin = typing.get_origin(tp)
     if origin in (Union, types.UnionType):
@@ -319,11 +456,7 @@ def _translate(
 ) -> list[Diagnostic]:
     out: list[Diagnostic] = []
     for err in exc.errors():
-        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-        # pydantic puts the union member name in the loc (e.g. 'StringMatch'); drop it
-        loc = tuple(
-            p for p in loc if not (isinstance(p, str) and p[:1].isupper() and p not in doc.data)
-        )
+        loc = _data_loc(model, tuple(err["loc"]))
         where = doc.source.find(loc) or doc.location
         path = _dotted(loc)
         kind = err["type"]
