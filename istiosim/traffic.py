@@ -589,7 +589,7 @@ def _from_dict(data: Any, where: str) -> Traffic:
             raise InvalidArgument(f"{at}.request: unknown key(s) {sorted(bad)}")
         try:
             template = Request(**req)
-        except TypeError as exc:
+        except (TypeError, InvalidArgument) as exc:
             raise InvalidArgument(f"{at}.request: {exc}") from None
         name = item.get("name")
         if name is not None and not isinstance(name, str):
@@ -608,10 +608,18 @@ def _from_dict(data: Any, where: str) -> Traffic:
                 "prefix",
             }:
                 raise InvalidArgument(f"{at}.users: keys are header, n_users, named, prefix")
-            t = Traffic.users(template, name=name, **users)
+            try:
+                t = Traffic.users(template, name=name, **users)
+            except InvalidArgument as exc:
+                raise InvalidArgument(f"{at}.users: {exc}") from None
         else:
-            t = Traffic.request(template, name=name, **vary)
+            try:
+                t = Traffic.request(template, name=name, **vary)
+            except InvalidArgument as exc:
+                raise InvalidArgument(f"{at}.vary: {exc}") from None
         w = item.get("weight", 1)
+        if isinstance(w, bool) or not isinstance(w, int | float) or not w >= 0:
+            raise InvalidArgument(f"{at}.weight: must be a number >= 0, got {w!r}")
         items.append((t, w))
     return Traffic.mix(items)
 
