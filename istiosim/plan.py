@@ -245,7 +245,12 @@ class RouteEntry:
 
     @property
     def is_catch_all(self) -> bool:
-        return not self.matchers
+        """Istio's ``IsCatchAllRoute``: prefix ``/`` (no uri condition) or uri regex ``.*``,
+        and no header or query condition (method, scheme, authority are header matchers)."""
+        if not self.matchers:
+            return True
+        (m, *rest) = self.matchers
+        return not rest and m.key == "uri" and m.kind == "regex" and m.value == ".*"
 
 
 @dataclass(frozen=True, slots=True)

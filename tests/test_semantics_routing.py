@@ -596,3 +596,22 @@ def test_s0_10_port_match_on_a_gateway_is_the_gateway_listener_port() -> None:
     gw = "istio-system/ingress"
     assert go(sim, Request("shop.example.com", gateway=gw, port=8443)).subset == "v2"
     assert go(sim, Request("shop.example.com", gateway=gw, port=8080)).subset == "v1"
+
+
+def test_s1_3_uri_regex_dot_star_is_a_catch_all_moved_last_on_gateways() -> None:
+    """route.go ``IsCatchAllRoute`` counts ``safe_regex: .*`` as a catch-all too."""
+    star = vs(
+        "shop.example.com",
+        """
+        - match:
+          - uri: {regex: '.*'}
+          route:
+          - destination: {host: reviews.default.svc.cluster.local, subset: v1}
+        """,
+        name="gw-a",
+        extra="gateways: [istio-system/ingress]",
+    )
+    sim = load(REVIEWS, star, GW_B)
+    gw = "istio-system/ingress"
+    assert go(sim, Request("shop.example.com", "/v2/x", gateway=gw)).subset == "v2"
+    assert go(sim, Request("shop.example.com", "/other", gateway=gw)).subset == "v1"
