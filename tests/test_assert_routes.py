@@ -189,11 +189,34 @@ def test_message_for_sampled_without_simulate(
     err = _fail(sim, {"host": "reviews"}, split={"v1": 3, "v2": 1}, sampled={"n": 1000})
     lines = str(err).splitlines()
     assert lines[:2] == [
-        "Request(host='reviews') was not routed as expected",
+        "Request(host='reviews') failed the sampled split check",
         "none: this istiosim has no Simulator.simulate; remove 'sampled' to check the split"
         " exactly",
     ]
     assert lines[2] == "trace:"
+
+
+def test_message_for_a_failed_sampled_check(sim: istiosim.Simulator) -> None:
+    from istiosim.testing import SplitAssertionError, assert_split
+    from istiosim.testing.cases import _Seeded
+
+    req = istiosim.Request("reviews")
+    err = _fail(sim, {"host": "reviews"}, split={"v1": 3, "v2": 1}, sampled={"n": 1000, "seed": 1})
+    counts = sim.simulate(req, n=1000, rng=1).subset_counts()
+    with pytest.raises(SplitAssertionError) as split_err:
+        assert_split(_Seeded(counts, 1), {"v1": 3, "v2": 1}, tolerance=0.01, alpha=1e-6)
+    assert err.decision is not None
+    assert str(err).splitlines() == [
+        "Request(host='reviews') failed the sampled split check",
+        *str(split_err.value).splitlines(),
+        "trace:",
+        *_trace(err.decision),
+        "seed: rng=0 (draws for the pod pick and fault percentages; the weighted pick is checked"
+        " for every destination it can choose)",
+        "reproduce: sim.route(Request(host='reviews'), rng=0, trace=True).explain()",
+    ]
+    assert "seed = 1; reproduce: run the simulation again with rng=1" in str(err)
+    assert "alpha = 1e-06 per assertion" in str(err)
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 import istiosim
 from istiosim.errors import ConfigError
 from istiosim.testing import RouteCase, load_cases, run_cases
-from istiosim.testing.cases import CaseInput, CaseValidate
+from istiosim.testing.cases import CaseInput, CaseValidate, _Seeded
 
 from conftest import DATA, KUBE, NET
 
@@ -57,7 +57,6 @@ SUITES: dict[str, list[Path | str]] = {
         PILOT / "rule-default-route-append-headers.yaml",
     ],
 }
-HAS_SIMULATE = hasattr(istiosim.Simulator, "simulate")
 
 
 def _sim(name: str) -> istiosim.Simulator:
@@ -70,14 +69,6 @@ def test_every_case_file_has_its_configs() -> None:
 
 @pytest.mark.parametrize("name", sorted(SUITES))
 def test_case_file_passes_against_its_configs(name: str) -> None:
-    if name == "bookinfo-canary-sampled.cases.yaml" and not HAS_SIMULATE:
-        report = run_cases(_sim(name), CASES / name)
-        # without Simulator.simulate the sampled check fails with a clear message
-        assert [str(m) for m in report.failed[0].mismatches] == [
-            "sampled: expected simulated traffic, actual none: this istiosim has no"
-            " Simulator.simulate; remove 'sampled' to check the split exactly"
-        ]
-        return
     report = run_cases(_sim(name), CASES / name)
     assert report.passed, str(report)
     assert len(report.results) == len(yaml.safe_load((CASES / name).read_text())["tests"])
@@ -571,3 +562,42 @@ tests:
             " ('v2' is not a destination of the matched rule)"
         ],
     }
+
+
+def test_sampled_split_failure_carries_the_assert_split_message(
+    canary: istiosim.Simulator,
+) -> None:
+    """Too few requests to show ±1 pp: the case fails with assert_split's own explanation."""
+    from istiosim.testing import SplitAssertionError, assert_split
+
+    text = """
+tests:
+- test_name: too few
+  input: {host: reviews}
+  validate: {split: {v1: 80, v2: 20}, sampled: {n: 2000, seed: 5}}
+"""
+    [mismatches] = [r.mismatches for r in run_cases(canary, text).results]
+    counts = canary.simulate(istiosim.Request("reviews"), n=2000, rng=5).subset_counts()
+    with pytest.raises(SplitAssertionError) as exc:
+        assert_split(
+            _Seeded(counts, 5),
+            {"v1": 80, "v2": 20},
+            tolerance=0.01,
+            alpha=1e-6,
+        )
+    assert [str(m) for m in mismatches] == [
+        "sampled: expected split [v1 80%, v2 20%], actual:\n"
+        + "\n".join(f"    {line}" for line in str(exc.value).splitlines())
+    ]
+    assert "too few requests to show the split is within ±1.00 pp" in str(exc.value)
+    assert "seed = 5; reproduce: run the simulation again with rng=5" in str(exc.value)
+
+
+def test_sampled_split_default_n_passes(canary: istiosim.Simulator) -> None:
+    text = """
+tests:
+- test_name: default n
+  input: {host: reviews}
+  validate: {split: {v1: 0.8, v2: 0.2}, sampled: {seed: 11}}
+"""
+    assert run_cases(canary, text).passed

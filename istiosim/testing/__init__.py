@@ -114,7 +114,8 @@ def _message(req: Request, chk: RouteCheck, rng: int) -> str:
         headers.append("when the weighted pick chooses")
     else:
         rows = [r[:3] for r in rows]
-    lines = [f"{req!r} was not routed as expected"]
+    what = "was not routed as expected" if rows else "failed the sampled split check"
+    lines = [f"{req!r} {what}"]
     if rows:
         lines.append(table(headers, rows))
     lines.extend(notes)

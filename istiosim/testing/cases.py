@@ -352,6 +352,9 @@ class Mismatch:
 
     def __str__(self) -> str:
         when = f"  (when the weighted pick chooses {self.when})" if self.when else ""
+        if "\n" in self.actual:  # a whole report (a sampled check): indent it below
+            body = "\n".join(f"    {line}" for line in self.actual.splitlines())
+            return f"{self.field}: expected {self.expected}, actual:{when}\n{body}"
         return f"{self.field}: expected {self.expected}, actual {self.actual}{when}"
 
     def to_dict(self) -> dict[str, Any]:
@@ -635,17 +638,21 @@ def _check_sampled(
         weights, tolerance=float(s.tolerance), alpha=float(s.alpha), power=1 - float(s.alpha)
     )
     res = simulate(req, n=n, rng=s.seed)
-    raw = res.subset_counts()
     counts: dict[str, int] = {}
-    for k, c in raw.items():
-        key = _count_key(k, cands)
+    for (host, subset, outcome), c in res.counts(by=("host", "subset", "outcome")).items():
+        if outcome not in ("OK", "NC", "UH") or not c:
+            continue  # not forwarded (a fault abort): no destination was picked
+        name = f"{host}/{subset}" if subset else str(host)
+        key = resolve_keys([name], cands)[0].get(name)
         if key is None:
-            return [Mismatch("sampled", "requests only on the rule's destinations", f"{c} on {k}")]
+            return [
+                Mismatch("sampled", "requests only on the rule's destinations", f"{c} on {name}")
+            ]
         counts[key] = counts.get(key, 0) + int(c)
     try:
         assert_split(_Seeded(counts, s.seed), weights, tolerance=s.tolerance, alpha=s.alpha)
     except SplitAssertionError as exc:
-        return [Mismatch("sampled", f"split {_split_text(_exact(split))}", "\n" + str(exc))]
+        return [Mismatch("sampled", f"split {_split_text(_exact(split))}", str(exc))]
     return []
 
 
