@@ -152,8 +152,18 @@ def simulate(
     shares = np.asarray(t.shares, np.float64)
     if mode == "exact":
         return _result(router, t, n, "exact", seed, probs, "analytic")
-    if mode == "stratified":
-        return _result(router, t, n, "stratified", seed, _stratify(n, shares, probs), "stratified")
+    if mode == "stratified":  # rows (not leaves: pods of one workload merge) within ±1
+        ex = _result(router, t, n, "exact", seed, probs, "analytic")
+        return SimulationResult(
+            n=n,
+            mode="stratified",
+            seed=seed,
+            classes=ex.classes,
+            class_shares=ex.class_shares,
+            cells=ex.cells,
+            matrix=_stratify(n, shares, ex.matrix),
+            method="stratified",
+        )
     gen = np.random.Generator(np.random.PCG64(ss))
     per_class = gen.multinomial(n, shares)
     counts = np.zeros_like(probs, dtype=np.int64)

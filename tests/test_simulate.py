@@ -1,0 +1,262 @@
+"""Simulator.simulate: exact, stratified and sampled modes, streaming, reproducibility, bad input."""
+
+from __future__ import annotations
+
+import math
+import time
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+import istiosim
+from istiosim import InvalidArgument, Request, SimulationResult, Traffic
+from istiosim.testing import strategies as ist
+
+BOOKINFO = Path(istiosim.__file__).parent / "data" / "bookinfo"
+HOST = "reviews.default.svc.cluster.local"
+
+THIRDS = """
+apiVersion: networking.istio.io/v1beta1
+kind: VirtualService
+metadata: {name: reviews}
+spec:
+  hosts: [reviews]
+  http:
+  - match: [{uri: {prefix: /down}}]
+    fault: {abort: {httpStatus: 503, percentage: {value: 20}}}
+    route: [{destination: {host: reviews, subset: v1}}]
+  - route:
+    - {destination: {host: reviews, subset: v1}, weight: 1}
+    - {destination: {host: reviews, subset: v2}, weight: 1}
+    - {destination: {host: reviews, subset: v3}, weight: 1}
+"""
+
+
+def _load(*extra: str) -> istiosim.Simulator:
+    files = ["bookinfo-k8s.yaml", "destination.yaml", *extra]
+    return istiosim.load(*(f if "\n" in f else str(BOOKINFO / f) for f in files))
+
+
+@pytest.fixture(scope="module")
+def canary() -> istiosim.Simulator:
+    return _load("canary-50-50.yaml")
+
+
+@pytest.fixture(scope="module")
+def header() -> istiosim.Simulator:
+    return _load("header-jason-v3.yaml")
+
+
+@pytest.fixture(scope="module")
+def thirds() -> istiosim.Simulator:
+    return _load(THIRDS)
+
+
+USERS = Traffic.users(Request("reviews"), n_users=1000, named={"jason": 0.1})
+
+
+def test_exact_mode_gives_candidate_probabilities(canary, thirds):
+    res = canary.simulate(Request("reviews"), 1000, mode="exact")
+    assert res.shares("subset") == {"v2": 0.5, "v3": 0.5}
+    assert res.counts("subset") == {"v2": 500.0, "v3": 500.0}
+    res = thirds.simulate(
+        Traffic.request(Request("reviews"), path=["/down", "/up"]), 1, mode="exact"
+    )
+    shares = res.shares(("subset", "outcome"))
+    assert shares[(None, "FI")] == pytest.approx(0.5 * 0.2, abs=1e-15)
+    assert shares[("v1", "OK")] == pytest.approx(0.5 * 0.8 + 0.5 / 3, abs=1e-15)
+    assert shares[("v3", "OK")] == pytest.approx(0.5 / 3, abs=1e-15)
+    # each workload of v1 (2 pods... all in one Deployment) and status
+    assert res.counts("status")[503] == pytest.approx(0.1)
+
+
+def test_exact_by_class_for_a_user_population(header):
+    res = header.simulate(USERS, 10**6, mode="exact")
+    assert res.shares("subset") == pytest.approx({"v3": 0.1, "v2": 0.9}, abs=1e-12)
+    by = res.by_class()
+    assert by["reviews end-user=jason"].shares("subset") == {"v3": 1.0}
+    assert by["reviews other users"].shares("subset") == pytest.approx({"v2": 1.0})
+
+
+def test_stratified_counts_within_one_of_n_p(thirds):
+    for n in (1, 2, 10, 1001, 999_999):
+        res = thirds.simulate(Request("reviews"), n, mode="stratified")
+        exact = thirds.simulate(Request("reviews"), n, mode="exact")
+        assert sum(res.counts().values()) == n
+        for cell, c in res.counts().items():
+            assert isinstance(c, int) and abs(c - exact.counts()[cell]) <= 1
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ist.simulators(), ist.requests())
+def test_exact_shares_are_candidate_probabilities(sim, request):
+    """Any generated config: the exact mode's destination shares are the route's candidates'."""
+    d = sim.route(request, rng=0)
+    res = sim.simulate(request, 1, mode="exact")
+    assert math.isclose(sum(res.shares().values()), 1.0, rel_tol=1e-12)
+    faults = any(o == "FI" for o in res.counts("outcome"))
+    if (
+        d.candidates
+        and request.random_value is None
+        and not faults
+        and d.outcome.value != "PASSTHROUGH"
+    ):
+        want: dict[tuple[str, str | None], Fraction] = {}
+        for c in d.candidates:
+            want[(c.host, c.subset)] = want.get((c.host, c.subset), Fraction(0)) + c.probability
+        got = res.shares(("host", "subset"))
+        for key, p in want.items():
+            assert got.get(key, 0.0) == pytest.approx(float(p), abs=1e-12)
+
+
+def test_sample_mode_is_seeded(header):
+    a = header.simulate(USERS, 100_000, rng=7)
+    b = header.simulate(USERS, 100_000, rng=7)
+    c = header.simulate(USERS, 100_000, rng=8)
+    assert a.counts() == b.counts() and a.counts() != c.counts()
+    assert a.seed == 7 and a.method == "counts"
+    assert sum(a.counts().values()) == 100_000
+
+
+def test_huge_n_counts_are_instant(canary):
+    t0 = time.perf_counter()
+    res = canary.simulate(Request("reviews"), 10**12, rng=1)
+    assert time.perf_counter() - t0 < 2.0
+    counts = res.subset_counts()
+    assert sum(counts.values()) == 10**12
+    # binomial sd = 5e5; 10 sd bound
+    assert abs(counts["v2"] - 5 * 10**11) < 5_000_000
+
+
+def test_vector_streaming_independent_of_chunks_and_threads(header):
+    runs = [
+        header.simulate(USERS, 300_000, rng=3, method="vector", chunk_size=cs, threads=th)
+        for cs, th in ((1 << 16, 1), (1 << 18, 2), (3 << 16, 2), (1 << 20, 1))
+    ]
+    assert all(r.counts() == runs[0].counts() for r in runs)
+    assert all(
+        r.by_class()["reviews end-user=jason"].counts()
+        == runs[0].by_class()["reviews end-user=jason"].counts()
+        for r in runs
+    )
+    jason = runs[0].by_class()["reviews end-user=jason"]
+    assert set(jason.counts("subset")) == {"v3"}
+    # pods of a subset share its load (2 pods of v2)
+    pods = runs[0].counts("workload")
+    assert set(pods) == {"reviews-v2", "reviews-v3"}
+
+
+def test_keep_per_request_arrays(thirds):
+    t = Traffic.request(Request("reviews"), path=["/down", "/up"])
+    res = thirds.simulate(t, 50_000, rng=11, keep=True)
+    pr = res.per_request
+    assert pr is not None and len(pr) == 50_000 and res.method == "vector"
+    counts = np.bincount(pr.cell, minlength=len(res.cells))
+    assert {res.cells[i]: int(c) for i, c in enumerate(counts) if c} == res.counts()
+    fi = np.asarray([res.cells[i][3] == "FI" for i in pr.cell])
+    assert np.all(pr.status[fi] == 503) and np.all(pr.rule[fi] == 0)
+    assert set(np.unique(pr.rule).tolist()) == {0, 1}
+
+
+@pytest.mark.slow
+def test_sampled_shares_converge(thirds):
+    """1e6 requests per path, both samplers: each subset within 6 sd of its exact share."""
+    t = Traffic.request(Request("reviews"), path=["/down", "/up"])
+    exact = thirds.simulate(t, 1, mode="exact").shares()
+    n = 1_000_000
+    for method in ("counts", "vector"):
+        res = thirds.simulate(t, n, rng=2026, method=method)
+        for cell, p in exact.items():
+            sd = math.sqrt(n * p * (1 - p))
+            assert abs(res.counts().get(cell, 0) - n * p) <= 6 * sd + 1, (method, cell)
+
+
+def test_result_helpers(canary, header):
+    res = canary.simulate(Request("reviews"), 10_000, rng=5)
+    assert isinstance(res, SimulationResult)
+    rows = res.rows()
+    assert {r["subset"] for r in rows} == {"v2", "v3"}
+    assert set(rows[0]) == {"host", "subset", "workload", "outcome", "status", "count"}
+    d = res.to_dict()
+    assert d["n"] == 10_000 and d["seed"] == 5 and sum(r["count"] for r in d["rows"]) == 10_000
+    text = str(res)
+    assert "v2" in text and "seed 5" in text and "<table>" in res._repr_html_()
+    assert res.subset_counts(host="reviews") == res.subset_counts()
+    split = istiosim.stats.split_test(res, {"v2": 50, "v3": 50})
+    assert split is not None
+    assert res.shares("outcome") == {"OK": 1.0}
+    with pytest.raises(InvalidArgument, match="cannot count by"):
+        res.counts("nope")
+
+
+BOTH_V1 = """
+apiVersion: networking.istio.io/v1beta1
+kind: VirtualService
+metadata: {name: both}
+spec:
+  hosts: [reviews]
+  http: [{route: [{destination: {host: reviews, subset: v1}}]}]
+---
+apiVersion: networking.istio.io/v1beta1
+kind: VirtualService
+metadata: {name: ratings}
+spec:
+  hosts: [ratings]
+  http: [{route: [{destination: {host: ratings, subset: v1}}]}]
+---
+apiVersion: networking.istio.io/v1beta1
+kind: DestinationRule
+metadata: {name: ratings}
+spec:
+  host: ratings
+  subsets: [{name: v1, labels: {version: v1}}]
+"""
+
+
+def test_subset_counts_ambiguous_hosts():
+    """Two hosts with a subset v1: subset_counts() needs host= to know which one."""
+    sim = _load(BOTH_V1)
+    mix = Traffic.mix([(Request("reviews"), 1), (Request("ratings"), 1)])
+    res = sim.simulate(mix, 1000, mode="stratified")
+    with pytest.raises(InvalidArgument, match="pass host="):
+        res.subset_counts()
+    assert res.subset_counts(host="ratings") == {"v1": 500}
+    assert res.subset_counts(host="reviews.default.svc.cluster.local") == {"v1": 500}
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"n": -1}, "n must be >= 0"),
+        ({"n": True}, "n must be an integer"),
+        ({"n": 1.5}, "n must be an integer"),
+        ({"n": 10, "mode": "guess"}, "mode must be one of"),
+        ({"n": 10, "method": "fast"}, "method must be one of"),
+        ({"n": 10, "mode": "exact", "keep": True}, "keep=True needs mode='sample'"),
+        ({"n": 10**15, "keep": True}, "keep=True for n = 1,000,000,000,000,000"),
+        ({"n": 10, "rng": "seed"}, "rng must be None"),
+        ({"n": 10, "rng": -3}, "non-negative"),
+        ({"n": 10, "chunk_size": 0}, "chunk_size"),
+        ({"n": 10, "threads": 0}, "threads"),
+    ],
+)
+def test_bad_arguments_fail_before_work(canary, kwargs, message):
+    with pytest.raises(InvalidArgument) as exc:
+        canary.simulate(Request("reviews"), **kwargs)
+    assert message in str(exc.value)
+
+
+def test_bad_traffic(canary):
+    with pytest.raises(InvalidArgument, match="Request or a Traffic"):
+        canary.simulate("reviews", 10)
+    big = Traffic.request(
+        Request("reviews"),
+        headers={"a": [str(i) for i in range(2048)], "b": [str(i) for i in range(1024)]},
+    )
+    with pytest.raises(InvalidArgument, match="use mode='sample'"):
+        canary.simulate(big, 10, mode="exact")
+    res = canary.simulate(big, 1000, rng=1)  # too big to enumerate: sampled request by request
+    assert res.method == "vector" and sum(res.counts().values()) == 1000

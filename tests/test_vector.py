@@ -1,0 +1,164 @@
+"""The vector engine and RequestBatch: encoding, per-unique-value predicates, outputs, bad input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import istiosim
+from istiosim import InvalidArgument, Request, RequestBatch
+from istiosim.engine import route, route_batch
+from istiosim.plan import Matcher
+from istiosim.request import Column
+
+BOOKINFO = Path(istiosim.__file__).parent / "data" / "bookinfo"
+
+
+def _load(*extra: str) -> istiosim.Simulator:
+    files = ["bookinfo-k8s.yaml", "destination.yaml", *extra]
+    return istiosim.load(*(f if "\n" in f else str(BOOKINFO / f) for f in files))
+
+
+@pytest.fixture(scope="module")
+def header_canary() -> istiosim.Simulator:
+    return _load("header-jason-v3.yaml")
+
+
+FAULTS = """
+apiVersion: networking.istio.io/v1beta1
+kind: VirtualService
+metadata: {name: ratings}
+spec:
+  hosts: [ratings]
+  http:
+  - match: [{headers: {end-user: {exact: jason}}}]
+    fault:
+      delay: {fixedDelay: 7s, percentage: {value: 50}}
+      abort: {httpStatus: 500, percentage: {value: 25}}
+    route: [{destination: {host: ratings, subset: v1}}]
+  - mirror: {host: details}
+    mirrorPercentage: {value: 50}
+    route: [{destination: {host: ratings, subset: v1}}]
+"""
+
+
+def test_batch_round_trips_requests():
+    reqs = [
+        Request("reviews", "/a?x=1", "POST", {"end-user": "jason"}, port=9080),
+        Request("ratings", headers={"x": ["1", "2"]}, namespace="ns", source_labels={"app": "p"}),
+        Request("reviews", random_value=5, gateway="istio-system/gw", authority="example.com"),
+    ]
+    batch = RequestBatch.from_requests(reqs * 2)
+    assert len(batch) == 6
+    assert [batch[i] for i in range(6)] == reqs * 2
+    assert batch[-1] == reqs[2]
+    assert len(batch.host.values) == 2  # dictionary-encoded
+    assert batch.attribute("query:x").values[batch.path.codes[0]] == "1"
+    assert batch.attribute("uri").values[batch.path.codes[0]] == "/a"
+
+
+def test_batch_from_columns():
+    codes = np.array([0, 1, 1, 0], np.uint16)
+    batch = RequestBatch(
+        4, host="reviews", headers={"end-user": (("jason", None), codes)}, port=9080
+    )
+    assert batch[0] == Request("reviews", headers={"end-user": "jason"}, port=9080)
+    assert batch[1] == Request("reviews", port=9080)
+    assert batch.authority.values == ("reviews:9080",)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"host": "a", "headers": {"x": [1, 2, 1, 2]}}, "header values must be strings"),
+        ({"host": "a", "path": "nope"}, "must start with '/'"),
+        ({"host": "a", "port": 0}, "1-65535"),
+        ({"host": "a", "headers": {"x": (("a",), np.array([0, 1, 0, 0]))}}, "out of range"),
+        ({"host": ["a", "b"]}, "has 2 rows, expected 4"),
+    ],
+)
+def test_batch_bad_input(kwargs, message):
+    with pytest.raises(InvalidArgument) as exc:
+        RequestBatch(4, **kwargs)
+    assert message in str(exc.value)
+
+
+def test_predicates_run_once_per_unique_value(header_canary, monkeypatch):
+    calls: list[object] = []
+    original = Matcher.test
+
+    def counting(self, value):
+        calls.append(value)
+        return original(self, value)
+
+    monkeypatch.setattr(Matcher, "test", counting)
+    users = [f"user-{i % 7}" for i in range(10_000)] + ["jason"] * 10
+    batch = RequestBatch(len(users), host="reviews", headers={"end-user": np.asarray(users)})
+    bd = route_batch(header_canary.plan, batch, np.zeros((len(users), 4), np.uint64))
+    assert len(calls) == 8  # 7 users + jason, not 10,010
+    assert np.count_nonzero(bd.subset == "v3") == 10
+
+
+def test_header_canary_counts_and_arrays(header_canary):
+    reqs = [
+        Request("reviews", headers={"end-user": "jason"}),
+        Request("reviews"),
+        Request("nowhere"),
+    ]
+    batch = RequestBatch.from_requests(reqs * 50)
+    draws = np.random.default_rng(2).integers(0, 2**64, (len(batch), 4), dtype=np.uint64)
+    bd = route_batch(header_canary.plan, batch, draws)
+    counts = bd.counts()
+    host = "reviews.default.svc.cluster.local"
+    assert sum(v for k, v in counts.items() if k[:2] == (host, "v3")) == 50
+    assert sum(v for k, v in counts.items() if k[:2] == (host, "v2")) == 50
+    assert counts[("nowhere", None, None, "PASSTHROUGH", 200)] == 50
+    assert list(bd.rule[:3]) == [0, 1, -1]
+    assert list(bd.outcome[:3]) == ["OK", "OK", "PASSTHROUGH"]
+    assert set(bd.pod[1::3]) <= {"reviews-v2-0", "reviews-v2-1"}
+    assert len(set(bd.pod[1::3])) == 2  # the endpoint draw spreads over both pods
+
+
+def test_faults_delays_and_mirrors_agree_with_scalar():
+    sim = _load(FAULTS)
+    reqs = [Request("ratings", headers={"end-user": "jason"}), Request("ratings")]
+    batch = RequestBatch.from_requests(reqs * 200)
+    draws = np.random.default_rng(9).integers(
+        0, 2**64, (len(batch), sim.plan.n_draws), dtype=np.uint64
+    )
+    bd = route_batch(sim.plan, batch, draws)
+    decisions = [route(sim.plan, batch[i], [int(x) for x in draws[i]]) for i in range(len(batch))]
+    assert [bd[i] for i in range(len(batch))] == decisions
+    jason = slice(0, None, 2)
+    assert 0 < np.count_nonzero(bd.status[jason] == 500) < 200
+    assert 0 < np.count_nonzero(bd.delay_ms[jason] == 7000) < 200
+    assert np.all(bd.delay_ms[1::2] == -1)
+    mirrored = [bool(d.mirrors) for d in decisions[1::2]]
+    assert 0 < sum(mirrored) < 200
+
+
+def test_random_value_overrides_route_draw():
+    sim = _load("canary-50-50.yaml")
+    reqs = [Request("reviews", random_value=v) for v in (0, 49, 50, 99, 100, 149)]
+    bd = route_batch(sim.plan, RequestBatch.from_requests(reqs), None)
+    assert list(bd.subset) == ["v2", "v2", "v3", "v3", "v2", "v2"]
+
+
+def test_bad_draws():
+    sim = _load()
+    batch = RequestBatch.from_requests([Request("reviews")] * 3)
+    with pytest.raises(InvalidArgument, match="shape"):
+        route_batch(sim.plan, batch, np.zeros((2, 4), np.uint64))
+    with pytest.raises(InvalidArgument, match="unsigned"):
+        route_batch(sim.plan, batch, np.zeros((3, 4), np.float64))
+    with pytest.raises(InvalidArgument, match="RequestBatch"):
+        route_batch(sim.plan, [Request("reviews")], None)  # type: ignore[arg-type]
+
+
+def test_column_helpers():
+    col = Column.encode(["a", "b", "a"])
+    assert col.values == ("a", "b") and list(col.codes) == [0, 1, 0]
+    assert col.decode() == ["a", "b", "a"]
+    assert Column.constant("x", 5).is_constant and len(Column.constant("x", 5)) == 5
