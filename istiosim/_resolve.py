@@ -216,8 +216,9 @@ def resolve_target(
         if svc is not None and svc.fqdn != spec.host and svc.kind != "ServiceEntry":
             svc = None
     port = spec.port
-    if port is None and svc is not None:
-        if len(svc.ports) == 1 or listener_port not in svc.ports:
+    if port is None:
+        # route.go ``GetDestinationCluster``: the service's only port, else the listener port
+        if svc is not None and (len(svc.ports) == 1 or listener_port is None):
             port = svc.ports[0]
         else:
             port = listener_port
@@ -235,6 +236,9 @@ def resolve_target(
             None,
             f"host {spec.host} is not a known service (no such cluster)",
         )
+    if port not in svc.ports:
+        why = f"{spec.host} has no port {port}: cluster {cluster} does not exist"
+        return Target(spec.host, spec.subset, port, cluster, "NC", (), LbPolicy(), spec, None, why)
     dr = find_destination_rule(plan, spec.host, ctx.namespace, svc.namespace)
     drname = f"{dr.namespace}/{dr.name}" if dr else None
     subset = None

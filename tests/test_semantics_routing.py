@@ -615,3 +615,33 @@ def test_s1_3_uri_regex_dot_star_is_a_catch_all_moved_last_on_gateways() -> None
     gw = "istio-system/ingress"
     assert go(sim, Request("shop.example.com", "/v2/x", gateway=gw)).subset == "v2"
     assert go(sim, Request("shop.example.com", "/other", gateway=gw)).subset == "v1"
+
+
+def test_s1_1_destination_port_is_the_only_service_port_else_the_listener_port() -> None:
+    """route.go ``GetDestinationCluster``: no ``port`` on a multi-port destination → the
+    listener's port; a cluster for a port the service lacks does not exist → 503 NC."""
+    multi = svc("multi", ["v1"], ports=(9080, 9090))
+    other = svc("other", ["v1"], ports=(8080, 8081))
+    single = svc("single", ["v1"], ports=(7070,))
+    http = """
+    - match: [{headers: {to: {exact: multi}}}]
+      route: [{destination: {host: multi}}]
+    - match: [{headers: {to: {exact: other}}}]
+      route: [{destination: {host: other}}]
+    - match: [{headers: {to: {exact: single}}}]
+      route: [{destination: {host: single}}]
+    - route: [{destination: {host: other, port: {number: 9999}}}]
+    """
+    sim = load(REVIEWS, multi, other, single, vs("reviews", http))
+    to = lambda t: go(sim, Request("reviews", headers={"to": t} if t else {}))  # noqa: E731
+    d = to("multi")
+    assert d.outcome is Outcome.OK and d.destination is not None
+    assert d.destination.cluster == f"outbound|9080||{_fqdn('multi')}"
+    d = to("other")
+    assert (d.outcome, d.status) == (Outcome.NC, 503)
+    assert d.destination is not None and d.destination.cluster == f"outbound|9080||{_fqdn('other')}"
+    assert any(x.code == "IST0112" and "other" in x.message for x in sim.diagnostics)
+    d = to("single")
+    assert d.outcome is Outcome.OK and d.destination is not None and d.destination.port == 7070
+    d = to("")
+    assert d.outcome is Outcome.NC and "has no port 9999" in trace_text(d)
