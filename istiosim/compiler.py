@@ -152,12 +152,16 @@ def _string_matcher(
     presence_ok: bool = True,
 ) -> Matcher | None:
     if sm is None:
-        col.error(f"{key} match cannot be null", path)
+        what = f"header match {key[7:]!r}" if key.startswith("header:") else f"{key} match"
+        col.error(f"{what} cannot be null", path)
         return None
     set_ = [k for k in ("exact", "prefix", "regex") if getattr(sm, k) is not None]
     loc = col.loc(path)
     if len(set_) > 1:
-        col.error(f"only one of exact, prefix, regex may be set (got {', '.join(set_)})", path)
+        col.error(
+            f"only one of exact, prefix, regex may be set (got {', '.join(set_)})",
+            (*path, _written_last(col, path, set_)),
+        )
         return None
     if not set_ or (sm.regex == "*" and presence_ok):
         if not presence_ok:
@@ -174,6 +178,30 @@ def _string_matcher(
             return None
         return Matcher(key, "regex", value, invert=invert, regex=rx, location=loc)
     return Matcher(key, kind, value, ignore_case=ignore_case, invert=invert, location=loc)  # type: ignore[arg-type]
+
+
+def _written_last(col: _Collector, path: tuple[str | int, ...], keys: list[str]) -> str:
+    """Of several mutually exclusive keys, the one written last: the one that conflicts."""
+
+    def where(k: str) -> tuple[int, int]:
+        loc = col.source.locations.get((*path, k))
+        return (loc.line, loc.column) if loc else (0, 0)
+
+    return max(keys, key=where)
+
+
+def _hosts_overlap(a: str, b: str) -> bool:
+    """Istio's ``host.Name.Matches``: equal, or equal once wildcards are substituted."""
+    if a == b:
+        return True
+    aw, bw = a.startswith("*"), b.startswith("*")
+    if aw and bw:
+        return a[1:].endswith(b[1:]) or b[1:].endswith(a[1:])
+    if aw:
+        return b.endswith(a[1:])
+    if bw:
+        return a.endswith(b[1:])
+    return False
 
 
 def _header_ops(ops: cfg.HeaderOperations | None) -> HeaderOps:
@@ -255,26 +283,37 @@ class _Compiler:
             else frozenset({"mesh"})
         )
         hosts: list[str] = []
+        all_valid = True
         for i, h in enumerate(spec.hosts):
             if not valid_host(h):
                 col.error(f"invalid host {h!r}", ("spec", "hosts", i))
+                all_valid = False
             elif h == "*" and "mesh" in gateways:
                 col.error(
                     "wildcard host * is not allowed for virtual services bound to the mesh gateway",
                     ("spec", "hosts", i),
                 )
+                all_valid = False
+        for i, h in enumerate(spec.hosts):
+            # Istio compares the names as written (``host.Name.Matches``), wildcards included
+            earlier = next((e for e in spec.hosts[:i] if _hosts_overlap(e, h)), None)
+            if all_valid and earlier is not None:
+                col.error(
+                    f"duplicate hosts in virtual service: {earlier} & {h}", ("spec", "hosts", i)
+                )
+                continue
             r = resolve_short_name(h, ns, self.mesh.domain)
             if r in hosts:
-                col.error(f"duplicate host {h!r}", ("spec", "hosts", i))
+                col.warn(
+                    f"host {h!r} names the same service as an earlier host ({r})",
+                    ("spec", "hosts", i),
+                )
+                continue
             hosts.append(r)
         for i, g in enumerate(spec.gateways):
-            bare = g.split("/", 1)[-1]
-            if (
-                g != "mesh"
-                and not all(_DNS1123.match(p) for p in g.split("/"))
-                and not all(_LABEL.match(p) for p in bare.split("."))
-            ):
-                col.error(f"invalid gateway name {g!r}", ("spec", "gateways", i))
+            self._gateway_name(g, col, ("spec", "gateways", i))
+        if "mesh" in gateways:
+            self._jwt_claims_on_mesh(spec.http, col)
         if not spec.http and not spec.tcp and not spec.tls:
             col.error("http, tcp or tls must be provided in virtual service", ("spec",))
         self._export_to(spec.export_to, col, ("spec", "exportTo"))
@@ -292,6 +331,45 @@ class _Compiler:
             order,
             col.loc(()),
         )
+
+    def _gateway_name(self, g: str, col: _Collector, path: tuple[str | int, ...]) -> None:
+        """Istio's ``validateGatewayNames``: ``ns/name`` of DNS-1123 labels, or a legacy FQDN."""
+        if g == "mesh":
+            return
+        if "/" not in g:
+            if not all(_LABEL.match(p) for p in g.split(".")) or len(g) > 255:
+                col.error(f"invalid gateway name {g!r}", path)
+            elif "." in g:
+                parts = g.split(".")
+                col.warn(
+                    f"using legacy gatewayName format {g!r}; prefer the <namespace>/<name> "
+                    f"format: '{parts[1]}/{parts[0]}'",
+                    path,
+                )
+            return
+        gns, _, name = g.partition("/")
+        if not gns or not name:
+            col.error("config namespace and gateway name cannot be empty", path)
+        elif not _DNS1123.match(gns) or len(gns) > 63:
+            col.error(f"invalid value for namespace: {gns!r} (gateway {g!r})", path)
+        elif not _DNS1123.match(name) or len(name) > 63:
+            col.error(f"invalid value for gateway name: {name!r} (gateway {g!r})", path)
+
+    def _jwt_claims_on_mesh(self, http: list[cfg.HTTPRoute | None], col: _Collector) -> None:
+        """JWT claim matches need a gateway's RequestAuthentication; sidecars cannot do them."""
+        for i, r in enumerate(http):
+            for j, m in enumerate(r.match if r is not None else ()):
+                for field_name, mapping in (
+                    ("headers", m.headers),
+                    ("withoutHeaders", m.without_headers),
+                ):
+                    for key in mapping:
+                        if key.startswith("@request.auth.claims"):
+                            col.error(
+                                f"JWT claim based routing (key: {key}) is only supported for "
+                                "gateway, found no gateways",
+                                ("spec", "http", i, "match", j, field_name, key),
+                            )
 
     def _gateway(self, g: str, ns: str) -> str:
         if g == "mesh":
@@ -517,12 +595,17 @@ class _Compiler:
         ]
         if len(kinds) != 1:
             what = "none" if not kinds else ", ".join(kinds)
+            where = path if not kinds else (*path, _written_last(col, path, kinds))
             col.error(
                 f"exactly one of route, redirect, directResponse or delegate must be set (got {what})",
-                path,
+                where,
             )
-        if (r.redirect or r.direct_response) and (r.fault or r.rewrite):
-            col.error("redirect and directResponse cannot be combined with fault or rewrite", path)
+        if r.redirect or r.direct_response:
+            other = "redirect" if r.redirect else "directResponse"
+            for extra, val in (("fault", r.fault), ("rewrite", r.rewrite)):
+                if val is not None:
+                    col.error(f"HTTP route cannot contain both {extra} and {other}", (*path, extra))
+        self._authority_once(r, col, path)
         if r.mirror is not None and r.mirrors:
             col.error("mirror and mirrors cannot both be set", (*path, "mirrors"))
         for key in ("timeout",):
@@ -595,7 +678,10 @@ class _Compiler:
         if r.mirror is not None:
             md = self._destination(r.mirror, ns, col, (*path, "mirror"))
             if r.mirror_percentage is not None and not (0 <= r.mirror_percentage.value <= 100):
-                col.error("mirrorPercentage must be in [0, 100]", (*path, "mirrorPercentage"))
+                col.error(
+                    f"mirrorPercentage {r.mirror_percentage.value} must be in [0, 100]",
+                    (*path, "mirrorPercentage", "value"),
+                )
             if r.mirror_percent is not None:
                 if not (0 <= r.mirror_percent <= 100):
                     col.error("mirrorPercent must be in [0, 100]", (*path, "mirrorPercent"))
@@ -614,7 +700,8 @@ class _Compiler:
             md = self._destination(mp.destination, ns, col, (*path, "mirrors", i, "destination"))
             if mp.percentage is not None and not (0 <= mp.percentage.value <= 100):
                 col.error(
-                    "mirror percentage must be in [0, 100]", (*path, "mirrors", i, "percentage")
+                    f"mirror percentage {mp.percentage.value} must be in [0, 100]",
+                    (*path, "mirrors", i, "percentage", "value"),
                 )
             if md is not None:
                 mirrors.append(MirrorSpec(md, _per_million(mp.percentage, PER_MILLION)))
@@ -664,6 +751,27 @@ class _Compiler:
                 if not name or name.lower() == "host" or name.startswith(":"):
                     col.error(f"invalid header to remove {name!r}", (*path, side, "remove", i))
 
+    def _authority_once(
+        self, r: cfg.HTTPRoute, col: _Collector, path: tuple[str | int, ...]
+    ) -> None:
+        """Istio's ``validateAuthorityRewrite``: the authority may be rewritten in one place."""
+        current = r.rewrite.authority if r.rewrite is not None else None
+        req = r.headers.request if r.headers is not None else None
+        if req is None:
+            return
+        for op in ("set", "add"):
+            for name, value in getattr(req, op).items():
+                if name.lower() not in (":authority", "host"):
+                    continue
+                if current:
+                    col.error(
+                        f"authority header cannot be set multiple times: have {current!r}, "
+                        f"attempting to set {value!r}",
+                        (*path, "headers", "request", op, name),
+                    )
+                    return
+                current = value
+
     def _retries(self, rt: cfg.HTTPRetry, col: _Collector, path: tuple[str | int, ...]) -> None:
         known = {
             "5xx",
@@ -685,10 +793,20 @@ class _Compiler:
         }
         if rt.attempts is not None and rt.attempts < 0:
             col.error("attempts cannot be negative", (*path, "attempts"))
-        if rt.attempts == 0 and (
-            rt.per_try_timeout or rt.retry_on or rt.retry_remote_localities is not None
-        ):
-            col.error("http retry policy configured when attempts are set to 0 (disabled)", path)
+        extra = [
+            name
+            for name, val in (
+                ("perTryTimeout", rt.per_try_timeout),
+                ("retryOn", rt.retry_on),
+                ("retryRemoteLocalities", rt.retry_remote_localities),
+            )
+            if val is not None and val != ""
+        ]
+        if rt.attempts == 0 and extra:
+            col.error(
+                f"http retry policy configured when attempts are set to 0 (disabled): {extra[0]}",
+                (*path, extra[0]),
+            )
         for key in ("per_try_timeout", "backoff"):
             val = getattr(rt, key)
             if val is not None:
@@ -720,9 +838,10 @@ class _Compiler:
             dp = (*path, "delay")
             if d.exponential_delay is not None:
                 col.error("exponentialDelay is not supported", (*dp, "exponentialDelay"))
-            if d.fixed_delay is None:
-                col.error("delay must set fixedDelay", dp)
-            else:
+            elif d.fixed_delay is None:
+                # Istio accepts it; istiod then emits no delay (it only translates fixedDelay)
+                col.warn("delay has no fixedDelay: no delay is injected", dp)
+            if d.fixed_delay is not None:
                 ms = parse_duration_ms(d.fixed_delay)
                 if ms is None or ms < 1:
                     col.error(
@@ -767,7 +886,9 @@ class _Compiler:
         self, rw: cfg.HTTPRewrite, col: _Collector, path: tuple[str | int, ...]
     ) -> Rewrite | None:
         if rw.uri is not None and rw.uri_regex_rewrite is not None:
-            col.error("rewrite may set uri or uriRegexRewrite, not both", path)
+            col.error(
+                "rewrite may set uri or uriRegexRewrite, not both", (*path, "uriRegexRewrite")
+            )
             return None
         if rw.uri is None and rw.authority is None and rw.uri_regex_rewrite is None:
             col.error("rewrite must specify uri, uriRegexRewrite or authority", path)
@@ -868,7 +989,9 @@ class _Compiler:
             ns = dr.metadata.namespace or "default"
             col = self.col("DestinationRule", ns, dr.metadata.name)
             spec = dr.spec
-            if not spec.host or not valid_host(spec.host):
+            if not spec.host:
+                col.error("host is required", ("spec", "host"))
+            elif spec.host == "*" or not valid_host(spec.host):
                 col.error(f"invalid host {spec.host!r}", ("spec", "host"))
             self._export_to(spec.export_to, col, ("spec", "exportTo"))
             if spec.workload_selector is not None and spec.export_to and spec.export_to != ["."]:
@@ -988,10 +1111,30 @@ class _Compiler:
             if ch.use_source_ip:
                 return LbPolicy("CONSISTENT_HASH", ("source_ip", ""))
             return LbPolicy("CONSISTENT_HASH", None)
+        if lb.warmup is not None:
+            self._warmup(lb.warmup, col, (*path, "warmup"))
         simple = lb.simple or "LEAST_REQUEST"
         if simple in ("UNSPECIFIED", "LEAST_CONN"):
             simple = "LEAST_REQUEST"
         return LbPolicy(simple)
+
+    def _warmup(
+        self, w: cfg.WarmupConfiguration, col: _Collector, path: tuple[str | int, ...]
+    ) -> None:
+        """The CRD's rules for ``warmup`` (istio/api destinationrule-invalid.yaml)."""
+        if w.duration is None:
+            col.error("warmup duration is required", (*path, "duration"))
+        else:
+            ms = parse_duration_ms(w.duration)
+            if ms is None or ms < 1:
+                col.error(f"invalid duration {w.duration!r} (at least 1ms)", (*path, "duration"))
+        if w.minimum_percent is not None and not (0 <= w.minimum_percent <= 100):
+            col.error(
+                f"minimumPercent {w.minimum_percent} must be in [0, 100]",
+                (*path, "minimumPercent"),
+            )
+        if w.aggression is not None and not w.aggression > 0:
+            col.error(f"aggression {w.aggression} must be > 0", (*path, "aggression"))
 
     # -- the mesh ------------------------------------------------------------------------------
 
@@ -1235,6 +1378,15 @@ def _se_match(services: Any, host: str) -> ServiceInfo | None:
     return None
 
 
+def _reading_order(config: ConfigSet, d: Diagnostic) -> tuple[int, int, int]:
+    """Files in load order, then line and column: errors read top to bottom."""
+    loc = d.location
+    if loc is None:
+        return (len(config.files), 0, 0)
+    idx = config.files.index(loc.file) if loc.file in config.files else len(config.files)
+    return (idx, loc.line, loc.column)
+
+
 def compile_plan(config: ConfigSet, mesh: Mesh | None = None) -> RoutePlan:
     """Validate and compile; raise one ConfigError listing every error found."""
     m = mesh if mesh is not None else config.mesh
@@ -1243,7 +1395,7 @@ def compile_plan(config: ConfigSet, mesh: Mesh | None = None) -> RoutePlan:
     drs = c.destination_rules()
     errors = [d for d in c.diags if d.severity is Severity.ERROR]
     if errors:
-        raise ConfigError(errors)
+        raise ConfigError(sorted(errors, key=lambda d: _reading_order(config, d)))
     wl = {(w.namespace, w.name): tuple(sorted(w.labels.items())) for w in m.workloads}
     plan = RoutePlan(
         c.services(),

@@ -297,6 +297,13 @@ class TCPSettings(IstioModel):
     idle_timeout: str | None = None
 
 
+class HTTP2KeepAlive(IstioModel):
+    """HTTP/2 PING keepalive (istio/api ``destinationrule-valid.yaml`` uses it)."""
+
+    interval: str | None = None
+    timeout: str | None = None
+
+
 class HTTPSettings(IstioModel):
     http1_max_pending_requests: int | None = None
     http2_max_requests: int | None = None
@@ -306,6 +313,7 @@ class HTTPSettings(IstioModel):
     h2_upgrade_policy: str | None = None
     use_client_protocol: bool | None = None
     max_concurrent_streams: int | None = None
+    http2_keep_alive: HTTP2KeepAlive | None = None
 
 
 class ConnectionPoolSettings(IstioModel):

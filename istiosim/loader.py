@@ -296,8 +296,16 @@ def _read_text(source: str | os.PathLike[str]) -> Iterator[tuple[str, str]]:
     try:
         yield name, data.decode("utf-8")
     except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
         raise ConfigError(
-            [Diagnostic.make("ISM0001", f"file is not UTF-8 text ({exc.reason})", Location(name))]
+            [
+                Diagnostic.make(
+                    "ISM0001",
+                    f"file is not UTF-8 text: byte 0x{data[exc.start]:02x} ({exc.reason})",
+                    Location(name, line, col),
+                )
+            ]
         ) from None
 
 
