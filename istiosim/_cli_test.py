@@ -120,9 +120,12 @@ def _bad(msg: str, loc: Location | None, file: str) -> ConfigError:
     return ConfigError([Diagnostic.make("ISM0004", msg, loc or Location(file))])
 
 
-def read_counts(path: str | os.PathLike[str]) -> list[tuple[str | None, str | None, int, Location]]:
-    """(host, subset, count, where) from a counts file: ``{subset: count}``, ``{"counts":
-    {...}}``, or ``istiosim simulate --format json`` output (``rows``)."""
+Row = tuple[str | None, str | None, str | None, int, Location]
+
+
+def read_counts(path: str | os.PathLike[str]) -> list[Row]:
+    """(host, subset, outcome, count, where) from a counts file: ``{subset: count}``,
+    ``{"counts": {...}}``, or ``istiosim simulate --format json`` output (``rows``)."""
     from .loader import load_yaml_documents
 
     file = str(path)
@@ -138,7 +141,7 @@ def read_counts(path: str | os.PathLike[str]) -> list[tuple[str | None, str | No
             ]
         )
     data, smap, where = docs[0]
-    out: list[tuple[str | None, str | None, int, Location]] = []
+    out: list[Row] = []
 
     def count(v: object, p: tuple[str | int, ...], what: str) -> int:
         loc = smap.find(p) or where
@@ -156,19 +159,19 @@ def read_counts(path: str | os.PathLike[str]) -> list[tuple[str | None, str | No
             p: tuple[str | int, ...] = ("rows", i)
             if not isinstance(row, dict) or "count" not in row:
                 raise _bad("each row needs host, subset and count", smap.find(p), file)
-            host, subset = row.get("host"), row.get("subset")
-            for k, val in (("host", host), ("subset", subset)):
+            host, subset, outcome = row.get("host"), row.get("subset"), row.get("outcome")
+            for k, val in (("host", host), ("subset", subset), ("outcome", outcome)):
                 if val is not None and not isinstance(val, str):
                     raise _bad(f"row {k} must be a string or null", smap.find((*p, k)), file)
             c = count(row["count"], (*p, "count"), f"row {i}")
-            out.append((host, subset, c, smap.find(p) or where))
+            out.append((host, subset, outcome, c, smap.find(p) or where))
         return out
     counts = data.get("counts", data) if isinstance(data.get("counts"), dict) else data
     base: tuple[str | int, ...] = ("counts",) if counts is not data else ()
     for k, v in counts.items():
         if not isinstance(k, str):
             raise _bad(f"subset names must be strings, got {k!r}", smap.find((*base, k)), file)
-        out.append((None, k, count(v, (*base, k), repr(k)), smap.find((*base, k)) or where))
+        out.append((None, k, None, count(v, (*base, k), repr(k)), smap.find((*base, k)) or where))
     if not out:
         raise _bad("no counts: the sample is empty", where, file)
     return out
@@ -199,8 +202,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
     observed: dict[str, int] = {k: 0 for k in weights}
     ignored = 0
     problems: list[Diagnostic] = []
-    for host, subset, n, loc in rows:
-        if host is None and subset is None:
+    for host, subset, outcome, n, loc in rows:
+        reached = outcome is None or outcome in ("OK", "NC", "UH")
+        if not reached or (host is None and subset is None):
             ignored += n  # requests that reached no destination (404 NR, fault aborts, ...)
             continue
         if host is None:

@@ -181,7 +181,7 @@ def test_verify_accepts_simulate_rows(capsys: pytest.CaptureFixture[str]) -> Non
     assert code == 0
     d = json.loads(out)
     assert d["observed"] == {"v1": 32080, "v2": 7920}
-    assert d["ignored"] == 100
+    assert d["ignored"] == 200
     assert d["weights"] == {"v1": 80, "v2": 20}
     assert d["virtual_service"] == "default/reviews" and d["rule"] == 0
     assert d["srm"]["verdict"] == "consistent"
@@ -312,3 +312,29 @@ def test_verify_without_a_split_exits_2(capsys: pytest.CaptureFixture[str]) -> N
         "istiosim: error: the config gives ratings no weighted route for this request"
         " (a single destination): there is no split to verify counts against"
     )
+
+
+def test_simulate_output_verifies(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """Round trip: `istiosim simulate --format json` output is a counts file for verify."""
+    code, out, _ = run(
+        capsys,
+        "simulate",
+        *CANARY,
+        "--host",
+        "reviews",
+        "-n",
+        "40000",
+        "--seed",
+        "3",
+        "--format",
+        "json",
+    )
+    assert code == 0
+    f = tmp_path / "observed.json"
+    f.write_text(out)
+    code, out, _ = run(
+        capsys, "verify", *CANARY, "--host", "reviews", "--observed", str(f), "--format", "json"
+    )
+    d = json.loads(out)
+    assert sum(d["observed"].values()) == 40000
+    assert (code, d["ok"]) == (0, True)
