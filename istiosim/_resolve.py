@@ -309,6 +309,11 @@ def resolve_table(plan: RoutePlan, host: str, port: int | None, ctx: ProxyContex
     if svc is None and not applied:
         notes.append(f"no service and no VirtualService for {raw!r}: catch-all virtual host")
         return RouteTable(host, port, None, notes=tuple(notes), passthrough=True)
+    if svc is None and port not in (None, 80):
+        # VS hosts outside the registry get a virtual host on port 80 only (route.go
+        # ``buildSidecarVirtualHostsForVirtualService``)
+        notes.append(f"VirtualService host {raw!r} is not a service: only on port 80, not {port}")
+        return RouteTable(host, port, None, notes=tuple(notes), passthrough=True)
     entries: list[ResolvedEntry] = []
     skipped: list[tuple[RouteEntry, str]] = []
     # A VS that generates no route for this proxy and port builds no virtual host, so the next

@@ -645,3 +645,13 @@ def test_s1_1_destination_port_is_the_only_service_port_else_the_listener_port()
     assert d.outcome is Outcome.OK and d.destination is not None and d.destination.port == 7070
     d = to("")
     assert d.outcome is Outcome.NC and "has no port 9999" in trace_text(d)
+
+
+def test_s1_1_vs_host_outside_the_registry_only_on_port_80() -> None:
+    """A VS host that is no service gets a virtual host on the port-80 listener only."""
+    sim = load(REVIEWS, vs("api.example.com", "- directResponse: {status: 418}\n", name="api"))
+    assert go(sim, Request("api.example.com")).status == 418
+    assert go(sim, Request("api.example.com", port=80)).status == 418
+    assert go(sim, Request("api.example.com:80")).status == 418
+    d = go(sim, Request("api.example.com", port=8080))
+    assert d.outcome is Outcome.PASSTHROUGH
