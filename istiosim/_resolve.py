@@ -412,7 +412,10 @@ def _resolve_entry(
     if not isinstance(act, Forward):
         return ResolvedEntry(e, vs)
     targets = tuple(resolve_target(plan, d, ctx, port) for d in act.destinations)
-    mirrors = tuple(
+    # Envoy's shadow writer skips a cluster that does not exist (NC): never mirrored. The slot
+    # is kept (percentage 0) so that mirror j still reads draw DRAW_MIRROR0 + j.
+    resolved = [
         (resolve_target(plan, m.destination, ctx, port), m.per_million) for m in act.mirrors
-    )
+    ]
+    mirrors = tuple((t, 0 if t.status == "NC" else pm) for t, pm in resolved)
     return ResolvedEntry(e, vs, targets, mirrors)

@@ -639,6 +639,20 @@ def test_s4_mirrors_list_draws_independently_per_mirror() -> None:
     assert go(sim, Request("reviews"), mirrors=[0, 300_000]).mirrors == (RATINGS,)
 
 
+def test_s4_mirror_to_a_cluster_that_does_not_exist_is_not_sent() -> None:
+    """Envoy's shadow writer drops a copy for an unknown cluster; a subset without pods (UH)
+    still gets the copy attempt."""
+    sim = mirrored(
+        """
+        mirrors:
+        - destination: {host: reviews, subset: nope}
+        - destination: {host: reviews, subset: v1}
+        """
+    )
+    v1 = "outbound|9080|v1|reviews.default.svc.cluster.local"
+    assert go(sim, Request("reviews"), mirrors=[0, 0]).mirrors == (v1,)
+
+
 def test_s4_mirror_and_mirrors_are_exclusive() -> None:
     with pytest.raises(ConfigError, match="mirror"):
         mirrored("mirror: {host: ratings}\nmirrors:\n- destination: {host: ratings}\n")
