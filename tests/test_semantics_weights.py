@@ -13,37 +13,9 @@ import pytest
 
 from istiosim import ConfigError, Outcome, Request
 
-from helpers import doc, dr, go, load, probs, svc, trace_text, vs
+from helpers import doc, dr, go, load, pods, probs, reviews, split, svc, trace_text, vs
 
 F = Fraction
-
-
-def reviews(*versions: str, replicas: int = 1, policy: str = "", subset_policies: str = "") -> str:
-    """reviews Service + Deployments + one DR (optionally with a policy / custom subsets)."""
-    out = svc("reviews", versions, replicas=replicas) + "---\n"
-    if subset_policies:
-        pol = "\n".join("  " + ln for ln in doc(policy).splitlines()) + "\n" if policy else ""
-        sub = "\n".join("  " + ln for ln in doc(subset_policies).splitlines()) + "\n"
-        return out + (
-            "apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata:\n"
-            f"  name: reviews\nspec:\n  host: reviews\n{pol}  subsets:\n{sub}"
-        )
-    return out + dr("reviews", versions, policy=policy)
-
-
-def split(*pairs: tuple[str, int | None], extra: str = "") -> str:
-    """A VS sending reviews to the given (subset, weight) destinations."""
-    lines = ["- route:"]
-    for subset, weight in pairs:
-        lines.append(f"  - destination: {{host: reviews, subset: {subset}}}")
-        if weight is not None:
-            lines.append(f"    weight: {weight}")
-    return vs("reviews", "\n".join(lines) + "\n" + extra)
-
-
-def pods(sim: object, req: Request, n: int = 6, **kw: int) -> set[str | None]:
-    """The pods reached with endpoint draws 0..n-1 (other draws fixed)."""
-    return {go(sim, req, endpoint=i, **kw).pod for i in range(n)}  # type: ignore[arg-type]
 
 
 HASH_ON_USER = """
