@@ -272,6 +272,16 @@ def _read_text(source: str | os.PathLike[str]) -> Iterator[tuple[str, str]]:
     p = Path(source)
     if p.is_dir():
         files = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix in YAML_SUFFIXES)
+        if not files:  # a mistyped folder must not look like an empty mesh
+            raise ConfigError(
+                [
+                    Diagnostic.make(
+                        "ISM0001",
+                        f"no {', '.join(YAML_SUFFIXES)} files in folder",
+                        Location(str(source)),
+                    )
+                ]
+            )
         for f in files:
             yield from _read_text(f)
         return

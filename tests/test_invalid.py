@@ -1,0 +1,256 @@
+"""Bad input: every broken file under tests/data/invalid/ is refused with the exact diagnostics.
+
+The expectations live in ONE place, the ``# expect:`` header comments of each file::
+
+    # expect: CODE LINE:COL FIELD "message substring"
+
+(FIELD is ``-`` when the problem has no field, e.g. malformed YAML). Each file must give exactly
+those diagnostics, in that order, through the Python API (``ConfigError.diagnostics``) and through
+the CLI (``istiosim check`` / ``istiosim route``: exit 2, one ``file:line:col: error[CODE] ...``
+line per diagnostic on stderr, never a traceback). Line and column are those of the offending
+field itself, 1-based. Other bad inputs (missing paths, folders, stdin, huge files, deep nesting,
+alias bombs) are built in tmp_path below.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from istiosim import loader
+from istiosim.cli import main
+from istiosim.compiler import compile_plan
+from istiosim.errors import ConfigError, Diagnostic
+from istiosim.loader import load_config
+
+from conftest import DATA
+
+INVALID = DATA / "invalid"
+FILES = sorted(INVALID.glob("*.yaml"))
+_EXPECT = re.compile(r'^# expect: (\S+) (\d+):(\d+) (.+?) "(.*)"$')
+
+
+@dataclass(frozen=True)
+class Expected:
+    code: str
+    line: int
+    column: int
+    field: str | None
+    message: str
+
+
+def expectations(path: Path) -> list[Expected]:
+    out = []
+    for raw in path.read_bytes().decode("utf-8", errors="replace").splitlines():
+        if not raw.startswith("# expect:"):
+            break
+        m = _EXPECT.match(raw)
+        assert m, f"{path.name}: malformed expectation {raw!r}"
+        code, line, col, fld, msg = m.groups()
+        out.append(Expected(code, int(line), int(col), None if fld == "-" else fld, msg))
+    return out
+
+
+def refuse(*sources: str | os.PathLike[str]) -> tuple[Diagnostic, ...]:
+    """Load and compile; the input must be refused. Returns the diagnostics."""
+    with pytest.raises(ConfigError) as info:
+        compile_plan(load_config(*sources))
+    return info.value.diagnostics
+
+
+def test_the_table_covers_the_promised_problems() -> None:
+    names = {f.stem for f in FILES}
+    promised = {
+        "yaml-malformed", "not-a-mapping", "missing-kind", "missing-apiversion", "missing-name",
+        "unknown-field-prefx", "duplicate-key", "alias-bomb", "merge-key", "regex-lookahead",
+        "regex-backreference", "regex-end-anchor-Z", "regex-too-long", "weight-negative",
+        "weights-all-zero", "route-and-redirect", "redirect-code-305", "redirect-scheme-ftp",
+        "fault-empty", "fault-percentage-150", "fault-http-status-700", "header-match-null",
+        "header-prefix-empty", "subset-name-dot", "dr-subsets-duplicate",
+        "dr-traffic-policy-empty", "dr-maglev-not-prime", "host-star-mesh", "hosts-duplicate",
+        "export-to-invalid", "mirror-and-mirrors", "rewrite-uri-and-regex",
+        "retries-attempts-0-retry-on", "duration-timeout-bad", "api-version-unknown",
+        "weight-string", "not-utf8",
+    }  # fmt: skip
+    assert promised <= names, sorted(promised - names)
+    for f in FILES:
+        assert expectations(f), f"{f.name} has no '# expect:' header"
+
+
+@pytest.mark.parametrize("path", FILES, ids=[f.stem for f in FILES])
+def test_api_reports_exactly_the_expected_diagnostics(path: Path) -> None:
+    expected = expectations(path)
+    got = refuse(path)
+    assert len(got) == len(expected), "\n".join(map(str, got))
+    for d, e in zip(got, expected, strict=True):
+        assert d.code == e.code, str(d)
+        assert d.location is not None and d.location.file == str(path), str(d)
+        assert (d.location.line, d.location.column) == (e.line, e.column), str(d)
+        assert d.field_path == e.field, str(d)
+        assert e.message in d.message, str(d)
+        assert d.severity.value == "error"
+
+
+def _stderr_matches(stderr: str, path: str, expected: list[Expected]) -> None:
+    assert "Traceback" not in stderr
+    lines = stderr.strip().splitlines()
+    assert len(lines) == len(expected), stderr
+    for line, e in zip(lines, expected, strict=True):
+        prefix = f"{path}:{e.line}:{e.column}: error[{e.code}] "
+        if e.field:
+            prefix += f"{e.field}: "
+        assert line.startswith(prefix), (line, prefix)
+        assert e.message in line, line
+
+
+@pytest.mark.parametrize("command", ["check", "route"])
+@pytest.mark.parametrize("path", FILES, ids=[f.stem for f in FILES])
+def test_cli_prints_one_line_per_diagnostic_and_exits_2(
+    path: Path, command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = [command, "-f", str(path)] + (["--host", "x"] if command == "route" else [])
+    assert main(argv) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    _stderr_matches(err, str(path), expectations(path))
+
+
+# -- the same in a real process: exit status 2 and no traceback ---------------------------------
+
+
+def _run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "istiosim", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize("name", ["alias-bomb", "regex-lookahead", "not-utf8", "yaml-malformed"])
+def test_cli_process_exit_2_without_traceback(name: str) -> None:
+    path = INVALID / f"{name}.yaml"
+    for args in (["check", "-f", str(path)], ["route", "-f", str(path), "--host", "x"]):
+        r = _run(*args)
+        assert r.returncode == 2, r.stderr
+        _stderr_matches(r.stderr, str(path), expectations(path))
+
+
+def test_stdin_is_named_stdin() -> None:
+    text = (INVALID / "unknown-field-prefx.yaml").read_text()
+    r = _run("check", "-f", "-", stdin=text)
+    assert r.returncode == 2
+    _stderr_matches(r.stderr, "<stdin>", expectations(INVALID / "unknown-field-prefx.yaml"))
+
+
+# -- paths that are not YAML files -------------------------------------------------------------
+
+
+def test_missing_path(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.yaml"
+    (d,) = refuse(missing)
+    assert (d.code, d.location) == ("ISM0001", loader.Location(str(missing)))
+    assert "No such file or directory" in d.message
+
+
+def test_unreadable_path(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    (d,) = refuse(blocker / "vs.yaml")  # a path through a regular file: ENOTDIR, even for root
+    assert d.code == "ISM0001" and "cannot read file" in d.message
+    if os.geteuid() != 0:  # permission bits bind everyone but root
+        locked = tmp_path / "locked.yaml"
+        locked.write_text("apiVersion: v1\n")
+        locked.chmod(0)
+        (d,) = refuse(locked)
+        assert d.code == "ISM0001" and "Permission denied" in d.message
+
+
+def test_folder_reports_each_broken_file(tmp_path: Path) -> None:
+    # a VirtualService and a DestinationRule (two VirtualServices named alike would replace
+    # each other, as with kubectl apply)
+    for name in ("regex-lookahead.yaml", "dr-subsets-duplicate.yaml"):
+        (tmp_path / name).write_bytes((INVALID / name).read_bytes())
+    (tmp_path / "notes.txt").write_text("not yaml, not read")
+    got = refuse(tmp_path)
+    assert [(Path(d.location.file).name, d.code) for d in got if d.location] == [
+        ("dr-subsets-duplicate.yaml", "IST0106"),  # a folder is read in name order
+        ("regex-lookahead.yaml", "IST0106"),
+    ]
+
+
+def test_folder_without_yaml_is_an_error_not_an_empty_mesh(tmp_path: Path) -> None:
+    (tmp_path / "README.md").write_text("# nothing here")
+    (d,) = refuse(tmp_path)
+    assert d.code == "ISM0001" and "no .yaml" in d.message
+
+
+def test_huge_file_refused_before_reading(tmp_path: Path) -> None:
+    big = tmp_path / "big.yaml"
+    with big.open("wb") as f:  # sparse: nothing is written to disk
+        f.truncate(loader.MAX_FILE_BYTES + 1)
+    t0 = time.perf_counter()
+    (d,) = refuse(big)
+    assert time.perf_counter() - t0 < 1.0
+    assert d.code == "ISM0009" and str(loader.MAX_FILE_BYTES) in d.message
+
+
+def test_huge_text_refused() -> None:
+    text = "apiVersion: v1\n#" + "x" * loader.MAX_FILE_BYTES
+    (d,) = refuse(text)
+    assert d.code == "ISM0009"
+
+
+# -- hang and crash guards ---------------------------------------------------------------------
+
+
+def test_alias_bomb_refused_in_well_under_a_second() -> None:
+    t0 = time.perf_counter()
+    (d,) = refuse(INVALID / "alias-bomb.yaml")
+    # a hang guard, not a benchmark: expanding the bomb would take minutes and gigabytes
+    assert time.perf_counter() - t0 < 1.0
+    assert d.code == "ISM0006"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "[" * 100_000 + "]" * 100_000,  # flow sequences
+        "{a: " * 100_000 + "x" + "}" * 100_000,  # flow mappings
+        "\n    " + "- " * 300 + "x",  # block sequences, compact
+    ],
+    ids=["flow-seq", "flow-map", "block"],
+)
+def test_deep_nesting_is_a_config_error(value: str, tmp_path: Path) -> None:
+    """libyaml's composer recursed in C and crashed the interpreter (SIGSEGV) near 100k levels."""
+    path = tmp_path / "deep.yaml"
+    path.write_text("apiVersion: v1\nkind: Service\nmetadata:\n  name: deep\n  labels: " + value)
+    t0 = time.perf_counter()
+    (d,) = refuse(path)
+    assert time.perf_counter() - t0 < 2.0
+    assert d.code == "ISM0009" and f"more than {loader.MAX_DEPTH} levels" in d.message
+    assert d.location is not None and d.location.line >= 5
+
+
+def test_nesting_just_under_the_limit_loads(tmp_path: Path) -> None:
+    depth = loader.MAX_DEPTH - 5
+    path = tmp_path / "ok.yaml"
+    path.write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata: " + "[" * depth + "]" * depth
+    )
+    cfg = load_config(path)
+    assert cfg.diagnostics[0].code == "ISM0100"  # ConfigMap is loaded and ignored
+
+
+def test_every_error_is_collected_across_files() -> None:
+    a, b = INVALID / "regex-lookahead.yaml", INVALID / "dr-subsets-duplicate.yaml"
+    got = refuse(a, b)
+    assert [d.location.file for d in got if d.location] == [str(a), str(b)]
