@@ -7,17 +7,12 @@ fire when ``draw % 1_000_000 < percentage * 10_000``.
 
 from __future__ import annotations
 
-from fractions import Fraction
-
 import pytest
 
 from istiosim import ConfigError, Outcome, Request
 from istiosim.plan import Forward
 
 from helpers import NEVER, doc, go, load, reviews, split, svc, trace_text, vs
-
-F = Fraction
-
 
 # -- §4 redirect ---------------------------------------------------------------------------------
 
