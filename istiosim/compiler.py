@@ -1048,7 +1048,10 @@ class _Compiler:
             col.error("traffic policy must have at least one field", path)
             return None, ()
         if tp.tunnel is not None and tp.proxy_protocol is not None:
-            col.error("tunnel and proxyProtocol cannot both be set", path)
+            col.error(
+                "tunnel and proxyProtocol cannot both be set",
+                (*path, _written_last(col, path, ["tunnel", "proxyProtocol"])),
+            )
         lb = self._lb(tp.load_balancer, col, (*path, "loadBalancer"))
         ports: list[tuple[int, LbPolicy]] = []
         for i, p in enumerate(tp.port_level_settings):
@@ -1069,7 +1072,10 @@ class _Compiler:
         if lb is None:
             return None
         if lb.simple is not None and lb.consistent_hash is not None:
-            col.error("loadBalancer may set simple or consistentHash, not both", path)
+            col.error(
+                "loadBalancer may set simple or consistentHash, not both",
+                (*path, _written_last(col, path, ["simple", "consistentHash"])),
+            )
         ch = lb.consistent_hash
         if ch is not None:
             cp = (*path, "consistentHash")
