@@ -43,7 +43,7 @@ from .results import PerRequest, SimulationResult, _sort_key
 from .traffic import MAX_SUPPORT, Traffic, as_traffic
 
 BLOCK = 1 << 16
-DEFAULT_CHUNK = 1 << 18
+DEFAULT_CHUNK = 1 << 16
 MODES = ("sample", "exact", "stratified")
 METHODS = ("auto", "counts", "vector")
 #: bytes per request kept with ``keep=True`` (leaf int32, class, delay flag) plus headroom

@@ -307,6 +307,9 @@ class Column:
             return Column.trusted(self.values, np.broadcast_to(self.codes[:1], (len(idx),)))
         return Column.trusted(self.values, self.codes[idx])
 
+    def slice(self, lo: int, hi: int) -> Column:
+        return Column.trusted(self.values, self.codes[lo:hi])
+
     def map(self, fn: Any) -> Column:
         """The same codes over ``fn(value)``: a derived attribute costs one call per value."""
         return Column.trusted(tuple(fn(v) for v in self.values), self.codes)
@@ -558,7 +561,7 @@ class RequestBatch:
         if hit is not None:
             return hit
         if key == "uri":
-            col = self.path.map(lambda p: split_path(p)[0])
+            col = _derived(self.path, key, lambda p: split_path(p)[0])
         elif key == "method":
             col = self.method
         elif key == "scheme":
@@ -567,7 +570,7 @@ class RequestBatch:
             col = self.authority
         elif key.startswith("query:"):
             name = key[6:]
-            col = self.path.map(lambda p: parse_query(split_path(p)[1]).get(name))
+            col = _derived(self.path, key, lambda p: parse_query(split_path(p)[1]).get(name))
         elif key.startswith("header:"):
             name = key[7:].lower()
             if name == ":method":
@@ -585,6 +588,17 @@ class RequestBatch:
         self._derived[key] = col
         return col
 
+    def slice(self, lo: int, hi: int) -> RequestBatch:
+        """Rows ``lo:hi`` as views (no copy)."""
+        names = ("host", "path", "method", "authority", "scheme", "port", "source")
+        return RequestBatch.trusted(
+            max(0, min(hi, self.n) - lo),
+            {name: getattr(self, name).slice(lo, hi) for name in names},
+            {k: c.slice(lo, hi) for k, c in self.headers.items()},
+            None if self.random_value is None else self.random_value[lo:hi],
+            None if self.has_random is None else self.has_random[lo:hi],
+        )
+
     def take(self, idx: npt.NDArray[np.intp]) -> RequestBatch:
         """The rows ``idx`` as a new batch (value tables shared)."""
         names = ("host", "path", "method", "authority", "scheme", "port", "source")
@@ -599,6 +613,21 @@ class RequestBatch:
     def __repr__(self) -> str:
         hosts = ", ".join(sorted(set(self.host.values))[:3])
         return f"<RequestBatch n={self.n} host(s) {hosts}; headers {sorted(self.headers)}>"
+
+
+_DERIVED: dict[tuple[str, int], tuple[tuple[Any, ...], tuple[Any, ...]]] = {}
+
+
+def _derived(col: Column, key: str, fn: Any) -> Column:
+    """``col.map(fn)``, the value table shared by every batch over the same table (so that
+    per-value work downstream, cached by table identity, is done once per table)."""
+    hit = _DERIVED.get((key, id(col.values)))
+    if hit is None or hit[0] is not col.values:
+        if len(_DERIVED) > 1024:
+            _DERIVED.clear()
+        hit = (col.values, tuple(fn(v) for v in col.values))
+        _DERIVED[(key, id(col.values))] = hit
+    return Column.trusted(hit[1], col.codes)
 
 
 def _source_of(r: Request) -> Source:

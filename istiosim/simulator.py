@@ -86,7 +86,7 @@ class Simulator:
         mode: str = "sample",
         keep: bool = False,
         method: str = "auto",
-        chunk_size: int = 1 << 18,
+        chunk_size: int = 1 << 16,
         threads: int | None = None,
     ) -> SimulationResult:
         """Route ``n`` requests from a ``Request`` or a ``Traffic`` model; counts by row.

@@ -30,6 +30,8 @@ from .request import Column, Request, RequestBatch, Source, code_dtype
 
 #: largest support of one class enumerated for exact / stratified modes
 MAX_SUPPORT = 1 << 20
+#: supports up to this size are drawn as 16-bit integers (numpy's fast path)
+_SMALL_DRAW = 2048
 _SHARE_TOL = 1e-9
 
 
@@ -373,6 +375,7 @@ class _Generator:
         cum = np.cumsum(t.shares)
         cum[-1] = 1.0
         self.cum = cum[:-1]
+        self.thresholds = [np.uint32(min(round(c * 2**32), 2**32 - 1)) for c in self.cum]
         names = {"path", "method"} | {
             k for c in t.classes for k in c.columns if k.startswith("header:")
         }
@@ -380,13 +383,25 @@ class _Generator:
         self.columns: dict[str, tuple[tuple[Any, ...], Any, list[tuple[int, int, Any]]]] = {}
         for name in sorted(names):
             values: list[Any] = []
-            slices = []
-            for c in t.classes:
-                d = c.dist(name)
+            found: list[Any] = [None] * len(t.classes)
+            dists = [c.dist(name) for c in t.classes]
+            # sampled supports first, the most frequent at offset 0 (no offset to add)
+            order = sorted(range(len(dists)), key=lambda i: (len(dists[i]) == 1, -t.shares[i]))
+            single: dict[Any, int] = {}  # a constant shared by classes gets one code
+            for i in order:
+                d = dists[i]
+                if len(d) == 1 and d.values[0] in single:
+                    found[i] = (single[d.values[0]], 1, None)
+                    continue
                 off = len(values)
+                if len(d) == 1:
+                    single[d.values[0]] = off
                 values.extend(d.values)
-                slices.append((off, len(d), None if len(d) == 1 else _sampler(d)))
+                found[i] = (off, len(d), None if len(d) == 1 else _sampler(d))
+            slices = list(found)
             dt = code_dtype(len(values))
+            if any(sz > _SMALL_DRAW for _, sz, _ in slices):
+                dt = np.uint32  # codes kept as drawn (numpy draws large ranges as 32-bit)
             self.columns[name] = (tuple(values), dt, slices)
         # per-class constants: host, authority, scheme, port, source, random value
         self.fixed: dict[str, list[Any]] = {
@@ -408,12 +423,16 @@ class _Generator:
     def _classes(self, n: int, rng: np.random.Generator) -> npt.NDArray[Any]:
         if self.k == 1:
             return np.broadcast_to(np.zeros(1, np.uint8), (n,))
-        u = rng.random(n)
-        if self.k <= 8:
+        if self.k <= 8:  # 32-bit draws against thresholds: shares exact to 2^-32
+            u32 = rng.integers(0, 1 << 32, size=n, dtype=np.uint32)
+            if self.k == 2:
+                out: npt.NDArray[Any] = (u32 >= self.thresholds[0]).view(np.uint8)
+                return out
             cls = np.zeros(n, np.uint8)
-            for c in self.cum:
-                cls += u >= c
+            for th in self.thresholds:
+                cls += u32 >= th
             return cls
+        u = rng.random(n)
         return np.searchsorted(self.cum, u, side="right").astype(code_dtype(self.k))
 
     def sample(self, n: int, rng: np.random.Generator) -> tuple[npt.NDArray[Any], RequestBatch]:
@@ -505,7 +524,7 @@ class _Generator:
 def _sampler(d: Dist) -> Any:
     """Draw codes ``off + i`` with i ~ d: uniform (one bounded integer) or alias method."""
     m = len(d)
-    small = np.uint16 if m <= 2048 else np.uint32  # numpy's 16-bit path slows down for large m
+    small = np.uint16 if m <= _SMALL_DRAW else np.uint32  # numpy's 16-bit path slows for large m
     if d.probs is None:
 
         def uniform(rng: np.random.Generator, n: int, off: int, dt: Any) -> npt.NDArray[Any]:
@@ -517,6 +536,18 @@ def _sampler(d: Dist) -> Any:
             return r
 
         return uniform
+    if m <= 8:  # a few values: 32-bit draws against cumulative thresholds
+        cum = np.cumsum(d.p())[:-1]
+        ths = [np.uint32(min(round(c * 2**32), 2**32 - 1)) for c in cum]
+
+        def few(rng: np.random.Generator, n: int, off: int, dt: Any) -> npt.NDArray[Any]:
+            u = rng.integers(0, 1 << 32, size=n, dtype=np.uint32)
+            r = np.full(n, off, dt)
+            for th in ths:
+                r += u >= th
+            return r
+
+        return few
     prob, alias = _alias(d.p())
 
     def weighted(rng: np.random.Generator, n: int, off: int, dt: Any) -> npt.NDArray[Any]:

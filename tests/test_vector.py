@@ -162,3 +162,45 @@ def test_column_helpers():
     assert col.values == ("a", "b") and list(col.codes) == [0, 1, 0]
     assert col.decode() == ["a", "b", "a"]
     assert Column.constant("x", 5).is_constant and len(Column.constant("x", 5)) == 5
+
+
+def _many_rules(k: int) -> str:
+    rules = []
+    for i in range(k):
+        if i % 3 == 0:
+            m = f'[{{uri: {{prefix: /p{i}}}, headers: {{end-user: {{regex: "u[0-9]*{i % 10}"}}}}}}]'
+        elif i % 3 == 1:
+            m = f"[{{uri: {{exact: /p{i}}}, method: {{exact: POST}}}}]"
+        else:
+            m = f"[{{headers: {{x-n: {{exact: '{i}'}}}}}}]"
+        sub = ("v1", "v2", "v3")[i % 3]
+        rules.append(
+            f"  - match: {m}\n    route: [{{destination: {{host: reviews, subset: {sub}}}}}]"
+        )
+    head = "apiVersion: networking.istio.io/v1beta1\nkind: VirtualService\nmetadata: {name: many}\n"
+    return head + "spec:\n  hosts: [reviews]\n  http:\n" + "\n".join(rules) + "\n"
+
+
+@pytest.mark.parametrize("k", [15, 33, 70])
+def test_many_rules_and_big_batches_agree_with_scalar(k):
+    """More rules than one bitmask block holds, and a batch routed in several slices."""
+    sim = _load(_many_rules(k))
+    rng = np.random.default_rng(k)
+    n = 300_000  # > 2 slices of 2^16
+    paths = [f"/p{i}" for i in range(k)] + [f"/p{i}x" for i in range(k)] + ["/"]
+    users = [f"u{i}" for i in range(30)] + ["nobody"]
+    batch = RequestBatch(
+        n,
+        host="reviews",
+        path=np.asarray(paths)[rng.integers(0, len(paths), n)],
+        method=np.asarray(["GET", "POST"])[rng.integers(0, 2, n)],
+        headers={
+            "end-user": np.asarray(users)[rng.integers(0, len(users), n)],
+            "x-n": np.asarray([str(i) for i in range(k)])[rng.integers(0, k, n)],
+        },
+    )
+    draws = rng.integers(0, 2**64, (n, sim.plan.n_draws), dtype=np.uint64)
+    bd = route_batch(sim.plan, batch, draws)
+    for i in rng.integers(0, n, 400):
+        assert bd[int(i)] == route(sim.plan, batch[int(i)], [int(x) for x in draws[i]])
+    assert len(set(bd.rule.tolist())) > min(k, 10)

@@ -57,7 +57,11 @@ PASS, DEFAULT, NR, REDIRECT, DIRECT, FI, TARGET = range(7)
 _FIRST16 = np.full(1 << 16, -1, np.int8)
 for _b in range(16):
     _FIRST16[(np.arange(1 << 16) & ((1 << (_b + 1)) - 1)) == (1 << _b)] = _b
+_FIRST16_HIGH = np.where(_FIRST16 >= 0, _FIRST16 + 16, -1).astype(np.int8)
+_LOW = 0 if np.little_endian else 1
 _SMALL_PICK = 1 << 16
+#: rows routed at once: temporaries stay in cache and memory stays bounded
+_RUN_CHUNK = 1 << 16
 
 
 class SlotDraws:
@@ -105,6 +109,11 @@ class SlotDraws:
     def take(self, idx: npt.NDArray[np.intp]) -> SlotDraws:
         return SlotDraws(
             {s: (None if a is None else a[idx]) for s, a in self.arrays.items()}, self.bounds
+        )
+
+    def slice(self, lo: int, hi: int) -> SlotDraws:
+        return SlotDraws(
+            {s: (None if a is None else a[lo:hi]) for s, a in self.arrays.items()}, self.bounds
         )
 
     def row(self, i: int, k: int) -> list[int]:
@@ -259,6 +268,8 @@ class Program:
         self.tbase: dict[int, npt.NDArray[np.int32]] = {}
         self.picks: dict[int, int | npt.NDArray[np.intp]] = {}
         self.det: npt.NDArray[np.int32]
+        self._fused_cache: dict[Any, Any] = {}
+        self._plans: dict[Any, Any] = {}
         if table.passthrough:
             self._add(Leaf(self, PASS))
             self.det = np.zeros(1, np.int32)
@@ -294,7 +305,6 @@ class Program:
         self.first.append(len(self.leaves))
         det.append(self._add(Leaf(self, NR)))
         self.det = np.asarray(det, np.int32)
-        self._fused_cache: dict[Any, Any] = {}
 
     def _add(self, leaf: Leaf) -> int:
         self.leaves.append(leaf)
@@ -333,12 +343,66 @@ class Program:
 
     def match(self, batch: RequestBatch) -> int | npt.NDArray[np.int16]:
         """First matching entry per request (``self.nr`` = none), predicates per unique value."""
-        if not self.entries:
-            return self.nr
+        plan = self._match_plan(batch)
+        if plan[0] == "const":
+            return int(plan[1])
+        if plan[0] == "single":
+            out: npt.NDArray[np.int16] = np.take(plan[1], batch.attribute(plan[2]).codes)
+            return out
+        fallback, blocks = plan[1], plan[2]
+        e = np.full(len(batch), -1, np.int16)
+        for bi, (blockmap, tabs) in enumerate(blocks):
+            bits: npt.NDArray[np.uint32] | None = None
+            for key, tab32 in tabs:
+                got = np.take(tab32, batch.attribute(key).codes)
+                bits = got if bits is None else np.bitwise_and(bits, got, out=bits)
+            assert bits is not None
+            # first set bit of 32: the low half's, else 16 + the high half's (-1: none)
+            halves = bits.view(np.uint16).reshape(-1, 2)
+            lo = np.take(_FIRST16, halves[:, _LOW])
+            hi = np.take(_FIRST16_HIGH, halves[:, 1 - _LOW])
+            first = np.where(lo >= 0, lo, hi)
+            local = np.take(blockmap, first.astype(np.intp))
+            if bi == 0:
+                e = local
+            else:
+                np.copyto(e, local, where=e < 0)
+        e[e < 0] = fallback
+        return e
+
+    def _match_plan(self, batch: RequestBatch) -> tuple[Any, ...]:
+        """The match compiled for this batch's value tables (cached by their identity).
+
+        ``("const", e)``, ``("single", table value → entry, key)`` when one column varies, or
+        ``("bits", fallback, blocks)``: per block of 16 entries, per column a table value →
+        bitmask of the entries whose conditions on that column hold; the first set bit of the
+        AND over columns is the entry (performance.md's per-column rule-bitmask tables).
+        """
         n = len(batch)
+        if not self.entries:
+            return ("const", self.nr)
+        sig = []
+        cols = []
+        for re_ in self.entries:
+            for m in re_.entry.matchers:
+                col = batch.attribute(m.key)
+                const = col.is_constant or n == 0
+                sig.append((id(col.values), const, int(col.codes[0]) if const and n else -1))
+                cols.append(col)
+        key = tuple(sig)
+        hit = self._plans.get(key)
+        if hit is not None and all(v is c.values for v, c in zip(hit[1], cols, strict=True)):
+            return hit[0]  # type: ignore[no-any-return]
+        plan = self._compile_match(batch, n)
+        if len(self._plans) > 256:
+            self._plans.clear()
+        self._plans[key] = (plan, [c.values for c in cols])
+        return plan
+
+    def _compile_match(self, batch: RequestBatch, n: int) -> tuple[Any, ...]:
         alive: list[int] = []
         conds: dict[int, list[tuple[int, npt.NDArray[np.bool_]]]] = {}
-        codes_of: dict[int, npt.NDArray[Any]] = {}
+        key_of: dict[int, str] = {}
         fallback = self.nr
         for k, re_ in enumerate(self.entries):
             ok = True
@@ -352,7 +416,7 @@ class Program:
                         break
                 else:
                     cid = id(col.codes)
-                    codes_of[cid] = col.codes
+                    key_of.setdefault(cid, m.key)
                     mine.append((cid, tab))
             if not ok:
                 continue
@@ -363,40 +427,38 @@ class Program:
             for cid, tab in mine:
                 conds.setdefault(cid, []).append((k, tab))
         if not alive:
-            return fallback
-        if len(codes_of) == 1:
-            ((cid, codes),) = codes_of.items()
-            nv = len(conds[cid][0][1])
-            etab = np.full(nv, -1, np.int16)
+            return ("const", fallback)
+
+        def holds(k: int, cid: int) -> npt.NDArray[np.bool_]:
+            lst = conds[cid]
+            ok_k = np.ones(len(lst[0][1]), bool)
+            for kk, tab in lst:
+                if kk == k:
+                    ok_k &= tab
+            return ok_k
+
+        if len(conds) == 1:
+            ((cid, lst),) = conds.items()
+            etab = np.full(len(lst[0][1]), -1, np.int16)
             for k in alive:
-                ok_k = np.ones(nv, bool)
-                for kk, tab in conds[cid]:
-                    if kk == k:
-                        ok_k &= tab
-                etab[(etab < 0) & ok_k] = k
+                etab[(etab < 0) & holds(k, cid)] = k
             etab[etab < 0] = fallback
-            return np.take(etab, codes)
-        e = np.full(n, -1, np.int16)
-        for b0 in range(0, len(alive), 16):
-            block = alive[b0 : b0 + 16]
-            bits: npt.NDArray[np.uint16] | None = None
+            return ("single", etab, key_of[cid])
+        blocks = []
+        for b0 in range(0, len(alive), 32):
+            block = alive[b0 : b0 + 32]
+            tabs = []
             for cid, lst in conds.items():
-                nv = len(lst[0][1])
-                tab16 = np.zeros(nv, np.uint16)
+                if not any(kk in block for kk, _ in lst):
+                    continue  # no entry of this block looks at this column
+                tab32 = np.zeros(len(lst[0][1]), np.uint32)
                 for j, k in enumerate(block):
-                    ok_k = np.ones(nv, bool)
-                    for kk, tab in lst:
-                        if kk == k:
-                            ok_k &= tab
-                    tab16 |= ok_k.astype(np.uint16) << np.uint16(j)
-                got = np.take(tab16, codes_of[cid])
-                bits = got if bits is None else np.bitwise_and(bits, got, out=bits)
-            assert bits is not None
-            blockmap = np.asarray([*block, -1], np.int16)
-            local = np.take(blockmap, np.take(_FIRST16, bits).astype(np.intp))
-            np.copyto(e, local, where=e < 0)
-        e[e < 0] = fallback
-        return e
+                    tab32 |= holds(k, cid).astype(np.uint32) << np.uint32(j)
+                tabs.append((key_of[cid], tab32))
+            blockmap = np.full(33, -1, np.int16)  # index -1 (no bit set) is the last slot
+            blockmap[: len(block)] = block
+            blocks.append((blockmap, tabs))
+        return ("bits", fallback, blocks)
 
     # -- draws ---------------------------------------------------------------------------------
 
@@ -417,10 +479,13 @@ class Program:
                 return np.full(n, self.default_base, np.int32)
             ep = self._endpoints(t, batch, None, n, draws)
             return (ep + self.default_base).astype(np.int32)
-        e = self.match(batch)
         fused = self._fused(batch, draws, di, mirrors)
         if fused is not None:
-            return self._run_fused(fused, e, draws, n)
+            plan = self._match_plan(batch)
+            if plan[0] == "single" and len(plan[1]) * fused[1] * fused[2] <= 1 << 20:
+                return self._run_fused_single(fused, plan, batch, draws)
+            return self._run_fused(fused, self.match(batch), draws, n)
+        e = self.match(batch)
         if isinstance(e, int):
             got = self._entry(e, batch, None, n, draws, di, mirrors)
             return np.full(n, got, np.int32) if isinstance(got, int) else got.astype(np.int32)
@@ -522,6 +587,34 @@ class Program:
             if de is not None:
                 idx += de
         out: Leaves = np.take(tab, idx)
+        return out
+
+    def _run_fused_single(
+        self,
+        fused: tuple[npt.NDArray[np.int32], int, int],
+        plan: tuple[Any, ...],
+        batch: RequestBatch,
+        draws: SlotDraws,
+    ) -> Leaves:
+        """One varying column: leaf = T[value, route draw, endpoint draw], one gather."""
+        tab, lr, le = fused
+        etab = plan[1]
+        hit = self._fused_cache.get(("single", id(etab), lr, le))
+        if hit is None or hit[0] is not etab:
+            t3 = tab.reshape(self.nr + 1, lr * le)[etab.astype(np.intp)].reshape(-1)
+            hit = (etab, t3)
+            self._fused_cache[("single", id(etab), lr, le)] = hit
+        t3 = hit[1]
+        idx = batch.attribute(plan[2]).codes.astype(np.intp)
+        if lr * le > 1:
+            idx *= lr * le
+        dr = draws.get(DRAW_ROUTE, None) if lr > 1 else None
+        de = draws.get(DRAW_ENDPOINT, None) if le > 1 else None
+        if dr is not None:
+            idx += dr * np.intp(le) if le > 1 else dr
+        if de is not None:
+            idx += de
+        out: Leaves = np.take(t3, idx)
         return out
 
     def _has_side_outputs(
@@ -784,6 +877,24 @@ class Router:
         want_mirrors: bool = False,
     ) -> tuple[Leaves, npt.NDArray[np.bool_] | None, IntArray | None]:
         n = len(batch)
+        if n > 2 * _RUN_CHUNK:  # bounded temporaries: route a big batch slice by slice
+            leaf = np.zeros(n, np.int32)
+            di = np.zeros(n, bool) if want_di else None
+            mir = np.zeros(n, np.int64) if want_mirrors else None
+            for lo in range(0, n, _RUN_CHUNK):
+                hi = min(n, lo + _RUN_CHUNK)
+                lf, d, m = self.run(
+                    batch.slice(lo, hi),
+                    draws.slice(lo, hi),
+                    want_di=want_di,
+                    want_mirrors=want_mirrors,
+                )
+                leaf[lo:hi] = lf
+                if di is not None and d is not None:
+                    di[lo:hi] = d
+                if mir is not None and m is not None:
+                    mir[lo:hi] = m
+            return leaf, di, mir
         di = np.zeros(n, bool) if want_di else None
         mir = np.zeros(n, np.int64) if want_mirrors else None
         groups = self.groups(batch)
