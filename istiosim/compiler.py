@@ -18,10 +18,10 @@ from typing import Any
 import re2
 
 from . import config as cfg
-from ._compile_checks import check_virtual_service_routes
+from ._compile_checks import check_virtual_service
 from .errors import ConfigError, Diagnostic, Location, Severity
 from .loader import ConfigSet, SourceMap
-from .mesh import Mesh, labels_match, resolve_short_name
+from .mesh import Mesh, Service, labels_match, resolve_short_name
 from .plan import (
     DRAW_MIRROR0,
     PER_MILLION,
@@ -222,6 +222,10 @@ class _Compiler:
         self.mesh = mesh
         self.diags: list[Diagnostic] = []
         self.max_mirrors = 0
+        #: delegate VirtualServices' own routes, analyzed under their own name (IST0101)
+        self.delegate_routes: list[tuple[cfg.VirtualService, str, list[RouteEntry]]] = []
+        #: ids of root entries that came from a delegate (analyzed with the delegate)
+        self.inherited: set[int] = set()
 
     def col(self, kind: str, ns: str, name: str) -> _Collector:
         src = self.config.source(kind, ns, name)
@@ -266,7 +270,9 @@ class _Compiler:
                     "a delegate VirtualService's routes cannot delegate again",
                     ("spec", "http", i, "delegate"),
                 )
-        self._routes(vs, ns, col, list(vs.spec.http), ("spec", "http"), delegate=True)
+        entries = self._routes(vs, ns, col, list(vs.spec.http), ("spec", "http"), delegate=True)
+        self.delegate_routes.append((vs, ns, entries))
+        check_virtual_service(vs.spec, col)
 
     def compile_vs(
         self,
@@ -320,7 +326,7 @@ class _Compiler:
         entries = self._routes(
             vs, ns, col, list(spec.http), ("spec", "http"), delegate=False, by_key=by_key
         )
-        check_virtual_service_routes(spec.http, col)
+        check_virtual_service(spec, col)
         return CompiledVirtualService(
             ns,
             vs.metadata.name,
@@ -978,6 +984,7 @@ class _Compiler:
             if not ms:
                 continue
             entries = self._route(merged, index, dns, dcol, dpath, ms)
+            self.inherited.update(id(e) for e in entries)
             out.extend(entries)
         return out
 
@@ -1277,9 +1284,13 @@ def _mesh_diagnostics(c: _Compiler, plan: RoutePlan, vss: list[CompiledVirtualSe
     from ._resolve import find_destination_rule
 
     services = plan.services
-    for vs in vss:
-        col = c.col("VirtualService", vs.namespace, vs.name)
-        for e in vs.entries:
+    routes = [
+        (vs.namespace, vs.name, vs.export_to, [e for e in vs.entries if id(e) not in c.inherited])
+        for vs in vss
+    ] + [(ns, v.metadata.name, frozenset(v.spec.export_to), es) for v, ns, es in c.delegate_routes]
+    for vs_ns, vs_name, vs_export, entries in routes:
+        col = c.col("VirtualService", vs_ns, vs_name)
+        for e in entries:
             act = e.action
             if not isinstance(act, Forward):
                 continue
@@ -1288,37 +1299,10 @@ def _mesh_diagnostics(c: _Compiler, plan: RoutePlan, vss: list[CompiledVirtualSe
             ]
             for d, what in specs:
                 loc = d.location or col.fallback
-                svc = services.get(d.host) or _se_match(services, d.host)
-                if svc is None:
-                    c.diags.append(
-                        Diagnostic.make(
-                            "IST0101",
-                            f"Referenced {what} not found: {d.host!r}",
-                            loc,
-                            resource=col.resource,
-                        )
-                    )
-                    continue
-                if d.port is not None and d.port not in svc.ports:
-                    c.diags.append(
-                        Diagnostic.make(
-                            "IST0101",
-                            f'Referenced host:port not found: "{d.host}:{d.port}"',
-                            loc,
-                            resource=col.resource,
-                        )
-                    )
-                if d.port is None and len(svc.ports) > 1:
-                    c.diags.append(
-                        Diagnostic.make(
-                            "IST0112",
-                            f"destination {d.host} exposes several ports; the route needs a port",
-                            loc,
-                            resource=col.resource,
-                        )
-                    )
                 if d.subset:
-                    dr = find_destination_rule(plan, d.host, vs.namespace, svc.namespace)
+                    svc_ns = services[d.host].namespace if d.host in services else None
+                    svc_ns = svc_ns or _fqdn_namespace(d.host, c.mesh.domain)
+                    dr = find_destination_rule(plan, d.host, vs_ns, svc_ns)
                     if dr is None or dr.subset(d.subset) is None:
                         sub = (
                             "host+subset in destinationrule"
@@ -1333,10 +1317,40 @@ def _mesh_diagnostics(c: _Compiler, plan: RoutePlan, vss: list[CompiledVirtualSe
                                 resource=col.resource,
                             )
                         )
+                svc = _visible_host(c.mesh, d.host, vs_ns, vs_export)
+                if svc is None:
+                    c.diags.append(
+                        Diagnostic.make(
+                            "IST0101",
+                            f"Referenced {what} not found: {d.host!r}",
+                            loc,
+                            resource=col.resource,
+                        )
+                    )
+                    continue
+                ports = [p.number for p in svc.ports]
+                if d.port is not None and d.port not in ports:
+                    c.diags.append(
+                        Diagnostic.make(
+                            "IST0101",
+                            f'Referenced host:port not found: "{d.host}:{d.port}"',
+                            loc,
+                            resource=col.resource,
+                        )
+                    )
+                if d.port is None and len(ports) > 1:
+                    c.diags.append(
+                        Diagnostic.make(
+                            "IST0112",
+                            f"destination {d.host} exposes several ports; the route needs a port",
+                            loc,
+                            resource=col.resource,
+                        )
+                    )
     for dr in plan.destination_rules:
         col = c.col("DestinationRule", dr.namespace, dr.name)
-        svc = services.get(dr.host) or _se_match(services, dr.host)
-        if svc is None:
+        info = services.get(dr.host) or _se_match(services, dr.host)
+        if info is None:
             if not dr.host.startswith("*"):
                 c.diags.append(
                     Diagnostic.make(
@@ -1348,7 +1362,7 @@ def _mesh_diagnostics(c: _Compiler, plan: RoutePlan, vss: list[CompiledVirtualSe
                 )
             continue
         for s in dr.subsets:
-            if not any(labels_match(dict(s.labels), dict(e.labels)) for e in svc.endpoints):
+            if not any(labels_match(dict(s.labels), dict(e.labels)) for e in info.endpoints):
                 c.diags.append(
                     Diagnostic.make(
                         "IST0173",
@@ -1357,24 +1371,93 @@ def _mesh_diagnostics(c: _Compiler, plan: RoutePlan, vss: list[CompiledVirtualSe
                         resource=col.resource,
                     )
                 )
-    claims: dict[tuple[str, str], list[CompiledVirtualService]] = {}
-    for vs in vss:
-        if "mesh" not in vs.gateways:
+    _conflicting_mesh_hosts(c, vss)
+
+
+def _export_scope(vs: CompiledVirtualService) -> frozenset[str]:
+    """Namespaces that see a VirtualService (``*`` = all), as the IST0109 analyzer scopes it."""
+    e = vs.export_to
+    if not e or "*" in e:
+        return frozenset({"*"})
+    return frozenset(vs.namespace if x == "." else x for x in e if x != "~")
+
+
+def _conflicting_mesh_hosts(c: _Compiler, vss: list[CompiledVirtualService]) -> None:
+    """IST0109: two mesh-bound VSs claim overlapping hosts in overlapping exportTo scopes.
+
+    As istioctl's ConflictingMeshGatewayHostsAnalyzer: hosts compared as FQDNs, wildcards
+    overlap (``*.d`` and ``*.productpage.d``), ``*`` export overlaps every namespace, and each
+    VirtualService is reported once, naming the others.
+    """
+    mesh = [v for v in vss if "mesh" in v.gateways]
+    scopes = {v.key: _export_scope(v) for v in mesh}
+    partners: dict[str, list[CompiledVirtualService]] = {}
+    for i, a in enumerate(mesh):
+        for b in mesh[i + 1 :]:
+            sa, sb = scopes[a.key], scopes[b.key]
+            if not sa or not sb or not ("*" in sa or "*" in sb or sa & sb):
+                continue
+            shared = next((h for h in a.hosts for g in b.hosts if _hosts_overlap(h, g)), None)
+            if shared is None:
+                continue
+            partners.setdefault(a.key, [a]).append(b)
+            partners.setdefault(b.key, [b]).append(a)
+    for v in mesh:
+        group = partners.get(v.key)
+        if not group:
             continue
-        for h in vs.hosts:
-            claims.setdefault((h, ",".join(sorted(vs.export_to)) or "*"), []).append(vs)
-    for (h, _), group in claims.items():
-        if len(group) > 1:
-            names = ", ".join(v.key for v in group)
-            for v in group:
-                c.diags.append(
-                    Diagnostic.make(
-                        "IST0109",
-                        f"the VirtualServices {names} associated with mesh define the same host {h}; only {group[0].key} applies on sidecars",
-                        v.location,
-                        resource=f"VirtualService {v.key}",
-                    )
-                )
+        names = ", ".join(x.key for x in group)
+        first = min(group, key=lambda x: x.order)
+        c.diags.append(
+            Diagnostic.make(
+                "IST0109",
+                f"the VirtualServices {names} associated with mesh define the same host; "
+                f"only {first.key} applies on sidecars",
+                v.location,
+                resource=f"VirtualService {v.key}",
+            )
+        )
+
+
+def _fqdn_namespace(host: str, domain: str) -> str | None:
+    """``name.ns.svc.<domain>`` → ``ns``; None for other hosts."""
+    suffix = f".svc.{domain}"
+    if host.endswith(suffix):
+        parts = host[: -len(suffix)].split(".")
+        if len(parts) == 2:
+            return parts[1]
+    return None
+
+
+def _visible_host(mesh: Mesh, host: str, vs_ns: str, vs_export: frozenset[str]) -> Service | None:
+    """The Service or ServiceEntry a VirtualService's destination host names, as istioctl's
+    DestinationHostAnalyzer (``util.GetDestinationHost``) finds it.
+
+    A service exported to all namespaces is found from anywhere; otherwise it must be exported
+    to a namespace the VirtualService is exported to (its own when it has no exportTo). Wildcard
+    ServiceEntry hosts match by suffix, when exported everywhere or to the VS's own namespace.
+    """
+
+    def scopes(svc: Service) -> set[str]:
+        e = set(svc.export_to)
+        if not e or "*" in e:
+            return {"*"}
+        return {svc.namespace if x == "." else x for x in e if x != "~"}
+
+    wanted = {vs_ns} if not vs_export else {vs_ns if x == "." else x for x in vs_export}
+    for svc in mesh.services:
+        if svc.fqdn(mesh.domain) == host:
+            sc = scopes(svc)
+            if "*" in sc or sc & wanted:
+                return svc
+    bare = host.lstrip("*")
+    for svc in mesh.services:
+        fq = svc.fqdn(mesh.domain)
+        if fq.startswith("*") and bare.endswith(fq[1:]):
+            sc = scopes(svc)
+            if "*" in sc or vs_ns in sc:
+                return svc
+    return None
 
 
 def _se_match(services: Any, host: str) -> ServiceInfo | None:

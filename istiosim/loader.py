@@ -675,7 +675,12 @@ def _assemble(
             ports = tuple(ServicePort(p.port, p.name, p.protocol) for p in m.spec.ports) or (
                 ServicePort(80),
             )
-            services.append(Service(e.name, e.namespace, ports, m.spec.selector))
+            # Istio reads a Service's visibility from this annotation (default: everywhere)
+            export = m.metadata.annotations.get("networking.istio.io/exportTo", "")
+            export_to = tuple(x.strip() for x in export.split(",") if x.strip())
+            services.append(
+                Service(e.name, e.namespace, ports, m.spec.selector, export_to=export_to)
+            )
         elif isinstance(m, cfg.Deployment):
             replicas = 1 if m.spec.replicas is None else m.spec.replicas
             workloads.append(
