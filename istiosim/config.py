@@ -481,9 +481,22 @@ class Deployment(K8sModel):
     spec: WorkloadSpec = Field(default_factory=WorkloadSpec)
 
 
+class PodSpec(K8sModel):
+    node_name: str | None = None
+
+
 class Pod(K8sModel):
     api_version: str = "v1"
     kind: Literal["Pod"] = "Pod"
+    metadata: ObjectMeta = Field(default_factory=ObjectMeta)
+    spec: PodSpec = Field(default_factory=PodSpec)
+
+
+class Node(K8sModel):
+    """Read for its topology labels, which Istio copies onto the endpoints of its pods."""
+
+    api_version: str = "v1"
+    kind: Literal["Node"] = "Node"
     metadata: ObjectMeta = Field(default_factory=ObjectMeta)
 
 
@@ -502,5 +515,6 @@ MODELS: dict[str, type[BaseModel]] = {
     "Deployment": Deployment,
     "StatefulSet": Deployment,
     "Pod": Pod,
+    "Node": Node,
     "Namespace": Namespace,
 }

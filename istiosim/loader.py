@@ -654,6 +654,7 @@ def _assemble(
     services: list[Service] = []
     workloads: list[Workload] = []
     namespaces: set[str] = {namespace}
+    nodes: dict[str, cfg.Node] = {e.name: e.model for e in entries if isinstance(e.model, cfg.Node)}
     for e in entries:
         out.sources[(e.kind if e.kind != "StatefulSet" else "Deployment", e.namespace, e.name)] = (
             e.source
@@ -689,7 +690,8 @@ def _assemble(
                 )
             )
         elif isinstance(m, cfg.Pod):
-            workloads.append(Workload(e.name, e.namespace, dict(m.metadata.labels), 1, "Pod"))
+            labels = _augment(dict(m.metadata.labels), m.spec.node_name, nodes)
+            workloads.append(Workload(e.name, e.namespace, labels, 1, "Pod"))
         elif isinstance(m, cfg.Namespace):
             namespaces.add(e.name)
         namespaces.add(e.namespace)
@@ -704,6 +706,30 @@ def _assemble(
                     )
                 )
     out.mesh = Mesh.build(services, workloads, namespaces)
+    return out
+
+
+#: Node labels Istio copies onto a pod's endpoint (``AugmentLabels``), when not empty.
+_TOPOLOGY_LABELS = (
+    "topology.kubernetes.io/region",
+    "topology.kubernetes.io/zone",
+    "topology.istio.io/subzone",
+)
+
+
+def _augment(
+    labels: dict[str, str], node_name: str | None, nodes: dict[str, cfg.Node]
+) -> dict[str, str]:
+    """A pod's endpoint labels: its own, its node's region/zone/subzone, and the node's name."""
+    if not node_name:
+        return labels
+    out = dict(labels)
+    node = nodes.get(node_name)
+    for key in _TOPOLOGY_LABELS:
+        value = node.metadata.labels.get(key, "") if node is not None else ""
+        if value:
+            out[key] = value
+    out["kubernetes.io/hostname"] = node_name
     return out
 
 
