@@ -422,7 +422,7 @@ class _Generator:
 
     def _classes(self, n: int, rng: np.random.Generator) -> npt.NDArray[Any]:
         if self.k == 1:
-            return np.broadcast_to(np.zeros(1, np.uint8), (n,))
+            return _zeros(n, np.uint8)
         if self.k <= 8:  # 32-bit draws against thresholds: shares exact to 2^-32
             u32 = rng.integers(0, 1 << 32, size=n, dtype=np.uint32)
             if self.k == 2:
@@ -443,9 +443,7 @@ class _Generator:
         for name, (values, dt, slices) in self.columns.items():
             if all(sz == 1 for _, sz, _ in slices):
                 if self.k == 1 or len(set(off for off, _, _ in slices)) == 1:
-                    cols[name] = Column.trusted(
-                        values, np.broadcast_to(np.full(1, slices[0][0], dt), (n,))
-                    )
+                    cols[name] = Column.trusted(values, _constant(n, slices[0][0], dt))
                 else:
                     offs = np.asarray([off for off, _, _ in slices], dt)
                     cols[name] = Column.trusted(values, np.take(offs, cls))
@@ -479,7 +477,7 @@ class _Generator:
         fixed: dict[str, Column] = {}
         for name, (values, arr) in self.fixed_cols.items():
             if arr is None:
-                fixed[name] = Column.trusted(values, np.broadcast_to(np.zeros(1, np.uint8), (n,)))
+                fixed[name] = Column.trusted(values, _zeros(n, np.uint8))
             else:
                 fixed[name] = Column.trusted(values, np.take(arr, cls))
         rv = has = None
@@ -519,6 +517,24 @@ class _Generator:
             probs = probs * d.p()[grids[j]]
         cls = np.full(size, c, np.intp)
         return self._batch(size, cls, cols), probs
+
+
+_CONST: dict[tuple[int, int, Any], npt.NDArray[Any]] = {}
+
+
+def _constant(n: int, value: int, dt: Any) -> npt.NDArray[Any]:
+    """A read-only zero-stride array of ``n`` times ``value`` (cached: chunks reuse them)."""
+    key = (n, value, dt)
+    hit = _CONST.get(key)
+    if hit is None:
+        if len(_CONST) > 4096:
+            _CONST.clear()
+        hit = _CONST[key] = np.broadcast_to(np.full(1, value, dt), (n,))
+    return hit
+
+
+def _zeros(n: int, dt: Any) -> npt.NDArray[Any]:
+    return _constant(n, 0, dt)
 
 
 def _sampler(d: Dist) -> Any:
