@@ -226,6 +226,8 @@ class _Compiler:
         self.delegate_routes: list[tuple[cfg.VirtualService, str, list[RouteEntry]]] = []
         #: ids of root entries that came from a delegate (analyzed with the delegate)
         self.inherited: set[int] = set()
+        #: id(DestinationSpec) → its path, so analyzer findings point at host, port or subset
+        self.dest_paths: dict[int, tuple[str | int, ...]] = {}
 
     def col(self, kind: str, ns: str, name: str) -> _Collector:
         src = self.config.source(kind, ns, name)
@@ -576,7 +578,7 @@ class _Compiler:
             return None
         req = _header_ops(headers.request) if headers else HeaderOps()
         resp = _header_ops(headers.response) if headers else HeaderOps()
-        return DestinationSpec(
+        spec = DestinationSpec(
             resolve_short_name(d.host, ns, self.mesh.domain),
             d.subset,
             port,
@@ -584,6 +586,8 @@ class _Compiler:
             resp,
             col.loc(path),
         )
+        self.dest_paths[id(spec)] = path
+        return spec
 
     def _action(
         self, r: cfg.HTTPRoute, ns: str, col: _Collector, path: tuple[str | int, ...]
@@ -1298,7 +1302,8 @@ def _mesh_diagnostics(c: _Compiler, plan: RoutePlan, vss: list[CompiledVirtualSe
                 (m.destination, "mirror host") for m in act.mirrors
             ]
             for d, what in specs:
-                loc = d.location or col.fallback
+                dpath = c.dest_paths.get(id(d))
+
                 if d.subset:
                     svc_ns = services[d.host].namespace if d.host in services else None
                     svc_ns = svc_ns or _fqdn_namespace(d.host, c.mesh.domain)
@@ -1313,8 +1318,8 @@ def _mesh_diagnostics(c: _Compiler, plan: RoutePlan, vss: list[CompiledVirtualSe
                             Diagnostic.make(
                                 "IST0101",
                                 f'Referenced {sub} not found: "{d.host}+{d.subset}" (503 NC at runtime)',
-                                loc,
                                 resource=col.resource,
+                                **_at(col, dpath, ("subset",)),
                             )
                         )
                 svc = _visible_host(c.mesh, d.host, vs_ns, vs_export)
@@ -1323,8 +1328,8 @@ def _mesh_diagnostics(c: _Compiler, plan: RoutePlan, vss: list[CompiledVirtualSe
                         Diagnostic.make(
                             "IST0101",
                             f"Referenced {what} not found: {d.host!r}",
-                            loc,
                             resource=col.resource,
+                            **_at(col, dpath, ("host",)),
                         )
                     )
                     continue
@@ -1334,8 +1339,8 @@ def _mesh_diagnostics(c: _Compiler, plan: RoutePlan, vss: list[CompiledVirtualSe
                         Diagnostic.make(
                             "IST0101",
                             f'Referenced host:port not found: "{d.host}:{d.port}"',
-                            loc,
                             resource=col.resource,
+                            **_at(col, dpath, ("port", "number")),
                         )
                     )
                 if d.port is None and len(ports) > 1:
@@ -1343,8 +1348,8 @@ def _mesh_diagnostics(c: _Compiler, plan: RoutePlan, vss: list[CompiledVirtualSe
                         Diagnostic.make(
                             "IST0112",
                             f"destination {d.host} exposes several ports; the route needs a port",
-                            loc,
                             resource=col.resource,
+                            **_at(col, dpath, ()),
                         )
                     )
     for dr in plan.destination_rules:
@@ -1417,6 +1422,23 @@ def _conflicting_mesh_hosts(c: _Compiler, vss: list[CompiledVirtualService]) -> 
                 resource=f"VirtualService {v.key}",
             )
         )
+
+
+def _at(
+    col: _Collector, dpath: tuple[str | int, ...] | None, leaf: tuple[str, ...]
+) -> dict[str, Any]:
+    """Location and field path of the offending key under a destination (Diagnostic.make)."""
+    if dpath is None:
+        return {"location": col.fallback}
+    full = (*dpath, *leaf)
+    return {"location": col.loc(full), "field_path": _dotted(full)}
+
+
+def _dotted(path: Iterable[str | int]) -> str:
+    out = ""
+    for p in path:
+        out += f"[{p}]" if isinstance(p, int) else ("." if out else "") + str(p)
+    return out
 
 
 def _fqdn_namespace(host: str, domain: str) -> str | None:
