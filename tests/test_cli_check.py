@@ -1,0 +1,128 @@
+"""``istiosim check``: the JSON contract and the exit codes (DESIGN.md, CLI).
+
+``--format json`` prints ``{"diagnostics": [{"code", "severity", "message", "resource", "file",
+"line"}, ...]}``; exit 1 when any diagnostic is an error (IST0101, IST0109, IST0173, ...), 0
+when there are only warnings and infos, 2 when the input is refused (bad YAML, webhook rules).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from istiosim.cli import main
+
+from conftest import CORPUS, KUBE, NET
+
+DATA_INVALID = Path(__file__).parent / "data" / "invalid"
+KEYS = {"code", "severity", "message", "resource", "file", "line"}
+
+
+def _check(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, Any, str]:
+    rc = main(["check", "--format", "json", *args])
+    out, err = capsys.readouterr()
+    return rc, json.loads(out) if out else None, err
+
+
+def test_clean_config_exits_0_with_no_errors(capsys: pytest.CaptureFixture[str]) -> None:
+    rc, doc, err = _check(
+        capsys, "-f", str(KUBE), "-f", str(NET / "destination-rule-reviews.yaml"),
+        "-f", str(NET / "virtual-service-reviews-80-20.yaml"),
+    )  # fmt: skip
+    assert (rc, err) == (0, "")
+    assert set(doc) == {"diagnostics"}
+    assert all(d["severity"] != "error" for d in doc["diagnostics"])
+
+
+def test_errors_give_exit_1_and_the_documented_shape(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # ratings v2 has no pods (IST0173) and the VS names an undefined subset (IST0101)
+    vs = tmp_path / "vs.yaml"
+    vs.write_text(
+        "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata:\n  name: ratings\n"
+        "spec:\n  hosts:\n  - ratings\n  http:\n  - route:\n    - destination:\n"
+        "        host: ratings\n        subset: v9\n"
+    )
+    rc, doc, err = _check(
+        capsys, "-f", str(KUBE), "-f", str(NET / "destination-rule-all.yaml"), "-f", str(vs)
+    )
+    assert (rc, err) == (1, "")
+    diags = doc["diagnostics"]
+    assert diags and all(set(d) >= KEYS for d in diags)
+    for d in diags:
+        assert d["severity"] in ("error", "warning", "info")
+        assert isinstance(d["message"], str) and d["message"]
+        assert d["line"] is None or (isinstance(d["line"], int) and d["line"] >= 1)
+    (subset,) = [d for d in diags if d["code"] == "IST0101"]
+    assert subset == {
+        **subset,
+        "severity": "error",
+        "resource": "VirtualService default/ratings",
+        "file": str(vs),
+        "line": 12,  # the subset: key
+    }
+    assert "ratings.default.svc.cluster.local+v9" in subset["message"]
+    unhealthy = sorted(d["message"] for d in diags if d["code"] == "IST0173")
+    assert any("'v2-mysql'" in m for m in unhealthy)
+    assert all(d["file"] == str(NET / "destination-rule-all.yaml")
+               for d in diags if d["code"] == "IST0173")  # fmt: skip
+
+
+def test_warnings_alone_exit_0(capsys: pytest.CaptureFixture[str]) -> None:
+    # fault-injection-details-v1.yaml (a DR with subset v1 and a VS): its rule 1 is
+    # unreachable (IST0130, a warning); everything it names exists in bookinfo.yaml
+    rc, doc, _ = _check(capsys, "-f", str(KUBE), "-f", str(NET / "fault-injection-details-v1.yaml"))
+    assert [(d["code"], d["severity"]) for d in doc["diagnostics"]] == [("IST0130", "warning")]
+    assert rc == 0
+    rc, doc, _ = _check(
+        capsys, "-f", str(KUBE), "-f", str(NET / "destination-rule-all.yaml"),
+        "-f", str(NET / "fault-injection-details-v1.yaml"),
+    )  # fmt: skip
+    assert {d["code"] for d in doc["diagnostics"]} == {"IST0130", "IST0173"}
+    assert rc == 1  # ratings v2, v2-mysql, v2-mysql-vm have no pods: errors
+
+
+def test_infos_hidden_unless_all(capsys: pytest.CaptureFixture[str]) -> None:
+    gw = NET / "bookinfo-gateway.yaml"
+    _, doc, _ = _check(capsys, "-f", str(KUBE), "-f", str(gw))
+    assert "ISM0100" not in {d["code"] for d in doc["diagnostics"]}
+    _, doc, _ = _check(capsys, "-f", str(KUBE), "-f", str(gw), "--all")
+    ignored = [d for d in doc["diagnostics"] if d["code"] == "ISM0100"]
+    assert ignored and all(d["severity"] == "info" for d in ignored)
+    assert "Gateway default/bookinfo-gateway" in {d["resource"] for d in ignored}
+
+
+def test_text_format_summarises(capsys: pytest.CaptureFixture[str]) -> None:
+    rc = main(["check", "-f", str(KUBE), "-f", str(NET / "destination-rule-all.yaml")])
+    out = capsys.readouterr().out
+    assert rc == 1  # ratings v2-mysql & co. have no pods: IST0173 is an error
+    assert out.rstrip().splitlines()[-1].startswith("0 VirtualService(s), 4 DestinationRule(s)")
+    assert "error[IST0173]" in out
+
+
+def test_bad_input_exits_2_with_no_json(capsys: pytest.CaptureFixture[str]) -> None:
+    rc, doc, err = _check(capsys, "-f", str(DATA_INVALID / "weight-negative.yaml"))
+    assert (rc, doc) == (2, None)
+    assert "error[IST0106]" in err and "Traceback" not in err
+
+
+def test_json_in_a_real_process() -> None:
+    r = subprocess.run(
+        [sys.executable, "-m", "istiosim", "check", "--format", "json",
+         "-f", str(CORPUS / "istio-analyzer-testdata/destinationrule-with-fake-host.yaml")],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr  # IST0174 is a warning
+    (d,) = json.loads(r.stdout)["diagnostics"]
+    assert (d["code"], d["severity"], d["resource"]) == (
+        "IST0174",
+        "warning",
+        "DestinationRule default/fake-host",
+    )
+    assert d["line"] is not None and d["file"].endswith("destinationrule-with-fake-host.yaml")
