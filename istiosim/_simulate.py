@@ -331,7 +331,9 @@ def _draw(gen: np.random.Generator, bound: int, size: int) -> npt.NDArray[Any]:
     """``size`` uniform integers below ``bound``; powers of two up to 256 come from raw bytes
     (one bit or byte per draw, exactly uniform), the rest from ``Generator.integers``."""
     if bound == 2:
-        bits = np.unpackbits(np.frombuffer(gen.bytes(-(-size // 8)), np.uint8))
+        bits: npt.NDArray[np.uint8] = np.unpackbits(
+            np.frombuffer(gen.bytes(-(-size // 8)), np.uint8)
+        )
         return bits[:size]
     if bound <= 256 and bound & (bound - 1) == 0:
         raw = np.frombuffer(gen.bytes(size), np.uint8).copy()
