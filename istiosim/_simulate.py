@@ -339,11 +339,14 @@ def _draw(gen: np.random.Generator, bound: int, size: int) -> npt.NDArray[Any]:
         raw = np.frombuffer(gen.bytes(size), np.uint8).copy()
         raw &= np.uint8(bound - 1)
         return raw
+    out: npt.NDArray[Any]
     if bound <= 1024:
-        return gen.integers(0, bound, size=size, dtype=np.uint16)
-    if bound <= 1 << 32:
-        return gen.integers(0, bound, size=size, dtype=np.uint32)
-    return gen.integers(0, 2**64, size=size, dtype=np.uint64, endpoint=False)
+        out = gen.integers(0, bound, size=size, dtype=np.uint16)
+    elif bound <= 1 << 32:
+        out = gen.integers(0, bound, size=size, dtype=np.uint32)
+    else:
+        out = gen.integers(0, 2**64, size=size, dtype=np.uint64, endpoint=False)
+    return out
 
 
 def _concat(batches: list[RequestBatch]) -> RequestBatch:
