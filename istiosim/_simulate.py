@@ -336,7 +336,7 @@ def _draw(gen: np.random.Generator, bound: int, size: int) -> npt.NDArray[Any]:
         )
         return bits[:size]
     if bound <= 256 and bound & (bound - 1) == 0:
-        raw = np.frombuffer(gen.bytes(size), np.uint8).copy()
+        raw: npt.NDArray[np.uint8] = np.frombuffer(gen.bytes(size), np.uint8).copy()
         raw &= np.uint8(bound - 1)
         return raw
     out: npt.NDArray[Any]
