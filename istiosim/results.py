@@ -382,6 +382,16 @@ class SimulationResult:
 
     def shares(self, by: str | Sequence[str] | None = None) -> dict[Any, float]:
         """Share of requests per row or per ``by`` (exact probabilities in exact mode)."""
+        if self.exact:  # the probabilities themselves, whatever n
+            keys = _key_fn(by)
+            shares = np.asarray(self.class_shares, np.float64)
+            out: dict[Any, float] = {}
+            probs = (shares[:, None] * self.matrix).sum(axis=0).tolist()
+            for cell, p in zip(self.cells, probs, strict=True):
+                if p:
+                    k = keys(cell)
+                    out[k] = out.get(k, 0.0) + p
+            return out
         if self.n == 0:
             return {}
         return {k: v / self.n for k, v in self.counts(by).items()}
