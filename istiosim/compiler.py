@@ -73,6 +73,16 @@ def parse_duration_ms(text: str) -> float | None:
     return sum(float(n) * _UNIT_MS[u] for n, u in _DURATION_PART.findall(text))
 
 
+def duration_problem(text: str, what: str = "duration") -> str | None:
+    """Istio's ``ValidateDuration``: at least 1ms, whole milliseconds. None when fine."""
+    ms = parse_duration_ms(text)
+    if ms is None or ms < 1:
+        return f"invalid {what} {text!r} (at least 1ms)"
+    if abs(ms - round(ms)) > 1e-9:
+        return f"invalid {what} {text!r}: only durations to ms precision are supported"
+    return None
+
+
 def valid_host(host: str) -> bool:
     """A (wildcard-prefixed) DNS name of labels, or an IP address."""
     if host == "*":
@@ -178,6 +188,25 @@ def _string_matcher(
             return None
         return Matcher(key, "regex", value, invert=invert, regex=rx, location=loc)
     return Matcher(key, kind, value, ignore_case=ignore_case, invert=invert, location=loc)  # type: ignore[arg-type]
+
+
+_LABEL_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
+_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+
+
+def _check_labels(labels: dict[str, str], col: _Collector, path: tuple[str | int, ...]) -> None:
+    """Kubernetes label keys (``[prefix/]name``) and values, as ``labels.Instance.Validate``."""
+    for k, v in labels.items():
+        prefix, _, name = k.rpartition("/")
+        if (
+            not name
+            or len(name) > 63
+            or not _LABEL_NAME.match(name)
+            or (prefix and (len(prefix) > 253 or not _DNS_SUBDOMAIN.match(prefix)))
+        ):
+            col.error(f"invalid label key {k!r}", (*path, k))
+        elif len(v) > 63 or not _K8S_LABEL_VALUE.match(v):
+            col.error(f"invalid label value {v!r} for {k!r}", (*path, k))
 
 
 def _written_last(col: _Collector, path: tuple[str | int, ...], keys: list[str]) -> str:
@@ -525,19 +554,17 @@ class _Compiler:
                     col.error(f"invalid header name {name!r}", hpath)
                     continue
                 key = pref + (name.lower() if pref == "header:" else name)
-                allow_empty = pref == "query:"
-                x = _string_matcher(
-                    key, mapping[name], col, hpath, invert=invert, allow_empty_prefix=allow_empty
-                )
+                sm = mapping[name]
+                if sm is None and field_name != "headers":
+                    sm = cfg.StringMatch()  # Istio accepts null here: a presence match
+                x = _string_matcher(key, sm, col, hpath, invert=invert)
                 if x is not None:
                     ms.append(x)
         if m.port is not None and not (0 < m.port < 65536):
             col.error(f"port {m.port} must be in 1-65535", (*path, "port"))
         if m.source_namespace is not None and not _DNS1123.match(m.source_namespace):
             col.error(f"invalid sourceNamespace {m.source_namespace!r}", (*path, "sourceNamespace"))
-        for k, v in m.source_labels.items():
-            if not _K8S_LABEL_VALUE.match(v):
-                col.error(f"invalid label value {v!r} for {k!r}", (*path, "sourceLabels", k))
+        _check_labels(m.source_labels, col, (*path, "sourceLabels"))
         if len(self.diags) > n_err and any(
             d.severity is Severity.ERROR for d in self.diags[n_err:]
         ):
@@ -621,9 +648,9 @@ class _Compiler:
         for key in ("timeout",):
             val = getattr(r, key)
             if val is not None:
-                ms = parse_duration_ms(val)
-                if ms is None or ms < 1:
-                    col.error(f"invalid duration {val!r} (at least 1ms)", (*path, key))
+                problem = duration_problem(val)
+                if problem:
+                    col.error(problem, (*path, key))
         if r.retries is not None:
             self._retries(r.retries, col, (*path, "retries"))
         fault = self._fault(r.fault, col, (*path, "fault")) if r.fault is not None else None
@@ -631,14 +658,16 @@ class _Compiler:
             self._rewrite(r.rewrite, col, (*path, "rewrite")) if r.rewrite is not None else None
         )
         self._header_checks(r.headers, col, (*path, "headers"))
+        if r.cors_policy is not None:
+            self._cors(r.cors_policy, col, (*path, "corsPolicy"))
         act: Forward | Redirect | DirectResponse | None
         if r.redirect is not None:
             act = self._redirect(r.redirect, col, (*path, "redirect"))
         elif r.direct_response is not None:
             dr = r.direct_response
-            if not (200 <= dr.status <= 599):
+            if not (200 <= dr.status <= 600):
                 col.error(
-                    f"directResponse status {dr.status} must be in 200-599",
+                    f"directResponse status {dr.status} must be in 200-600",
                     (*path, "directResponse", "status"),
                 )
             body = None
@@ -647,6 +676,11 @@ class _Compiler:
                 if body is not None and len(body) > 1024 * 1024:
                     col.error(
                         "directResponse body is larger than 1 MB", (*path, "directResponse", "body")
+                    )
+                elif body is not None and len(body) > 100 * 1024:
+                    col.warn(
+                        "large direct_responses may impact control plane performance",
+                        (*path, "directResponse", "body"),
                     )
             act = DirectResponse(dr.status, body)
         elif r.route:
@@ -782,6 +816,32 @@ class _Compiler:
                     return
                 current = value
 
+    def _cors(self, cp: cfg.CorsPolicy, col: _Collector, path: tuple[str | int, ...]) -> None:
+        """Istio's ``validateCORSPolicy``."""
+        for i, origin in enumerate(cp.allow_origins):
+            op = (*path, "allowOrigins", i)
+            kinds = [k for k in ("exact", "prefix", "regex") if getattr(origin, k)]
+            if not kinds:
+                col.error("'' is not a valid match type for CORS allow origins", op)
+            elif origin.regex:
+                compile_regex(origin.regex, col, (*op, "regex"))
+        for i, method in enumerate(cp.allow_methods):
+            if method not in _CORS_METHODS:
+                col.error(f"{method!r} is not a supported HTTP method", (*path, "allowMethods", i))
+        for field_name in ("allowHeaders", "exposeHeaders"):
+            names = cp.allow_headers if field_name == "allowHeaders" else cp.expose_headers
+            for i, name in enumerate(names):
+                if name != "*" and not _HEADER_NAME.match(name):
+                    col.error(f"invalid header name {name!r}", (*path, field_name, i))
+        if cp.max_age is not None:
+            problem = duration_problem(cp.max_age, "maxAge")
+            if problem:
+                col.error(problem, (*path, "maxAge"))
+            elif (parse_duration_ms(cp.max_age) or 0) % 1000:
+                col.error(
+                    "max_age duration is accurate only to seconds precision", (*path, "maxAge")
+                )
+
     def _retries(self, rt: cfg.HTTPRetry, col: _Collector, path: tuple[str | int, ...]) -> None:
         known = {
             "5xx",
@@ -820,11 +880,10 @@ class _Compiler:
         for key in ("per_try_timeout", "backoff"):
             val = getattr(rt, key)
             if val is not None:
-                ms = parse_duration_ms(val)
-                if ms is None or ms < 1:
+                problem = duration_problem(val)
+                if problem:
                     col.error(
-                        f"invalid duration {val!r} (at least 1ms)",
-                        (*path, "perTryTimeout" if key == "per_try_timeout" else key),
+                        problem, (*path, "perTryTimeout" if key == "per_try_timeout" else key)
                     )
         if rt.retry_on:
             for tok in rt.retry_on.split(","):
@@ -852,13 +911,11 @@ class _Compiler:
                 # Istio accepts it; istiod then emits no delay (it only translates fixedDelay)
                 col.warn("delay has no fixedDelay: no delay is injected", dp)
             if d.fixed_delay is not None:
-                ms = parse_duration_ms(d.fixed_delay)
-                if ms is None or ms < 1:
-                    col.error(
-                        f"invalid fixedDelay {d.fixed_delay!r} (at least 1ms)", (*dp, "fixedDelay")
-                    )
+                problem = duration_problem(d.fixed_delay, "fixedDelay")
+                if problem:
+                    col.error(problem, (*dp, "fixedDelay"))
                 else:
-                    delay_ms = int(ms)
+                    delay_ms = round(parse_duration_ms(d.fixed_delay) or 0)
             if d.percent is not None:
                 col.warn("percent is deprecated; use percentage", (*dp, "percent"), "IST0002")
                 if not (0 <= d.percent <= 100):
@@ -907,10 +964,12 @@ class _Compiler:
         sub = None
         if rw.uri_regex_rewrite is not None:
             rr = rw.uri_regex_rewrite
-            if not rr.match or rr.rewrite is None:
-                col.error(
-                    "uriRegexRewrite needs both match and rewrite", (*path, "uriRegexRewrite")
-                )
+            if not rr.match or not rr.rewrite:
+                missing = "match" if not rr.match else "rewrite"
+                where: tuple[str | int, ...] = (*path, "uriRegexRewrite")
+                if (*where, missing) in col.source.locations:
+                    where = (*where, missing)  # written, but empty
+                col.error(f"uriRegexRewrite needs both match and rewrite ({missing})", where)
                 return None
             rx = compile_regex(rr.match, col, (*path, "uriRegexRewrite", "match"))
             sub = rr.rewrite
@@ -1027,9 +1086,7 @@ class _Compiler:
                 if s.name in names:
                     col.error(f"duplicate subset name {s.name!r}", (*sp, "name"))
                 names.add(s.name)
-                for k, v in s.labels.items():
-                    if not _K8S_LABEL_VALUE.match(v):
-                        col.error(f"invalid label value {v!r} for {k!r}", (*sp, "labels", k))
+                _check_labels(s.labels, col, (*sp, "labels"))
                 slb, sport = self._traffic_policy(s.traffic_policy, col, (*sp, "trafficPolicy"))
                 subsets.append(
                     SubsetSpec(s.name, tuple(sorted(s.labels.items())), slb, sport, col.loc(sp))
@@ -1104,6 +1161,16 @@ class _Compiler:
                 col.error("consistentHash may set only one hash key", cp)
             if ch.http_cookie is not None and not ch.http_cookie.name:
                 col.error("httpCookie name is required", (*cp, "httpCookie"))
+            if ch.http_cookie is not None:
+                seen_attr: set[str] = set()
+                for i, attr in enumerate(ch.http_cookie.attributes):
+                    name = attr.get("name", "")
+                    ap = (*cp, "httpCookie", "attributes", i)
+                    if not name:
+                        col.error("cookie attribute name is required", ap)
+                    elif name in seen_attr:
+                        col.error(f"duplicate cookie attribute name {name!r}", ap)
+                    seen_attr.add(name)
             if ch.minimum_ring_size is not None:
                 col.warn(
                     "minimumRingSize is deprecated; use ringHash",
@@ -1142,9 +1209,9 @@ class _Compiler:
         if w.duration is None:
             col.error("warmup duration is required", (*path, "duration"))
         else:
-            ms = parse_duration_ms(w.duration)
-            if ms is None or ms < 1:
-                col.error(f"invalid duration {w.duration!r} (at least 1ms)", (*path, "duration"))
+            problem = duration_problem(w.duration)
+            if problem:
+                col.error(problem, (*path, "duration"))
         if w.minimum_percent is not None and not (0 <= w.minimum_percent <= 100):
             col.error(
                 f"minimumPercent {w.minimum_percent} must be in [0, 100]",
@@ -1176,6 +1243,8 @@ class _Compiler:
             )
         return out
 
+
+_CORS_METHODS = {"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"}
 
 _GRPC_CODES = {
     "OK",

@@ -254,3 +254,53 @@ def test_every_error_is_collected_across_files() -> None:
     a, b = INVALID / "regex-lookahead.yaml", INVALID / "dr-subsets-duplicate.yaml"
     got = refuse(a, b)
     assert [d.location.file for d in got if d.location] == [str(a), str(b)]
+
+
+# -- what Istio accepts is not refused (a warning at most) --------------------------------------
+
+_VS = (
+    "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata:\n  name: reviews\n"
+    "spec:\n  hosts:\n  - reviews\n"
+)
+_ROUTE = "    route:\n    - destination:\n        host: reviews\n"
+ACCEPTED = {
+    # validateHTTPFaultInjectionDelay has no case for a delay without a type
+    "delay-without-fixed-delay": (
+        _VS + "  http:\n  - fault:\n      delay:\n        percentage: {value: 10}\n" + _ROUTE,
+        [("IST0133", "spec.http[0].fault.delay")],
+    ),
+    # validateHTTPRouteMatchRequest only refuses null *headers*
+    "null-query-param-and-without-header": (
+        _VS + "  http:\n  - match:\n    - queryParams:\n        debug:\n"
+        "      withoutHeaders:\n        x-canary:\n" + _ROUTE,
+        [],
+    ),
+    # the webhook compares hosts as written: a short name and its FQDN are two hosts
+    "short-name-and-fqdn": (
+        _VS + "  - reviews.default.svc.cluster.local\n  http:\n  - route:\n"
+        "    - destination:\n        host: reviews\n",
+        [("IST0133", "spec.hosts[1]")],
+    ),
+    # validateHTTPStatus allows 200-600
+    "direct-response-600": (_VS + "  http:\n  - directResponse:\n      status: 600\n", []),
+    # legacy gateway names are a warning
+    "legacy-gateway-name": (
+        _VS.replace("spec:\n", "spec:\n  gateways:\n  - ingress.istio-system\n")
+        + "  http:\n  - route:\n    - destination:\n        host: reviews\n",
+        [("IST0133", "spec.gateways[0]")],
+    ),
+    # abort without an error type is a warning
+    "abort-without-error-type": (
+        _VS + "  http:\n  - fault:\n      abort:\n        percentage: {value: 10}\n" + _ROUTE,
+        [("IST0133", "spec.http[0].fault.abort")],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ACCEPTED))
+def test_what_istio_accepts_loads(name: str) -> None:
+    text, warnings = ACCEPTED[name]
+    plan = compile_plan(load_config(text))
+    got = [(d.code, d.field_path) for d in plan.diagnostics if d.code == "IST0133"]
+    assert got == warnings
+    assert not [d for d in plan.diagnostics if d.code == "IST0106"]
