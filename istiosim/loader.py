@@ -559,37 +559,25 @@ def _load_doc(
     infos: list[Diagnostic],
 ) -> None:
     data = doc.data
-    kind, api = data.get("kind"), data.get("apiVersion")
-    if not isinstance(kind, str) or not kind:
-        errors.append(
-            Diagnostic.make(
-                "ISM0008", "missing required field 'kind'", doc.location, field_path="kind"
-            )
-        )
-        return
-    if not isinstance(api, str) or not api:
-        errors.append(
-            Diagnostic.make(
-                "ISM0008",
-                "missing required field 'apiVersion'",
-                doc.location,
-                field_path="apiVersion",
-            )
-        )
+    kind = _required_string(doc, ("kind",), errors)
+    api = _required_string(doc, ("apiVersion",), errors) if kind is not None else None
+    if kind is None or api is None:
         return
     meta = data.get("metadata")
-    name = meta.get("name") if isinstance(meta, dict) else None
-    if not isinstance(name, str) or not name:
-        where = doc.source.find(("metadata",)) or doc.location
+    if meta is not None and not isinstance(meta, dict):
         errors.append(
             Diagnostic.make(
-                "ISM0008",
-                "missing required field 'metadata.name'",
-                where,
-                field_path="metadata.name",
+                "ISM0004",
+                f"metadata must be a mapping, not {type(meta).__name__}",
+                doc.source.find(("metadata",)) or doc.location,
+                field_path="metadata",
             )
         )
         return
+    name = _required_string(doc, ("metadata", "name"), errors)
+    if name is None:
+        return
+    assert isinstance(meta, dict)
     ns = meta.get("namespace") if isinstance(meta, dict) else None
     ns = ns if isinstance(ns, str) and ns else namespace
     resource = f"{kind} {ns}/{name}"
@@ -641,6 +629,37 @@ def _load_doc(
         entries[key] = _Entry(kind, ns, name, obj, doc.source, doc.location)
     else:
         entries[key] = _Entry(kind, ns, name, obj, doc.source, doc.location)
+
+
+def _required_string(doc: _Doc, path: tuple[str, ...], errors: list[Diagnostic]) -> str | None:
+    """A required string field (kind, apiVersion, metadata.name): missing → ISM0008 at its
+    parent, present but not a non-empty string → ISM0004 at the field itself."""
+    value: Any = doc.data
+    for p in path:
+        value = value.get(p) if isinstance(value, dict) else None
+    dotted = ".".join(path)
+    if isinstance(value, str) and value:
+        return value
+    if value is None:
+        where = doc.source.find(path[:-1]) if len(path) > 1 else None
+        errors.append(
+            Diagnostic.make(
+                "ISM0008",
+                f"missing required field {dotted!r}",
+                where or doc.location,
+                field_path=dotted,
+            )
+        )
+    else:
+        errors.append(
+            Diagnostic.make(
+                "ISM0004",
+                f"{dotted} must be a non-empty string (got {value!r})",
+                doc.source.find(path) or doc.location,
+                field_path=dotted,
+            )
+        )
+    return None
 
 
 def _with_ns(meta: cfg.ObjectMeta, ns: str) -> cfg.ObjectMeta:
