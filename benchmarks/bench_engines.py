@@ -196,7 +196,7 @@ def vector_rate(sim: istiosim.Simulator, traffic: Traffic, n: int, threads: int)
         sim.simulate(traffic, n, rng=1, method="vector", threads=threads)
 
     sim.simulate(traffic, 10**5, rng=1, method="vector", threads=threads)  # warm-up
-    return n / timed(run, 3 if n <= 10**7 else 1)
+    return n / timed(run, 3)
 
 
 WORKER = """
@@ -237,7 +237,7 @@ def floor_b(n: int, chunk: int = 1 << 16) -> float:
             idx += ep
             counts += np.bincount(np.take(pod_of, idx), minlength=4)
 
-    return n / timed(run, 3 if n <= 10**7 else 1)
+    return n / timed(run, 3)
 
 
 def batch_memory(sim: istiosim.Simulator, traffic: Traffic, n: int = 10**6) -> tuple[float, float]:
@@ -296,9 +296,7 @@ def main() -> None:
         f"machine: {cpu_name()}, {os.cpu_count()} cores; Python {platform.python_version()}, "
         f"numpy {np.__version__}, istiosim {istiosim.__version__}"
     )
-    print(
-        "rates in million requests/s (best of 3; one run at 10^8); vector = simulate(method='vector')"
-    )
+    print("rates in million requests/s (best of 3 runs); vector = simulate(method='vector')")
     head = ["workload", "scalar", *(f"vector 1 core n=1e{len(str(n)) - 1}" for n in sizes)]
     head += ["vector 2 cores", "2-core gain", "vector/scalar"]
     rows = []
