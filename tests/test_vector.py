@@ -204,3 +204,62 @@ def test_many_rules_and_big_batches_agree_with_scalar(k):
     for i in rng.integers(0, n, 400):
         assert bd[int(i)] == route(sim.plan, batch[int(i)], [int(x) for x in draws[i]])
     assert len(set(bd.rule.tolist())) > min(k, 10)
+
+
+PSEUDO = """
+apiVersion: networking.istio.io/v1beta1
+kind: VirtualService
+metadata: {name: reviews}
+spec:
+  hosts: [reviews, reviews.example.com]
+  http:
+  - match: [{authority: {prefix: reviews.example}}]
+    route: [{destination: {host: reviews, subset: v3}}]
+  - match: [{headers: {":method": {exact: DELETE}}}]
+    directResponse: {status: 405}
+  - match: [{scheme: {exact: https}}]
+    redirect: {scheme: http, authority: example.org}
+  - match: [{headers: {":path": {regex: "/a/.*"}}}]
+    route: [{destination: {host: reviews, subset: v2}}]
+  - match: [{sourceLabels: {app: productpage}}]
+    route: [{destination: {host: reviews, subset: v1}}]
+---
+apiVersion: networking.istio.io/v1beta1
+kind: ServiceEntry
+metadata: {name: ext}
+spec:
+  hosts: [reviews.example.com]
+  location: MESH_EXTERNAL
+  resolution: DNS
+  ports: [{number: 80, name: http, protocol: HTTP}]
+"""
+
+
+def test_pseudo_headers_authority_scheme_and_sources_agree_with_scalar():
+    sim = _load(PSEUDO)
+    reqs = [
+        Request("reviews", authority="reviews.example.com"),
+        Request("reviews", method="DELETE"),
+        Request("reviews", scheme="https", path="/x?y=1"),
+        Request("reviews", "/a/b?c=d"),
+        Request("reviews", source_labels={"app": "productpage"}),
+        Request("reviews", source_workload="productpage-v1"),
+        Request("reviews", namespace="other"),
+        Request("reviews.example.com"),
+        Request("reviews", headers={"host": "reviews.example.org"}),
+    ]
+    batch = RequestBatch.from_requests(reqs * 3)
+    draws = np.random.default_rng(4).integers(
+        0, 2**64, (len(batch), sim.plan.n_draws), dtype=np.uint64
+    )
+    bd = route_batch(sim.plan, batch, draws)
+    got = [bd[i] for i in range(len(batch))]
+    want = [route(sim.plan, batch[i], [int(x) for x in draws[i]]) for i in range(len(batch))]
+    assert got == want
+    assert {d.outcome.value for d in got} >= {"OK", "DIRECT", "REDIRECT"}
+
+
+def test_empty_batch():
+    sim = _load()
+    bd = route_batch(sim.plan, RequestBatch(0, host="reviews"), None)
+    assert len(bd) == 0 and bd.counts() == {} and list(bd.status) == []
