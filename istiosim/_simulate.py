@@ -1,12 +1,13 @@
 """``Simulator.simulate``: many requests from a traffic model, three ways.
 
 - ``mode="exact"``: for each request class, every distinct request (the product of its column
-  distributions) goes through the vector engine's match once; the draws are integrated out
-  analytically (``engine.vector.leaf_distribution``). No sampling.
+  distributions) goes through the vector engine's match once, or, for large classes, the
+  per-column rule-bitmask distributions are convolved; the draws are integrated out
+  analytically (``engine.vector.leaf_distribution`` / ``factored_leaf_distribution``).
 - ``mode="stratified"``: the exact probabilities turned into deterministic counts, each row
   within ±1 of ``n × probability`` (largest remainders).
 - ``mode="sample"`` (default): seeded Monte Carlo. When only counts are asked for
-  (``keep=False``) and the classes are enumerable, one multinomial draw per class gives the
+  (``keep=False``) and the classes' probabilities are known, one multinomial draw per class gives the
   counts in O(classes) (``method="counts"``); otherwise (``keep=True`` or ``method="vector"``)
   requests are generated as codes and routed by the vector engine, streamed in chunks.
 
@@ -27,7 +28,13 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .engine.vector import Router, SlotDraws, _n_eps, leaf_distribution
+from .engine.vector import (
+    Router,
+    SlotDraws,
+    _n_eps,
+    factored_leaf_distribution,
+    leaf_distribution,
+)
 from .errors import InvalidArgument
 from .plan import (
     DRAW_ABORT,
@@ -45,6 +52,8 @@ from .traffic import MAX_SUPPORT, Traffic, as_traffic
 BLOCK = 1 << 16
 DEFAULT_CHUNK = 1 << 16
 MODES = ("sample", "exact", "stratified")
+#: classes with at most this many distinct requests are enumerated, larger ones factored
+ENUMERATE = 1 << 14
 METHODS = ("auto", "counts", "vector")
 #: bytes per request kept with ``keep=True`` (leaf int32, class, delay flag) plus headroom
 _KEEP_BYTES = 16
@@ -134,21 +143,16 @@ def simulate(
     for c in t.classes:
         r = c.template
         router.program(r.host, r.port, c.source)
-    enumerable = all(c.support_size <= MAX_SUPPORT for c in t.classes)
-    if mode != "sample" and not enumerable:
-        big = max(t.classes, key=lambda c: c.support_size)
-        raise InvalidArgument(
-            f"mode={mode!r} enumerates each class, but {big.name!r} has {big.support_size:,} "
-            f"distinct requests (limit {MAX_SUPPORT:,}); use mode='sample'"
-        )
-    if method == "counts" and not enumerable:
-        raise InvalidArgument("method='counts' needs enumerable classes; use method='vector'")
-    use_vector = mode == "sample" and (keep or method == "vector" or not enumerable)
-
     # -- work ---------------------------------------------------------------------------------------
-    if use_vector:
+    probs = None
+    if mode != "sample" or (not keep and method != "vector"):
+        try:
+            probs = class_leaf_probabilities(router, t)
+        except InvalidArgument:
+            if mode != "sample" or method == "counts":
+                raise
+    if probs is None:
         return _stream(plan, router, t, n, ss, seed, keep, chunk_size, threads)
-    probs = class_leaf_probabilities(router, t)
     shares = np.asarray(t.shares, np.float64)
     if mode == "exact":
         return _result(router, t, n, "exact", seed, probs, "analytic")
@@ -174,12 +178,29 @@ def simulate(
 
 
 def class_leaf_probabilities(router: Router, t: Traffic) -> npt.NDArray[np.float64]:
-    """[class, leaf]: the exact probability of each leaf within each class."""
+    """[class, leaf]: the exact probability of each leaf within each class.
+
+    A class is enumerated (each distinct request routed once, weighted by its probability)
+    when it has at most ``ENUMERATE`` distinct requests; otherwise its columns are convolved
+    (``factored_leaf_distribution``), which needs no enumeration. ``InvalidArgument`` when
+    neither applies (more than ``MAX_SUPPORT`` requests and a pod hashed on a varying column).
+    """
     rows = []
-    for c in range(len(t.classes)):
-        batch, p = t.support(c)
-        ids, probs = leaf_distribution(router, batch, p)
-        rows.append((ids, probs))
+    for c, cl in enumerate(t.classes):
+        got = None
+        if cl.support_size > ENUMERATE:
+            batch, marg = t.marginals(c)
+            got = factored_leaf_distribution(router, batch, marg)
+        if got is None:
+            if cl.support_size > MAX_SUPPORT:
+                raise InvalidArgument(
+                    f"class {cl.name!r} has {cl.support_size:,} distinct requests and picks pods "
+                    f"by hashing a varying header: too many to enumerate (limit "
+                    f"{MAX_SUPPORT:,}); use mode='sample' with method='vector'"
+                )
+            batch, p = t.support(c)
+            got = leaf_distribution(router, batch, p)
+        rows.append(got)
     out = np.zeros((len(t.classes), len(router.leaves)))
     for c, (ids, probs) in enumerate(rows):
         out[c, ids] = probs

@@ -318,6 +318,12 @@ class Traffic:
         """Every distinct request of class ``c`` with its probability within the class."""
         return self.generator().support(c)
 
+    def marginals(self, c: int) -> tuple[RequestBatch, dict[str, npt.NDArray[np.float64]]]:
+        """Class ``c`` column by column: a batch whose varying columns hold each column's
+        support (row i of a column is its value i, rows past its support repeat it) and the
+        probabilities of those values, by column (``path``, ``method``, ``header:<name>``)."""
+        return self.generator().marginals(c)
+
     def __repr__(self) -> str:
         parts = ", ".join(
             f"{c.name} {s:.4g}" for c, s in zip(self.classes, self.shares, strict=True)
@@ -491,6 +497,22 @@ class _Generator:
             rv,
             has,
         )
+
+    def marginals(self, c: int) -> tuple[RequestBatch, dict[str, npt.NDArray[np.float64]]]:
+        cl = self.traffic.classes[c]
+        size = max([2, *(len(d) for d in cl.columns.values())])
+        cols: dict[str, Column] = {}
+        probs: dict[str, npt.NDArray[np.float64]] = {}
+        for name, (values, dt, slices) in self.columns.items():
+            d = cl.columns.get(name)
+            if d is None:
+                off = slices[c][0]
+                cols[name] = Column.trusted(values, _constant(size, off, dt))
+                continue
+            codes = np.minimum(np.arange(size), len(d) - 1).astype(code_dtype(len(d)))
+            cols[name] = Column.trusted(d.values, codes)
+            probs[name] = d.p()
+        return self._batch(size, np.full(size, c, np.intp), cols), probs
 
     def support(self, c: int) -> tuple[RequestBatch, npt.NDArray[np.float64]]:
         cl = self.traffic.classes[c]

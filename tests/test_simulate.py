@@ -249,16 +249,49 @@ def test_bad_arguments_fail_before_work(canary, kwargs, message):
     assert message in str(exc.value)
 
 
+HASHED = """
+apiVersion: networking.istio.io/v1beta1
+kind: DestinationRule
+metadata: {name: reviews}
+spec:
+  host: reviews
+  trafficPolicy: {loadBalancer: {consistentHash: {httpHeaderName: a}}}
+  subsets:
+  - {name: v1, labels: {version: v1}}
+  - {name: v2, labels: {version: v2}}
+  - {name: v3, labels: {version: v3}}
+"""
+
+
 def test_bad_traffic(canary):
     with pytest.raises(InvalidArgument, match="Request or a Traffic"):
         canary.simulate("reviews", 10)
-    big = Traffic.request(
-        Request("reviews"),
-        headers={"a": [str(i) for i in range(2048)], "b": [str(i) for i in range(1024)]},
-    )
-    with pytest.raises(InvalidArgument, match="use mode='sample'"):
-        canary.simulate(big, 10, mode="exact")
-    res = canary.simulate(big, 1000, rng=1)  # too big to enumerate: sampled request by request
+
+
+BIG = Traffic.request(
+    Request("reviews", "/reviews/1"),
+    path=[f"/reviews/{i}" for i in range(64)],
+    headers={
+        "a": [str(i) for i in range(2048)],
+        "end-user": [*(f"u{i}" for i in range(99)), "jason"],
+    },
+)
+
+
+def test_large_classes_are_factored_not_enumerated(header):
+    """13 million distinct requests: exact mode convolves the columns (no enumeration)."""
+    assert BIG.classes[0].support_size > 10**7
+    res = header.simulate(BIG, 10**6, mode="exact")
+    assert res.shares("subset") == pytest.approx({"v3": 0.01, "v2": 0.99}, abs=1e-12)
+    counts = header.simulate(BIG, 10**6, rng=1)  # sampled by multinomial from those shares
+    assert counts.method == "counts"
+
+
+def test_hashing_a_huge_column_needs_sampling():
+    sim = _load("header-jason-v3.yaml", HASHED)
+    with pytest.raises(InvalidArgument, match="hashing a varying header"):
+        sim.simulate(BIG, 10, mode="exact")
+    res = sim.simulate(BIG, 1000, rng=1)  # sampled request by request instead
     assert res.method == "vector" and sum(res.counts().values()) == 1000
 
 
