@@ -64,6 +64,8 @@ _K8S_LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 _RE2_OPTIONS = re2.Options()
 _RE2_OPTIONS.log_errors = False
 MAX_REGEX_LEN = 1024
+_INT32_MAX = 2**31 - 1
+_UINT32_MAX = 2**32 - 1
 
 
 def parse_duration_ms(text: str) -> float | None:
@@ -708,6 +710,12 @@ class _Compiler:
             if rd.weight is not None and rd.weight < 0:
                 col.error(f"weight {rd.weight} < 0", (*dpath, "weight"))
                 ok = False
+            elif rd.weight is not None and rd.weight > _INT32_MAX:
+                # the API's weight is an int32: the API server refuses larger numbers
+                col.error(
+                    f"weight {rd.weight} is out of range (max {_INT32_MAX})", (*dpath, "weight")
+                )
+                ok = False
             self._header_checks(rd.headers, col, (*dpath, "headers"))
             d = self._destination(rd.destination, ns, col, (*dpath, "destination"), rd.headers)
             if d is None:
@@ -717,6 +725,13 @@ class _Compiler:
             weights.append(rd.weight)
         if ok and len(r.route) > 1 and sum(w or 0 for w in weights) == 0:
             col.error("total destination weight = 0", (*path, "route"))
+            ok = False
+        if ok and sum(w or 0 for w in weights) > _UINT32_MAX:
+            # Envoy's weighted clusters add up in a uint32
+            col.error(
+                f"total destination weight {sum(w or 0 for w in weights)} exceeds {_UINT32_MAX}",
+                (*path, "route"),
+            )
             ok = False
         mirrors: list[MirrorSpec] = []
         if r.mirror is not None:
