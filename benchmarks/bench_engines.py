@@ -200,14 +200,20 @@ def vector_rate(sim: istiosim.Simulator, traffic: Traffic, n: int, threads: int)
 
 
 WORKER = """
-import json, sys
+import json, sys, time
 sys.path.insert(0, {here!r})
 from bench_engines import vector_rate, workloads
 sim, traffic = workloads()[{name!r}]
 one = [vector_rate(sim, traffic, n, 1) for n in {sizes!r}]
+c0, t0 = time.process_time(), time.perf_counter()
 two = vector_rate(sim, traffic, {sizes!r}[-1], 2)
-print(json.dumps([one, two]))
+busy = (time.process_time() - c0) / (time.perf_counter() - t0)
+print(json.dumps([one, two, busy]))
 """
+
+
+#: CPU time / wall time of each 2-thread run: how many cores the process actually got
+BUSY: dict[str, float] = {}
 
 
 def vector_rates(name: str, sizes: list[int]) -> tuple[list[float], float]:
@@ -216,7 +222,8 @@ def vector_rates(name: str, sizes: list[int]) -> tuple[list[float], float]:
 
     code = WORKER.format(here=str(Path(__file__).parent), name=name, sizes=sizes)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    one, two = json.loads(out.stdout)
+    one, two, busy = json.loads(out.stdout)
+    BUSY[name] = busy
     return one, two
 
 
@@ -277,6 +284,22 @@ def stream_run(n: int) -> tuple[float, float, int]:
     return float(dt), int(rss_kib) / 1024, int(total)
 
 
+def control_cores() -> float:
+    """CPU time / wall time of work that certainly runs on 2 cores if 2 are free."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    a = np.random.default_rng(0).random(1 << 22)
+
+    def work(_: int) -> None:
+        for _ in range(100):
+            np.sqrt(a)
+
+    c0, t0 = time.process_time(), time.perf_counter()
+    with ThreadPoolExecutor(2) as ex:
+        list(ex.map(work, range(2)))
+    return (time.process_time() - c0) / (time.perf_counter() - t0)
+
+
 def cpu_name() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -321,6 +344,11 @@ def main() -> None:
     for r in rows:
         cells = [r[0]] + ["-" if x != x else (f"{x:.3g}" if x < 100 else f"{x:.0f}") for x in r[1:]]
         print("  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)))
+    print(
+        "cores actually used by the 2-thread runs (CPU time / wall time): "
+        + ", ".join(f"{k.split()[0]} {v:.2f}" for k, v in BUSY.items())
+        + f"; control (2 threads of np.sqrt on 32 MiB arrays): {control_cores():.2f}"
+    )
     b = rows[1]
     print(
         f"(b) vector / floor at n=1e{len(str(sizes[-1])) - 1}: {b[len(sizes) + 1] / rows[-1][len(sizes) + 1]:.2f}"
