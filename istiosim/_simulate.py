@@ -28,13 +28,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .engine.vector import (
-    Router,
-    SlotDraws,
-    _n_eps,
-    factored_leaf_distribution,
-    leaf_distribution,
-)
+from .engine._exact import factored_leaf_distribution, leaf_distribution
+from .engine.vector import Router, SlotDraws, _n_eps
 from .errors import InvalidArgument
 from .plan import (
     DRAW_ABORT,

@@ -19,7 +19,8 @@ from hypothesis import strategies as st
 
 from istiosim import Request
 from istiosim.engine import route, route_batch
-from istiosim.engine.vector import Router, SlotDraws, leaf_distribution
+from istiosim.engine._exact import leaf_distribution
+from istiosim.engine.vector import Router, SlotDraws
 from istiosim.request import RequestBatch
 from istiosim.testing import strategies as ist
 
@@ -152,7 +153,7 @@ def test_bounded_draws_equal_scalar(sim, data):
 def test_factored_distribution_equals_enumeration(sim, template, data):
     """Convolving per-column rule bitmasks gives the same leaf probabilities as routing every
     distinct request of the class (when no pod is hashed on a varying column)."""
-    from istiosim.engine.vector import factored_leaf_distribution
+    from istiosim.engine._exact import factored_leaf_distribution
     from istiosim.traffic import Traffic
 
     paths = data.draw(st.lists(st.sampled_from(ist.PATHS), min_size=1, max_size=5, unique=True))

@@ -33,6 +33,8 @@ LAYER = {
     "engine": 4,
     "engine.scalar": 4,
     "engine.vector": 4,
+    "engine._leaf": 4,
+    "engine._exact": 4,
     "traffic": 4,
     "simulator": 5,
     "_simulate": 5,

@@ -1,0 +1,204 @@
+"""Exact leaf probabilities for the vector engine's request classes (no sampling).
+
+The match is the engine's own (per unique value, or per column); the draws are integrated out:
+faults by ``pm / 10^6``, the weighted pick by ``weight / total`` (or a fixed random value), a
+pod uniformly or by its hash key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ..plan import PER_MILLION, Forward, Target
+from ..request import RequestBatch
+from .vector import Program, Router, _n_eps, hash_key_column
+
+
+def leaf_distribution(
+    router: Router, batch: RequestBatch, weights: npt.NDArray[np.float64]
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float64]]:
+    """Exact probability of each leaf when row i occurs with probability ``weights[i]``.
+
+    The match is the engine's (deterministic per row); the draws are integrated out: faults by
+    ``pm / 10^6``, the pick by ``weight / total``, a pod uniformly (or by its hash key).
+    """
+    acc: dict[int, float] = {}
+    for prog, off, rows in router.groups(batch):
+        sub = batch if rows is None else batch.take(rows)
+        w = weights if rows is None else weights[rows]
+        local = np.zeros(len(prog.leaves))
+        prog_dist(prog, sub, w, local)
+        for i in np.flatnonzero(local):
+            acc[off + int(i)] = acc.get(off + int(i), 0.0) + float(local[i])
+    ids = np.asarray(sorted(acc), np.intp)
+    return ids, np.asarray([acc[int(i)] for i in ids], np.float64)
+
+
+def _base_column(key: str) -> str | None:
+    """The traffic column a matcher key reads (None: fixed per request class)."""
+    if key in ("uri", "header::path") or key.startswith("query:"):
+        return "path"
+    if key in ("method", "header::method"):
+        return "method"
+    if key.startswith("header:") and key[7:] not in (":scheme", ":authority", "host"):
+        return key
+    return None
+
+
+def factored_leaf_distribution(
+    router: Router, batch: RequestBatch, probs: Mapping[str, npt.NDArray[np.float64]]
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float64]] | None:
+    """Exact leaf probabilities of a request class whose columns vary independently.
+
+    ``batch`` holds each varying column's support (``Traffic.marginals``), ``probs`` their
+    probabilities. The match is the engine's per-column rule-bitmask tables; the distribution
+    of their AND is a convolution over columns (a few distinct masks each), never the product
+    of supports. None when a pod is picked by hashing a varying column (enumerate instead).
+    """
+    groups = router.groups(batch)
+    if len(groups) != 1 or groups[0][2] is not None:
+        return None
+    prog, off, _ = groups[0]
+    one = batch.take(np.zeros(1, np.intp))
+    acc = np.zeros(len(prog.leaves))
+    table = prog.table
+
+    def varies(t: Target) -> bool:
+        if t.lb.hash_on is None or _n_eps(t) <= 1:
+            return False
+        return not hash_key_column(batch, *t.lb.hash_on).is_constant
+
+    if table.passthrough:
+        acc[0] = 1.0
+    elif table.default is not None:
+        if varies(table.default):
+            return None
+        _target_dist(prog, table.default, prog.default_base, one, None, np.ones(1), acc)
+    else:
+        plan = prog._compile_match(batch, len(batch))
+        entry_p = np.zeros(prog.nr + 1)
+        if plan[0] == "const":
+            entry_p[plan[1]] = 1.0
+        elif plan[0] == "single":
+            np.add.at(entry_p, plan[1], probs[_base_column(plan[2]) or ""])
+        else:
+            fallback, blocks = plan[1], plan[2]
+            alive = [int(k) for bm, _ in blocks for k in bm if k >= 0]
+            per_base: dict[str, list[int]] = {}
+            for b, (bm, tabs) in enumerate(blocks):
+                width = int(np.count_nonzero(bm >= 0))
+                for key, tab in tabs:
+                    base = _base_column(key) or ""
+                    masks = per_base.setdefault(base, [-1] * len(probs[base]))
+                    for v, m in enumerate(tab.tolist()):
+                        masks[v] &= ~(((1 << width) - 1) << (32 * b)) | (int(m) << (32 * b))
+            dist: dict[int, float] = {-1: 1.0}
+            for base, masks in per_base.items():
+                col: dict[int, float] = {}
+                for m, p in zip(masks, probs[base].tolist(), strict=True):
+                    col[m] = col.get(m, 0.0) + p
+                new: dict[int, float] = {}
+                for m1, p1 in dist.items():
+                    for m2, p2 in col.items():
+                        new[m1 & m2] = new.get(m1 & m2, 0.0) + p1 * p2
+                dist = new
+            slots = [
+                (32 * b + j) for b, (bm, _) in enumerate(blocks) for j in range(32) if bm[j] >= 0
+            ]
+            for m, p in dist.items():
+                k = next((alive[i] for i, bit in enumerate(slots) if m >> bit & 1), fallback)
+                entry_p[k] += p
+        for k in np.flatnonzero(entry_p):
+            k = int(k)
+            act = prog.entries[k].entry.action if k < prog.nr else None
+            if isinstance(act, Forward) and any(varies(t) for t in prog.entries[k].targets):
+                return None
+            prog_entry_dist(prog, k, one, np.asarray([entry_p[k]]), acc)
+    ids = np.flatnonzero(acc)
+    return (ids + off).astype(np.intp), acc[ids]
+
+
+def prog_dist(
+    prog: Program, batch: RequestBatch, w: npt.NDArray[np.float64], acc: npt.NDArray[np.float64]
+) -> None:
+    table = prog.table
+    if table.passthrough:
+        acc[0] += w.sum()
+        return
+    if table.default is not None:
+        _target_dist(prog, table.default, prog.default_base, batch, None, w, acc)
+        return
+    e = prog.match(batch)
+    e_arr = np.full(len(batch), e, np.int16) if isinstance(e, int) else e
+    for k in np.unique(e_arr):
+        sel = np.flatnonzero(e_arr == k)
+        prog_entry_dist(prog, int(k), batch.take(sel), w[sel], acc)
+
+
+def prog_entry_dist(
+    prog: Program,
+    k: int,
+    sub: RequestBatch,
+    p: npt.NDArray[np.float64],
+    acc: npt.NDArray[np.float64],
+) -> None:
+    """Add the leaves of entry ``k`` for rows ``sub`` of probabilities ``p``: faults by
+    ``pm / 10^6``, the pick by ``weight / total`` (or the row's random value), pods uniform or
+    by hash key."""
+    act = prog.entries[k].entry.action if k < prog.nr else None
+    if not isinstance(act, Forward):
+        acc[prog.first[k]] += p.sum()
+        return
+    re_ = prog.entries[k]
+    pfi = 0.0
+    if act.fault is not None and act.fault.abort_status is not None:
+        pfi = min(max(act.fault.abort_per_million, 0), PER_MILLION) / PER_MILLION
+        acc[prog.fi_leaf[k]] += p.sum() * pfi
+    wt = act.weights
+    n = len(p)
+    has = (
+        sub.has_random
+        if sub.random_value is not None and sub.has_random is not None
+        else np.zeros(n, bool)
+    )
+    fixed = np.full(n, -1, np.intp)
+    if has.any():
+        fixed[has] = wt.pick(sub.random_value[has].astype(np.uint64))  # type: ignore[index]
+    for j, t in enumerate(re_.targets):
+        share = np.where(fixed < 0, wt.weights[j] / wt.total, (fixed == j).astype(float))
+        mass = p * share * (1.0 - pfi)
+        if not mass.any():
+            continue
+        _target_dist(prog, t, int(prog.tbase[k][j]), sub, None, mass, acc)
+
+
+def _target_dist(
+    prog: Program,
+    t: Target,
+    base: int,
+    batch: RequestBatch,
+    _sel: Any,
+    mass: npt.NDArray[np.float64],
+    acc: npt.NDArray[np.float64],
+) -> None:
+    n = _n_eps(t)
+    if n <= 1:
+        acc[base] += mass.sum()
+        return
+    if t.lb.hash_on is not None:
+        col = hash_key_column(batch, *t.lb.hash_on)
+        keys = np.take(prog.router.hash_table(col.values), col.codes)
+        hashed = keys >= 0
+        if hashed.any():
+            eps = (keys[hashed].astype(np.uint64) % np.uint64(n)).astype(np.intp)
+            np.add.at(acc, base + eps, mass[hashed])
+        acc[base : base + n] += mass[~hashed].sum() / n
+        return
+    acc[base : base + n] += mass.sum() / n
+
+
+__all__ = ["factored_leaf_distribution", "leaf_distribution"]
