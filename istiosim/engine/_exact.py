@@ -8,7 +8,6 @@ pod uniformly or by its hash key.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -77,7 +76,7 @@ def factored_leaf_distribution(
     elif table.default is not None:
         if varies(table.default):
             return None
-        _target_dist(prog, table.default, prog.default_base, one, None, np.ones(1), acc)
+        _target_dist(prog, table.default, prog.default_base, one, np.ones(1), acc)
     else:
         plan = prog._compile_match(batch, len(batch))
         entry_p = np.zeros(prog.nr + 1)
@@ -130,7 +129,7 @@ def prog_dist(
         acc[0] += w.sum()
         return
     if table.default is not None:
-        _target_dist(prog, table.default, prog.default_base, batch, None, w, acc)
+        _target_dist(prog, table.default, prog.default_base, batch, w, acc)
         return
     e = prog.match(batch)
     e_arr = np.full(len(batch), e, np.int16) if isinstance(e, int) else e
@@ -173,7 +172,7 @@ def prog_entry_dist(
         mass = p * share * (1.0 - pfi)
         if not mass.any():
             continue
-        _target_dist(prog, t, int(prog.tbase[k][j]), sub, None, mass, acc)
+        _target_dist(prog, t, int(prog.tbase[k][j]), sub, mass, acc)
 
 
 def _target_dist(
@@ -181,7 +180,6 @@ def _target_dist(
     t: Target,
     base: int,
     batch: RequestBatch,
-    _sel: Any,
     mass: npt.NDArray[np.float64],
     acc: npt.NDArray[np.float64],
 ) -> None:
