@@ -337,6 +337,17 @@ def _draw_plan(router: Router, keep: bool) -> list[tuple[int, int]]:
     return out
 
 
+def _has_delays(router: Router) -> bool:
+    """Whether any registered route can inject a delay (then keep=True records it)."""
+    for prog in list(router.programs.values()):
+        for re_ in prog.table.entries:
+            act = re_.entry.action
+            f = act.fault if isinstance(act, Forward) else None
+            if f is not None and f.delay_ms is not None and f.delay_per_million > 0:
+                return True
+    return False
+
+
 def _bound(moduli: set[int]) -> int:
     """A draw range every modulus divides (so ``draw % m`` is exactly uniform), else 2^64."""
     m = math.lcm(*moduli)
@@ -414,7 +425,7 @@ def _stream(
     if keep:
         cls_all = np.zeros(n, np.uint8 if k <= 256 else np.uint16 if k <= 65536 else np.int32)
         leaf_all = np.zeros(n, np.int32)
-        if any(s == DRAW_DELAY for s, _ in slots):
+        if _has_delays(router):
             di_all = np.zeros(n, bool)
     entropy, spawn_key = ss.entropy, tuple(ss.spawn_key)
 

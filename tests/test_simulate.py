@@ -326,3 +326,22 @@ def test_streamed_requests_agree_with_scalar_engine(which, thirds, header):
         host = d.destination.host if d.destination else cell[0]
         assert cell == (host, d.subset, d.workload, d.outcome.value, d.status), i
         assert pr.rule[i] == (-1 if d.rule is None else d.rule)
+
+
+ALWAYS_DELAYED = """
+apiVersion: networking.istio.io/v1beta1
+kind: VirtualService
+metadata: {name: ratings}
+spec:
+  hosts: [ratings]
+  http:
+  - fault: {delay: {fixedDelay: 2s, percentage: {value: 100}}}
+    route: [{destination: {host: ratings}}]
+"""
+
+
+def test_keep_records_delays_even_when_certain():
+    sim = _load(ALWAYS_DELAYED)
+    res = sim.simulate(Request("ratings"), 1000, rng=1, keep=True)
+    assert res.per_request is not None and res.per_request.delay_ms is not None
+    assert np.all(res.per_request.delay_ms == 2000)
