@@ -252,16 +252,16 @@ def _result(
     pr = None
     if per_request is not None:
         cls, leaf, di = per_request
-        delay = None
-        if di is not None:
-            delay = np.where(di, np.take(router.table("delay_ms"), leaf), -1)
-        pr = PerRequest(
-            cls,
-            np.take(leaf_to_cell, leaf),
-            np.take(router.table("rule"), leaf),
-            np.take(router.table("status"), leaf),
-            delay,
-        )
+        pods = np.empty(len(leaves), dtype=object)
+        pods[:] = [lf.pod for lf in leaves]
+        tables = {
+            "cell": leaf_to_cell,
+            "rule": router.table("rule"),
+            "status": router.table("status"),
+            "delay_ms": router.table("delay_ms"),
+            "pod": pods,
+        }
+        pr = PerRequest(cls, leaf, di, tables)
     return SimulationResult(
         n=n,
         mode=mode,

@@ -298,31 +298,56 @@ def _sort_key(cell: tuple[Any, ...]) -> tuple[Any, ...]:
 
 
 class PerRequest:
-    """Per-request arrays of a simulation (``keep=True``): class, row (cell), rule, status, delay.
+    """Per-request arrays of a simulation (``keep=True``), computed on access from the leaf ids.
 
-    ``cls[i]`` indexes ``result.classes``, ``cell[i]`` indexes ``result.cells``; ``rule`` is
-    the matched http rule (-1 none), ``delay_ms`` the injected delay (-1 none).
+    ``cls[i]`` indexes ``result.classes``; ``cell[i]`` indexes ``result.cells`` (host, subset,
+    workload, outcome, status); ``rule`` is the matched http rule (-1 none); ``status`` the HTTP
+    status; ``pod`` the pod that served the request (None none); ``delay_ms`` the injected
+    delay (-1 none). Kept: 1-2 bytes of class, 4 of leaf id, 1 of delay flag per request.
     """
 
     def __init__(
         self,
         cls: npt.NDArray[Any],
-        cell: npt.NDArray[np.int32],
-        rule: npt.NDArray[np.int32],
-        status: npt.NDArray[np.int16],
-        delay_ms: npt.NDArray[np.int64] | None,
+        leaf: npt.NDArray[np.int32],
+        delayed: npt.NDArray[np.bool_] | None,
+        tables: dict[str, npt.NDArray[Any]],
     ) -> None:
         self.cls = cls
-        self.cell = cell
-        self.rule = rule
-        self.status = status
-        self.delay_ms = delay_ms
+        self.leaf = leaf
+        self.delayed = delayed
+        self._tables = tables
+
+    def _column(self, name: str) -> npt.NDArray[Any]:
+        return np.take(self._tables[name], self.leaf)
+
+    @property
+    def cell(self) -> npt.NDArray[np.int32]:
+        return self._column("cell")
+
+    @property
+    def rule(self) -> npt.NDArray[np.int32]:
+        return self._column("rule")
+
+    @property
+    def status(self) -> npt.NDArray[np.int16]:
+        return self._column("status")
+
+    @property
+    def pod(self) -> npt.NDArray[np.object_]:
+        return self._column("pod")
+
+    @property
+    def delay_ms(self) -> npt.NDArray[np.int64]:
+        if self.delayed is None:
+            return np.full(len(self.leaf), -1, np.int64)
+        return np.where(self.delayed, self._column("delay_ms"), -1)
 
     def __len__(self) -> int:
-        return len(self.cell)
+        return len(self.leaf)
 
     def __repr__(self) -> str:
-        return f"<PerRequest n={len(self)}: cls, cell, rule, status, delay_ms>"
+        return f"<PerRequest n={len(self)}: cls, cell, rule, status, pod, delay_ms>"
 
 
 class SimulationResult:
