@@ -159,7 +159,7 @@ def test_keep_per_request_arrays(thirds):
     fi = np.asarray([res.cells[i][3] == "FI" for i in pr.cell])
     assert np.all(pr.status[fi] == 503) and np.all(pr.rule[fi] == 0)
     assert set(np.unique(pr.rule).tolist()) == {0, 1}
-    pods = {None, "reviews-v1-0", "reviews-v2-0", "reviews-v2-1", "reviews-v3-0", "reviews-v3-1"}
+    pods = {None, *(f"reviews-{v}-{i}" for v in ("v1", "v2", "v3") for i in (0, 1))}
     assert set(pr.pod.tolist()) == pods  # each has probability >= 8%: all appear in 50,000
     assert np.all(pr.delay_ms == -1)
 
