@@ -457,7 +457,8 @@ def _stream(
             if di_all is not None and di is not None:
                 di_all[lo:hi] = di
         if k == 1:
-            return np.bincount(leaf, minlength=n_leaves).reshape(1, n_leaves)
+            # intp input: bincount (which holds the GIL) then needs no cast of its own
+            return np.bincount(leaf.astype(np.intp), minlength=n_leaves).reshape(1, n_leaves)
         joint = cls.astype(np.intp) * n_leaves + leaf
         return np.bincount(joint, minlength=k * n_leaves).reshape(k, n_leaves)
 
