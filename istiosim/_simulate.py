@@ -279,7 +279,7 @@ def _result(
 
 
 def _keep_freed_memory() -> None:
-    """glibc: keep 64 MiB of freed heap instead of returning it to the OS at every chunk.
+    """glibc: keep 16 MiB of freed heap instead of returning it to the OS at every chunk.
 
     Each chunk allocates and frees a few MiB of temporaries; by default glibc gives them back
     and the next chunk page-faults them in again (performance.md §7: a page-fault storm that
@@ -293,7 +293,7 @@ def _keep_freed_memory() -> None:
         import ctypes
 
         libc = ctypes.CDLL("libc.so.6")
-        libc.mallopt(-2, 64 << 20)  # M_TOP_PAD
+        libc.mallopt(-2, 16 << 20)  # M_TOP_PAD
     except (OSError, AttributeError):  # pragma: no cover - not glibc
         pass
 
