@@ -3,19 +3,23 @@
 - ``mode="exact"``: for each request class, every distinct request (the product of its column
   distributions) goes through the vector engine's match once, or, for large classes, the
   per-column rule-bitmask distributions are convolved; the draws are integrated out
-  analytically (``engine.vector.leaf_distribution`` / ``factored_leaf_distribution``).
+  analytically (``engine._exact``).
 - ``mode="stratified"``: the exact probabilities turned into deterministic counts, each row
   within ±1 of ``n × probability`` (largest remainders).
 - ``mode="sample"`` (default): seeded Monte Carlo. When only counts are asked for
-  (``keep=False``) and the classes' probabilities are known, one multinomial draw per class gives the
-  counts in O(classes) (``method="counts"``); otherwise (``keep=True`` or ``method="vector"``)
-  requests are generated as codes and routed by the vector engine, streamed in chunks.
+  (``keep=False``) and the classes' probabilities are known, one multinomial draw per class
+  gives the counts in O(classes) (``method="counts"``); otherwise (``keep=True`` or
+  ``method="vector"``) requests are generated as codes and routed by the vector engine,
+  streamed in chunks.
 
 Streaming is reproducible whatever the chunk size and thread count: requests are cut into fixed
-blocks of ``BLOCK`` requests and block b draws everything (classes, columns, route, endpoint,
-fault and mirror draws) from its own ``Generator(PCG64(SeedSequence(seed).spawn-key b))``. A
-chunk is a run of whole blocks; chunks run on a thread pool (numpy releases the GIL) and their
-integer counts are summed.
+blocks of ``BLOCK`` requests, and block b draws everything (classes, columns, then the route,
+endpoint, fault and mirror draws the plan can use, in that order) from its own
+``Generator(PCG64(SeedSequence(entropy, spawn_key=(..., b))))``, which is the b-th child
+``SeedSequence.spawn`` would give. A chunk is a run of whole blocks; chunks run on a thread pool
+and their integer counts are summed. numpy releases the GIL in the random generators, gathers
+and ufuncs, but not in ``np.bincount`` nor in the per-chunk Python, so the gain from a second
+core is partial (see ``benchmarks/bench_engines.py``).
 """
 
 from __future__ import annotations
