@@ -348,3 +348,29 @@ def test_keep_records_delays_even_when_certain():
     res = sim.simulate(Request("ratings"), 1000, rng=1, keep=True)
     assert res.per_request is not None and res.per_request.delay_ms is not None
     assert np.all(res.per_request.delay_ms == 2000)
+
+
+def test_streaming_with_faults_is_chunk_and_thread_independent(thirds):
+    """The non-fused path (a random abort) and kept arrays: identical for any chunking."""
+    t = Traffic.mix(
+        [
+            (Traffic.request(Request("reviews"), path=["/down", "/up"]), 3),
+            (Request("reviews", random_value=99), 1),  # fixed pick: always v1 (99 % 3 == 0)
+        ]
+    )
+    runs = [
+        thirds.simulate(t, 200_000, rng=9, keep=True, chunk_size=cs, threads=th)
+        for cs, th in ((1 << 16, 1), (1 << 17, 2), (5 << 16, 2))
+    ]
+    first = runs[0]
+    assert first.per_request is not None
+    for r in runs[1:]:
+        assert r.counts() == first.counts()
+        assert r.per_request is not None
+        assert np.array_equal(r.per_request.leaf, first.per_request.leaf)
+        assert np.array_equal(r.per_request.cls, first.per_request.cls)
+    assert first.classes == ("reviews", "reviews#2")
+    fixed = first.by_class()["reviews#2"]
+    assert set(fixed.counts("subset")) == {"v1"}
+    exact = thirds.simulate(t, 1, mode="exact").by_class()["reviews#2"]
+    assert exact.shares("subset") == {"v1": 1.0}
