@@ -463,7 +463,8 @@ def _stream(
         if k == 1:
             # intp input: bincount (which holds the GIL) then needs no cast of its own
             return np.bincount(leaf.astype(np.intp), minlength=n_leaves).reshape(1, n_leaves)
-        joint = cls.astype(np.intp) * n_leaves + leaf
+        joint = np.multiply(cls, n_leaves, dtype=np.intp)
+        joint += leaf
         return np.bincount(joint, minlength=k * n_leaves).reshape(k, n_leaves)
 
     workers = threads or os.cpu_count() or 1
