@@ -52,8 +52,9 @@ def _match_name(m: Any, j: int) -> str:
 def _matches(route: Any) -> list[Any]:
     if isinstance(route, cfg.HTTPRoute):
         return list(route.match)
-    if isinstance(route, dict):
-        return list(route.get("match") or [])
+    if isinstance(route, dict):  # tcp/tls routes are loaded as plain data, not checked
+        m = route.get("match")
+        return list(m) if isinstance(m, list) else []
     return []
 
 

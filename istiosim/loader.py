@@ -33,6 +33,8 @@ except AttributeError:  # pragma: no cover
 
 MAX_FILE_BYTES = 32 * 1024 * 1024
 MAX_NODES = 2_000_000
+#: Each replica becomes a modelled pod; more than this is refused rather than hanging.
+MAX_REPLICAS = 100_000
 #: Deeper YAML is refused before it can exhaust a stack (libyaml's composer, pydantic).
 MAX_DEPTH = 200
 YAML_SUFFIXES = (".yaml", ".yml", ".json")
@@ -615,6 +617,19 @@ def _load_doc(
     except ValidationError as exc:
         errors.extend(_translate(exc, model, doc, resource))
         return
+    if isinstance(obj, cfg.Deployment) and obj.spec.replicas is not None:
+        n = obj.spec.replicas
+        if not (0 <= n <= MAX_REPLICAS):
+            errors.append(
+                Diagnostic.make(
+                    "ISM0004",
+                    f"replicas {n} must be in [0, {MAX_REPLICAS}] (istiosim models every pod)",
+                    doc.source.find(("spec", "replicas")) or doc.location,
+                    resource=resource,
+                    field_path="spec.replicas",
+                )
+            )
+            return
     key = (kind if kind != "StatefulSet" else "Deployment", ns, name)
     if key in entries:
         infos.append(
