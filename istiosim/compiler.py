@@ -1480,17 +1480,34 @@ def _conflicting_mesh_hosts(c: _Compiler, vss: list[CompiledVirtualService]) -> 
     """
     mesh = [v for v in vss if "mesh" in v.gateways]
     scopes = {v.key: _export_scope(v) for v in mesh}
+    # candidate pairs without comparing every VS with every other: exact hosts by index,
+    # wildcard hosts (rare) against every host
+    by_host: dict[str, list[int]] = {}
+    wild: list[tuple[int, str]] = []
+    for i, v in enumerate(mesh):
+        for h in v.hosts:
+            if h.startswith("*"):
+                wild.append((i, h))
+            else:
+                by_host.setdefault(h, []).append(i)
+    pairs: set[tuple[int, int]] = set()
+    for members in by_host.values():
+        pairs.update((a, b) for n, a in enumerate(members) for b in members[n + 1 :] if a != b)
+    for n, (i, w) in enumerate(wild):
+        for h, members in by_host.items():
+            if _hosts_overlap(w, h):
+                pairs.update((min(i, j), max(i, j)) for j in members if j != i)
+        for j, w2 in wild[n + 1 :]:
+            if j != i and _hosts_overlap(w, w2):
+                pairs.add((min(i, j), max(i, j)))
     partners: dict[str, list[CompiledVirtualService]] = {}
-    for i, a in enumerate(mesh):
-        for b in mesh[i + 1 :]:
-            sa, sb = scopes[a.key], scopes[b.key]
-            if not sa or not sb or not ("*" in sa or "*" in sb or sa & sb):
-                continue
-            shared = next((h for h in a.hosts for g in b.hosts if _hosts_overlap(h, g)), None)
-            if shared is None:
-                continue
-            partners.setdefault(a.key, [a]).append(b)
-            partners.setdefault(b.key, [b]).append(a)
+    for i, j in sorted(pairs):
+        a, b = mesh[i], mesh[j]
+        sa, sb = scopes[a.key], scopes[b.key]
+        if not sa or not sb or not ("*" in sa or "*" in sb or sa & sb):
+            continue
+        partners.setdefault(a.key, [a]).append(b)
+        partners.setdefault(b.key, [b]).append(a)
     for v in mesh:
         group = partners.get(v.key)
         if not group:
