@@ -1376,6 +1376,10 @@ def _mesh_diagnostics(c: _Compiler, plan: RoutePlan, vss: list[CompiledVirtualSe
         (vs.namespace, vs.name, vs.export_to, [e for e in vs.entries if id(e) not in c.inherited])
         for vs in vss
     ] + [(ns, v.metadata.name, frozenset(v.spec.export_to), es) for v, ns, es in c.delegate_routes]
+    by_fqdn: dict[str, list[Service]] = {}
+    for svc_ in c.mesh.services:
+        by_fqdn.setdefault(svc_.fqdn(c.mesh.domain), []).append(svc_)
+    wild = [(fq, x) for fq, xs in by_fqdn.items() if fq.startswith("*") for x in xs]
     for vs_ns, vs_name, vs_export, entries in routes:
         col = c.col("VirtualService", vs_ns, vs_name)
         for e in entries:
@@ -1406,7 +1410,7 @@ def _mesh_diagnostics(c: _Compiler, plan: RoutePlan, vss: list[CompiledVirtualSe
                                 **_at(col, dpath, ("subset",)),
                             )
                         )
-                svc = _visible_host(c.mesh, d.host, vs_ns, vs_export)
+                svc = _visible_host(by_fqdn, wild, d.host, vs_ns, vs_export)
                 if svc is None:
                     c.diags.append(
                         Diagnostic.make(
@@ -1552,7 +1556,13 @@ def _fqdn_namespace(host: str, domain: str) -> str | None:
     return None
 
 
-def _visible_host(mesh: Mesh, host: str, vs_ns: str, vs_export: frozenset[str]) -> Service | None:
+def _visible_host(
+    by_fqdn: dict[str, list[Service]],
+    wild: list[tuple[str, Service]],
+    host: str,
+    vs_ns: str,
+    vs_export: frozenset[str],
+) -> Service | None:
     """The Service or ServiceEntry a VirtualService's destination host names, as istioctl's
     DestinationHostAnalyzer (``util.GetDestinationHost``) finds it.
 
@@ -1568,15 +1578,13 @@ def _visible_host(mesh: Mesh, host: str, vs_ns: str, vs_export: frozenset[str]) 
         return {svc.namespace if x == "." else x for x in e if x != "~"}
 
     wanted = {vs_ns} if not vs_export else {vs_ns if x == "." else x for x in vs_export}
-    for svc in mesh.services:
-        if svc.fqdn(mesh.domain) == host:
-            sc = scopes(svc)
-            if "*" in sc or sc & wanted:
-                return svc
+    for svc in by_fqdn.get(host, ()):
+        sc = scopes(svc)
+        if "*" in sc or sc & wanted:
+            return svc
     bare = host.lstrip("*")
-    for svc in mesh.services:
-        fq = svc.fqdn(mesh.domain)
-        if fq.startswith("*") and bare.endswith(fq[1:]):
+    for fq, svc in wild:
+        if bare.endswith(fq[1:]):
             sc = scopes(svc)
             if "*" in sc or vs_ns in sc:
                 return svc
