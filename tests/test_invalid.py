@@ -304,3 +304,15 @@ def test_what_istio_accepts_loads(name: str) -> None:
     got = [(d.code, d.field_path) for d in plan.diagnostics if d.code == "IST0133"]
     assert got == warnings
     assert not [d for d in plan.diagnostics if d.code == "IST0106"]
+
+
+def test_cli_bad_paths_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    empty = tmp_path / "empty-dir"
+    empty.mkdir()
+    for bad in (tmp_path / "nope.yaml", empty):
+        for argv in (["check", "-f", str(bad)], ["route", "-f", str(bad), "--host", "x"]):
+            assert main(argv) == 2
+            out, err = capsys.readouterr()
+            assert out == ""
+            (line,) = err.splitlines()
+            assert line.startswith(f"{bad}: error[ISM0001] ")
