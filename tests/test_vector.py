@@ -263,3 +263,30 @@ def test_empty_batch():
     sim = _load()
     bd = route_batch(sim.plan, RequestBatch(0, host="reviews"), None)
     assert len(bd) == 0 and bd.counts() == {} and list(bd.status) == []
+
+
+def test_redirect_derive_port_uses_the_listener_port_like_scalar():
+    """§4 redirect: FROM_REQUEST_PORT takes the listener port (9080), in both engines."""
+    from istiosim import Request, RequestBatch
+    from istiosim.engine.scalar import route
+
+    text = """
+apiVersion: v1
+kind: Service
+metadata: {name: reviews}
+spec: {selector: {app: reviews}, ports: [{port: 9080}]}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: reviews}
+spec:
+  hosts: [reviews]
+  http:
+  - redirect: {uri: /v2, derivePort: FROM_REQUEST_PORT}
+"""
+    sim = istiosim.load(text)
+    req = Request("reviews", "/a?x=1")
+    zeros = np.zeros((1, sim.plan.n_draws), dtype=np.uint64)
+    vec = route_batch(sim.plan, RequestBatch.from_requests([req]), zeros)[0]
+    assert vec.redirect_location == route(sim.plan, req, [0] * sim.plan.n_draws).redirect_location
+    assert vec.redirect_location == "http://reviews:9080/v2?x=1"

@@ -172,7 +172,7 @@ def leaf_decision(lf: Leaf, request: Request, di: bool, mirror_bits: int) -> Dec
         return Decision(
             Outcome.REDIRECT,
             act.status,
-            redirect_location=redirect_location(act, request),
+            redirect_location=redirect_location(act, request, table.port),
             **common,
         )
     assert isinstance(act, Forward)

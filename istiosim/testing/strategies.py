@@ -54,7 +54,7 @@ def meshes(draw: Any, services: tuple[str, ...] = SERVICES) -> list[dict[str, An
     """Kubernetes Services and Deployments: versions v1-v3 with 0-3 replicas each."""
     docs: list[dict[str, Any]] = []
     for name in services:
-        ports = [{"name": "http", "port": 80}]
+        ports = [{"name": "http", "port": draw(st.sampled_from((80, 80, 9080)))}]
         if draw(st.booleans()):
             ports.append({"name": "http-alt", "port": 8080})
         docs.append(
@@ -173,7 +173,18 @@ def http_routes(draw: Any, host: str, hosts: tuple[str, ...] = SERVICES) -> dict
     if kind == "redirect":
         rule["redirect"] = {"uri": draw(st.sampled_from(("/new", "/moved?x=1")))}
         if draw(st.booleans()):
-            rule["redirect"]["authority"] = "example.com"
+            rule["redirect"]["authority"] = draw(
+                st.sampled_from(("example.com", "example.com:8443"))
+            )
+        extra = draw(st.sampled_from(("", "derive-request", "derive-default", "port", "scheme")))
+        if extra == "derive-request":
+            rule["redirect"]["derivePort"] = "FROM_REQUEST_PORT"
+        elif extra == "derive-default":
+            rule["redirect"]["derivePort"] = "FROM_PROTOCOL_DEFAULT"
+        elif extra == "port":
+            rule["redirect"]["port"] = draw(st.sampled_from((80, 8080)))
+        elif extra == "scheme":
+            rule["redirect"]["scheme"] = "https"
         return rule
     if kind == "direct":
         rule["directResponse"] = {"status": draw(st.sampled_from((200, 418, 503)))}
