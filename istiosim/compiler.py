@@ -148,7 +148,8 @@ def compile_regex(pattern: str, col: _Collector, path: tuple[str | int, ...]) ->
         return re2.compile(pattern, options=_RE2_OPTIONS)
     except re2.error as exc:
         msg = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else str(exc)
-        col.error(f"invalid RE2 regex {pattern!r}: {msg}", path)
+        # shown as written (a repr would double every backslash)
+        col.error(f"invalid RE2 regex `{pattern}`: {msg}", path)
         return None
 
 

@@ -381,6 +381,8 @@ def _documents(file: str, text: str) -> Iterator[_Doc]:
         mark = exc.problem_mark or exc.context_mark
         loc = _loc(file, mark) if mark else Location(file)
         msg = " ".join(str(x) for x in (exc.context, exc.problem) if x) or "invalid YAML"
+        if mark is not None and text[mark.index : mark.index + 1] == "\t":
+            msg += " (a tab: YAML indents with spaces only)"
         raise ConfigError([Diagnostic.make("ISM0002", msg, loc)]) from None
     except yaml.reader.ReaderError as exc:
         line = text.count("\n", 0, exc.position) + 1
