@@ -518,6 +518,31 @@ def _translate(
                     field_path=path,
                 )
             )
+    return _merge_union_errors(out)
+
+
+def _merge_union_errors(diags: list[Diagnostic]) -> list[Diagnostic]:
+    """One diagnostic per field: pydantic reports each member of a union (``int | str``)."""
+    out: list[Diagnostic] = []
+    for d in diags:
+        prev = out[-1] if out else None
+        if (
+            prev is not None
+            and d.code == prev.code == "ISM0004"
+            and (d.field_path, d.location) == (prev.field_path, prev.location)
+        ):
+            head, sep, got = d.message.rpartition(" (got ")
+            if sep and prev.message.endswith(sep + got):
+                first = prev.message[: -len(sep + got)]
+                out[-1] = Diagnostic.make(
+                    "ISM0004",
+                    f"{first}, or {head[0].lower() + head[1:]}{sep}{got}",
+                    d.location,
+                    resource=d.resource,
+                    field_path=d.field_path,
+                )
+                continue
+        out.append(d)
     return out
 
 
