@@ -294,10 +294,15 @@ class _Compiler:
             col.error(
                 "delegate VirtualService (no hosts) must not have gateways", ("spec", "gateways")
             )
-        if vs.spec.tcp or vs.spec.tls:
-            col.error(
-                "delegate VirtualService (no hosts) must not have tcp or tls routes", ("spec",)
-            )
+        for kind in ("tcp", "tls"):
+            if getattr(vs.spec, kind):
+                col.error(
+                    f"delegate VirtualService (no hosts) must not have {kind} routes",
+                    ("spec", kind),
+                )
+        if not vs.spec.http and not vs.spec.tcp and not vs.spec.tls:
+            col.error("http, tcp or tls must be provided in virtual service", ("spec",))
+        self._export_to(vs.spec.export_to, col, ("spec", "exportTo"))
         for i, r in enumerate(vs.spec.http):
             if r is not None and r.delegate is not None:
                 col.error(
