@@ -810,8 +810,14 @@ class _Compiler:
                         col.error(f"invalid header {name!r}: pseudo headers cannot be modified", hp)
                     elif lname == "host" and side == "response":
                         col.error("the host header cannot be modified on responses", hp)
-                    if any(ord(c) < 32 and c != "\t" for c in value):
+                    if any((ord(c) < 32 and c != "\t") or c == "\x7f" for c in value):
                         col.error(f"header {name!r} value contains control characters", hp)
+                    elif value.count("%") % 2:
+                        col.error(
+                            f"header {name!r} value {value!r}: single % not allowed; escape by "
+                            "doubling to %% or encase an Envoy variable name in a pair of %",
+                            hp,
+                        )
             for i, name in enumerate(ops.remove):
                 if not name or name.lower() == "host" or name.startswith(":"):
                     col.error(f"invalid header to remove {name!r}", (*path, side, "remove", i))
