@@ -943,7 +943,7 @@ class _Compiler:
                     col.error(problem, (*dp, "fixedDelay"))
                 else:
                     delay_ms = round(parse_duration_ms(d.fixed_delay) or 0)
-            if d.percent is not None:
+            if d.percent:  # as istioctl's deprecation analyzer: a zero percent is unset
                 col.warn("percent is deprecated; use percentage", (*dp, "percent"), "IST0002")
                 if not (0 <= d.percent <= 100):
                     col.error("percent must be in [0, 100]", (*dp, "percent"))
