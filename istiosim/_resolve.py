@@ -151,7 +151,8 @@ def _merge(drs: list[CompiledDestinationRule]) -> CompiledDestinationRule:
             if s.name not in seen:
                 seen.add(s.name)
                 subsets.append(s)
-    first = next((d for d in drs if d.lb is not None or d.port_lb), drs[0])
+    # model/destination_rule.go mergeDestinationRule: the first trafficPolicy written wins whole
+    first = next((d for d in drs if d.has_policy), drs[0])
     head = drs[0]
     return CompiledDestinationRule(
         head.namespace,
@@ -163,6 +164,7 @@ def _merge(drs: list[CompiledDestinationRule]) -> CompiledDestinationRule:
         first.port_lb,
         head.order,
         head.location,
+        first.has_policy,
     )
 
 

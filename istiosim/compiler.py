@@ -149,7 +149,12 @@ def compile_regex(pattern: str, col: _Collector, path: tuple[str | int, ...]) ->
     except re2.error as exc:
         msg = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else str(exc)
         # shown as written (a repr would double every backslash)
-        col.error(f"invalid RE2 regex `{pattern}`: {msg}", path)
+        hint = (
+            " (a presence match is written {}; only withoutHeaders accepts regex '*')"
+            if pattern == "*"
+            else ""
+        )
+        col.error(f"invalid RE2 regex `{pattern}`: {msg}{hint}", path)
         return None
 
 
@@ -163,7 +168,16 @@ def _string_matcher(
     ignore_case: bool = False,
     invert: bool = False,
     presence_ok: bool = True,
+    star_is_presence: bool = False,
 ) -> Matcher | None:
+    """One StringMatch → Matcher. ``{}`` is a presence match.
+
+    ``regex: "*"`` is a presence match only under ``withoutHeaders``: Istio's route translation
+    would convert it anywhere (``canBeConvertedToPresentMatch``), but the admission webhook
+    compiles every other regex with Go's RE2 first and refuses ``*``
+    (pkg/config/validation/virtualservice.go ``validateHTTPRouteMatchRequest`` →
+    ``validateStringMatchRegexp``), and never validates ``withoutHeaders``.
+    """
     if sm is None:
         what = f"header match {key[7:]!r}" if key.startswith("header:") else f"{key} match"
         col.error(f"{what} cannot be null", path)
@@ -176,7 +190,7 @@ def _string_matcher(
             (*path, _written_last(col, path, set_)),
         )
         return None
-    if not set_ or (sm.regex == "*" and presence_ok):
+    if not set_ or (sm.regex == "*" and star_is_presence):
         if not presence_ok:
             return None
         return Matcher(key, "present", invert=invert, location=loc)
@@ -245,7 +259,8 @@ def _header_ops(ops: cfg.HeaderOperations | None) -> HeaderOps:
 def _per_million(p: cfg.Percent | None, default: int) -> int:
     if p is None:
         return default
-    return round(p.value * 10_000)
+    # Istio truncates: uint32(percentage * 10000) out of a million (route.go translatePercentToFractionalPercent)
+    return int(p.value * 10_000)
 
 
 class _Compiler:
@@ -525,8 +540,8 @@ class _Compiler:
         kind: str | None = None
         if m.uri is not None:
             u = m.uri
-            if u.regex == "*" or (u.prefix in ("", "/") and u.exact is None and u.regex is None):
-                pass  # catch-all uri (Envoy prefix "/")
+            if u.prefix in ("", "/") and u.exact is None and u.regex is None:
+                prefix = u.prefix  # catch-all uri; the matched prefix still drives rewrite.uri
             else:
                 um = _string_matcher(
                     "uri",
@@ -565,7 +580,7 @@ class _Compiler:
                 sm = mapping[name]
                 if sm is None and field_name != "headers":
                     sm = cfg.StringMatch()  # Istio accepts null here: a presence match
-                x = _string_matcher(key, sm, col, hpath, invert=invert)
+                x = _string_matcher(key, sm, col, hpath, invert=invert, star_is_presence=invert)
                 if x is not None:
                     ms.append(x)
         if m.port is not None and not (0 < m.port < 65536):
@@ -1130,6 +1145,7 @@ class _Compiler:
                     port_lb,
                     order,
                     col.loc(()),
+                    spec.traffic_policy is not None,
                 )
             )
         return out

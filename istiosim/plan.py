@@ -303,6 +303,7 @@ class CompiledDestinationRule:
     port_lb: tuple[tuple[int, LbPolicy], ...] = ()
     order: int = 0
     location: Location | None = None
+    has_policy: bool = False  # a top-level trafficPolicy was written (merge: first one wins)
 
     def subset(self, name: str) -> SubsetSpec | None:
         for s in self.subsets:

@@ -123,7 +123,9 @@ def test_route_404_is_an_answer_not_a_failure(capsys: pytest.CaptureFixture[str]
     assert (json.loads(out)["outcome"], json.loads(out)["status"]) == ("NR", 404)
 
 
-def test_route_path_query_feeds_query_params(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_route_path_query_feeds_query_params(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     vs = tmp_path / "vs.yaml"
     vs.write_text(
         "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: reviews}\n"

@@ -137,7 +137,9 @@ spec:
 
 
 def test_trace_points_at_the_rule_file_and_line() -> None:
-    sim = istiosim.load(KUBE, NET / "destination-rule-all.yaml", NET / "virtual-service-reviews-test-v2.yaml")
+    sim = istiosim.load(
+        KUBE, NET / "destination-rule-all.yaml", NET / "virtual-service-reviews-test-v2.yaml"
+    )
     d = sim.route(Request("reviews", headers={"end-user": "jason"}), trace=True)
     text = d.explain()
     assert "virtual-service-reviews-test-v2.yaml:10:7" in text  # the `- headers:` match block

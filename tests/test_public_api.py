@@ -129,7 +129,9 @@ def test_imports_point_down(name: str) -> None:
         if imp.startswith("ext:"):
             top = imp[4:]
             allowed = THIRD_PARTY_ONLY_IN.get(top)
-            assert allowed is None or name in allowed, f"{name} imports {top}; only {sorted(allowed)} may"
+            assert allowed is None or name in allowed, (
+                f"{name} imports {top}; only {sorted(allowed)} may"
+            )
             if name.startswith("engine"):
                 assert top not in ("pydantic", "yaml"), f"{name} must not import {top}"
             continue
@@ -139,8 +141,14 @@ def test_imports_point_down(name: str) -> None:
         if name.startswith("engine"):
             assert target not in ENGINE_FORBIDDEN, f"{name} must not import {target}"
         ok = LAYER[target] < own or (name, target) in SAME_STAGE or (name, target) in UPWARD_OK
-        ok = ok or target == name or (target.split(".")[0] == name.split(".")[0] and LAYER[target] <= own)
-        assert ok, f"{name} (layer {own}) imports {target} (layer {LAYER[target]}): imports must point down"
+        ok = (
+            ok
+            or target == name
+            or (target.split(".")[0] == name.split(".")[0] and LAYER[target] <= own)
+        )
+        assert ok, (
+            f"{name} (layer {own}) imports {target} (layer {LAYER[target]}): imports must point down"
+        )
 
 
 def test_all_is_sorted_and_resolves() -> None:

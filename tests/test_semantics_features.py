@@ -402,3 +402,21 @@ def test_s4_delegate_regex_conflicts_with_any_root_match_on_that_field() -> None
     delegate = DELEGATE.replace("prefix: /reviews/v2", "regex: '/reviews/v2.*'")
     sim = load(reviews("v1", "v2", "v3"), ROOT, delegate)
     assert go(sim, Request("reviews", "/reviews/v2/x")).subset == "v1", "regex route dropped"
+
+
+def test_s4_fault_percentage_is_truncated_to_per_million_like_istio() -> None:
+    """route.go translatePercentToFractionalPercent: uint32(p * 10000) of a million, truncated.
+
+    0.57 * 10000 is 5699.999… in binary floating point, so Envoy gets 5699, not 5700.
+    """
+    sim = fault("{abort: {httpStatus: 503, percentage: {value: 0.57}}}")
+    assert go(sim, Request("reviews"), abort=5698).outcome is Outcome.FI
+    assert go(sim, Request("reviews"), abort=5699).outcome is Outcome.OK
+
+
+def test_s4_rewrite_uri_after_empty_prefix_match_prepends() -> None:
+    """Envoy's prefix_rewrite replaces the matched prefix: "" → "/v1" gives /v1/abc, "/" gives /v1abc."""
+    empty = rewrite("match:\n  - uri: {prefix: ''}\n  ", "{uri: /v1}")
+    assert go(empty, Request("reviews", "/abc")).path == "/v1/abc"
+    slash = rewrite("match:\n  - uri: {prefix: /}\n  ", "{uri: /v1}")
+    assert go(slash, Request("reviews", "/abc")).path == "/v1abc"

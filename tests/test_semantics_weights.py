@@ -322,3 +322,24 @@ def test_s3_several_destination_rules_for_one_host_merge() -> None:
     d2 = go(sim, Request("reviews", random_value=50))
     assert d2.outcome is Outcome.OK and d2.pod is not None and d2.pod.startswith("reviews-v2-")
     assert "RANDOM picks" in trace_text(d2), "first top-level trafficPolicy wins"
+
+
+def test_s3_merged_destination_rules_first_written_traffic_policy_wins_whole() -> None:
+    """mergeDestinationRule keeps the first trafficPolicy written, even one without a loadBalancer.
+
+    istio/istio pilot/pkg/model/destination_rule.go: the merged rule takes a later rule's
+    trafficPolicy only when it has none yet; so a later RANDOM does not fill the gap.
+    """
+    first = dr(
+        "reviews",
+        ["v1"],
+        name="a",
+        policy="trafficPolicy:\n  connectionPool: {tcp: {maxConnections: 10}}\n",
+    )
+    second = dr(
+        "reviews", ["v2"], name="b", policy="trafficPolicy:\n  loadBalancer: {simple: RANDOM}\n"
+    )
+    base = svc("reviews", ["v1", "v2"], replicas=2) + "---\n" + first + "---\n" + second
+    sim = load(base, split(("v2", None)))
+    text = trace_text(go(sim, Request("reviews")))
+    assert "LEAST_REQUEST picks" in text and "RANDOM" not in text

@@ -475,7 +475,7 @@ def forwarded(
             if e.uri_kind in ("exact", "regex"):
                 uri = rw.uri
             else:
-                pre = e.uri_prefix or "/"
+                pre = e.uri_prefix if e.uri_prefix is not None else "/"
                 uri = rw.uri + uri[len(pre) :]
         elif rw.regex is not None and rw.regex_substitution is not None:
             uri = rw.regex.sub(rw.regex_substitution, uri)
