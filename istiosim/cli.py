@@ -196,15 +196,36 @@ def cmd_demo(args: argparse.Namespace) -> int:
             seen = ", ".join(f"{_STARS.get(s, s)} ({s}) {float(p):.0%}" for s, p in shares.items())
             rule = f"rule {d.rule}" if d.rule is not None else "default route"
             print(f"  {who:<9} sees {seen}   [{d.virtual_service} {rule}]")
-        if len(sim.plan.virtual_services) and i == 3:
+        if i == 3:
             d = sim.route(Request("reviews", "/reviews/0", port=9080), trace=True)
             print(
                 "  why:",
                 "; ".join(s.message for s in (d.trace or ()) if s.kind in ("match", "weight")),
             )
+        if i >= 3:
+            _demo_simulation(sim, args.seed)
         print()
     print("Try:  istiosim route -f <configs> --host reviews -H 'end-user: jason'")
+    print("      istiosim simulate -f <configs> --host reviews -n 1000000 --seed 1")
     return 0
+
+
+def _demo_simulation(sim: Any, seed: int | None) -> None:
+    """One million page views from 10,000 readers, 10% of the traffic from jason."""
+    from .request import Request
+    from .traffic import Traffic
+
+    users = Traffic.users(
+        Request("reviews", "/reviews/0", port=9080),
+        header="end-user",
+        n_users=10_000,
+        named={"jason": 0.1},
+    )
+    res = sim.simulate(users, n=1_000_000, rng=seed)
+    counts = res.subset_counts()
+    total = sum(counts.values())
+    parts = ", ".join(f"{s} {c / total:.2%}" for s, c in sorted(counts.items()))
+    print(f"  simulated 1,000,000 page views (10,000 readers, jason 10%): {parts}")
 
 
 # -- main ------------------------------------------------------------------------------------
@@ -220,7 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     d = sub.add_parser("demo", help="the Bookinfo walkthrough on bundled configs")
-    d.add_argument("--seed", type=int, default=None)
+    d.add_argument("--seed", type=int, default=1, help="seed of the random draws (default 1)")
     d.set_defaults(func=cmd_demo)
 
     r = sub.add_parser("route", help="route one request and explain why")

@@ -201,3 +201,16 @@ def test_demo_shows_each_step_with_exact_shares() -> None:
         "a reader  sees black stars (v2) 100%" in steps[3]
         and "jason     sees red stars (v3) 100%" in steps[3]
     )
+    # the simulated page views: 50/50, and 90% v2 / 10% v3 (jason's share), each within 0.5 pp
+    # (1e6 draws: a share's standard error is at most 0.05 pp, so 0.5 pp is 10 sigma; seed fixed)
+    sims = [
+        ln.split(": ", 1)[1] for ln in out.splitlines() if "simulated 1,000,000 page views" in ln
+    ]
+    assert len(sims) == 2
+    shares = [{p.split()[0]: float(p.split()[1].rstrip("%")) for p in s.split(", ")} for s in sims]
+    assert abs(shares[0]["v2"] - 50) < 0.5 and abs(shares[0]["v3"] - 50) < 0.5
+    assert abs(shares[1]["v2"] - 90) < 0.5 and abs(shares[1]["v3"] - 10) < 0.5
+    again = subprocess.run(
+        [sys.executable, "-m", "istiosim", "demo"], capture_output=True, text=True, check=True
+    ).stdout
+    assert again == out, "the demo is deterministic (seed 1 by default)"
