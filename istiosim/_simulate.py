@@ -258,7 +258,12 @@ def _result(
         cls, leaf, di = per_request
         pods = np.empty(len(leaves), dtype=object)
         pods[:] = [lf.pod for lf in leaves]
+        by_leaf = [cells[int(c)] for c in leaf_to_cell]
         tables = {
+            "host": _objects([c[0] for c in by_leaf]),
+            "subset": _objects([c[1] for c in by_leaf]),
+            "workload": _objects([c[2] for c in by_leaf]),
+            "outcome": _objects([c[3] for c in by_leaf]),
             "cell": leaf_to_cell,
             "rule": router.table("rule"),
             "status": router.table("status"),
@@ -280,6 +285,13 @@ def _result(
 
 
 # -- streaming through the vector engine ---------------------------------------------------------
+
+
+def _objects(values: list[Any]) -> npt.NDArray[np.object_]:
+    """A 1-d object array (``np.array`` would build a 2-d array from tuples)."""
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return out
 
 
 def _keep_freed_memory() -> None:

@@ -338,6 +338,24 @@ class PerRequest:
         return self._column("pod")
 
     @property
+    def host(self) -> npt.NDArray[np.object_]:
+        """The destination FQDN (or the virtual host of a request that reached none)."""
+        return self._column("host")
+
+    @property
+    def subset(self) -> npt.NDArray[np.object_]:
+        return self._column("subset")
+
+    @property
+    def workload(self) -> npt.NDArray[np.object_]:
+        return self._column("workload")
+
+    @property
+    def outcome(self) -> npt.NDArray[np.object_]:
+        """OK, NR, NC, UH, FI, REDIRECT, DIRECT or PASSTHROUGH, per request."""
+        return self._column("outcome")
+
+    @property
     def delay_ms(self) -> npt.NDArray[np.int64]:
         if self.delayed is None:
             return np.full(len(self.leaf), -1, np.int64)
@@ -347,7 +365,10 @@ class PerRequest:
         return len(self.leaf)
 
     def __repr__(self) -> str:
-        return f"<PerRequest n={len(self)}: cls, cell, rule, status, pod, delay_ms>"
+        return (
+            f"<PerRequest n={len(self)}: cls, cell, host, subset, workload, outcome, rule, "
+            "status, pod, delay_ms>"
+        )
 
 
 class SimulationResult:

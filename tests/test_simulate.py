@@ -374,3 +374,17 @@ def test_streaming_with_faults_is_chunk_and_thread_independent(thirds):
     assert set(fixed.counts("subset")) == {"v1"}
     exact = thirds.simulate(t, 1, mode="exact").by_class()["reviews#2"]
     assert exact.shares("subset") == {"v1": 1.0}
+
+
+def test_per_request_destination_columns_agree_with_counts(header):
+    """keep=True: host/subset/workload/outcome per request add up to the result's own counts."""
+    users = Traffic.users(Request("reviews"), header="end-user", n_users=1000, named={"jason": 0.2})
+    res = header.simulate(users, n=20_000, rng=5, keep=True)
+    pr = res.per_request
+    subsets, counts = np.unique(pr.subset.astype(str), return_counts=True)
+    assert dict(zip(subsets.tolist(), counts.tolist(), strict=True)) == res.subset_counts()
+    assert set(pr.outcome.tolist()) == {"OK"}
+    assert all(
+        w == f"reviews-{s}" for w, s in zip(pr.workload.tolist(), pr.subset.tolist(), strict=True)
+    )
+    assert set(pr.host.tolist()) == {"reviews.default.svc.cluster.local"}
