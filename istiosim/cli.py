@@ -137,7 +137,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     from .compiler import compile_plan
     from .loader import load_config
 
-    config = load_config(*args.filename, namespace=args.config_namespace)
+    config = load_config(*args.filename, namespace=args.config_namespace, partial=True)
     plan = compile_plan(config)
     diags = [d for d in plan.diagnostics if args.all or d.code not in ("ISM0100", "ISM0102")]
     if args.format == "json":

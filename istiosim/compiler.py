@@ -1641,7 +1641,7 @@ def compile_plan(config: ConfigSet, mesh: Mesh | None = None) -> RoutePlan:
     c = _Compiler(config, m)
     vss, _ = c.virtual_services()
     drs = c.destination_rules()
-    errors = [d for d in c.diags if d.severity is Severity.ERROR]
+    errors = list(config.errors) + [d for d in c.diags if d.severity is Severity.ERROR]
     if errors:
         raise ConfigError(sorted(errors, key=lambda d: _reading_order(config, d)))
     wl = {(w.namespace, w.name): tuple(sorted(w.labels.items())) for w in m.workloads}

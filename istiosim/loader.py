@@ -70,6 +70,8 @@ class ConfigSet:
     sources: dict[ObjectKey, SourceMap] = field(default_factory=dict)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
+    #: errors of documents left out (``load_config(partial=True)``); compile_plan raises them
+    errors: list[Diagnostic] = field(default_factory=list)
 
     def source(self, kind: str, namespace: str, name: str) -> SourceMap:
         return self.sources.get((kind, namespace, name), SourceMap())
@@ -556,8 +558,15 @@ class _Entry:
     location: Location
 
 
-def load_config(*sources: str | os.PathLike[str], namespace: str = "default") -> ConfigSet:
-    """Load every object of every source; raise one ConfigError listing all problems."""
+def load_config(
+    *sources: str | os.PathLike[str], namespace: str = "default", partial: bool = False
+) -> ConfigSet:
+    """Load every object of every source; raise one ConfigError listing all problems.
+
+    With ``partial=True`` the documents that loaded are returned and the errors of the others
+    kept in ``ConfigSet.errors``: ``compile_plan`` then reports them together with the webhook
+    errors of the valid documents, so one run lists every problem.
+    """
     entries: dict[ObjectKey, _Entry] = {}
     errors: list[Diagnostic] = []
     infos: list[Diagnostic] = []
@@ -575,9 +584,11 @@ def load_config(*sources: str | os.PathLike[str], namespace: str = "default") ->
                     _load_doc(doc, namespace, entries, errors, infos)
         except ConfigError as exc:
             errors.extend(exc.diagnostics)
-    if errors:
+    if errors and not partial:
         raise ConfigError(errors)
-    return _assemble(list(entries.values()), infos, files, namespace)
+    out = _assemble(list(entries.values()), infos, files, namespace)
+    out.errors = errors
+    return out
 
 
 def _load_doc(

@@ -132,11 +132,10 @@ def load(
     namespace: str = "default",
     rng: RngLike = None,
     mesh: Mesh | None = None,
-    **_: Any,
 ) -> Simulator:
     """Load YAML files, folders, ``-`` or YAML text, compile, and return a Simulator."""
     if not sources:
         raise InvalidArgument("load() needs at least one file, folder or YAML text")
-    config = load_config(*sources, namespace=namespace)
+    config = load_config(*sources, namespace=namespace, partial=True)
     plan = compile_plan(config, mesh)
     return Simulator(plan, config=config, rng=rng)

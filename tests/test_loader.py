@@ -144,3 +144,24 @@ def test_trace_points_at_the_rule_file_and_line() -> None:
     text = d.explain()
     assert "virtual-service-reviews-test-v2.yaml:10:7" in text  # the `- headers:` match block
     assert d.location is not None and d.location.line == 10
+
+
+def test_schema_and_webhook_errors_are_reported_together(tmp_path: Path) -> None:
+    """A typo in one document does not hide a bad regex in another: one run lists both."""
+    f = tmp_path / "two.yaml"
+    f.write_text(
+        "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: a}\n"
+        "spec:\n  hosts: [a]\n  http:\n  - match: [{uri: {prefx: /a}}]\n"
+        "    route: [{destination: {host: a}}]\n"
+        "---\n"
+        "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: b}\n"
+        "spec:\n  hosts: [b]\n  http:\n  - match: [{headers: {x: {regex: '(?=a)'}}}]\n"
+        "    route: [{destination: {host: b}}]\n"
+    )
+    with pytest.raises(istiosim.ConfigError) as exc:
+        istiosim.load(f)
+    codes = [(d.code, d.location.line if d.location else 0) for d in exc.value.diagnostics]
+    assert codes == [("ISM0003", 7), ("IST0106", 16)]
+    from istiosim.cli import main
+
+    assert main(["check", "-f", str(f)]) == 2
