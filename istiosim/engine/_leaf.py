@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from ..plan import DirectResponse, Forward, Redirect, ResolvedEntry, RouteTable, Target
 from ..request import Request
 from ..results import Decision, DestinationRef, Outcome
-from .scalar import candidates, forwarded, redirect_location
+from .scalar import candidates, redirect_location, target_decision
 
 if TYPE_CHECKING:
     from .vector import Program
@@ -208,52 +208,17 @@ def _target_decision(
     mirror_bits: int,
     cands: Any = None,
 ) -> Decision:
+    """The scalar engine's ``target_decision`` with this leaf's pod and mirror bits."""
     hit = lf.resolved
     if cands is None:
         cands = candidates(hit, lf.table.default if act is None else None)
-    dest = DestinationRef(t.host, t.subset, t.port, t.cluster)
-    if t.status != "OK":
-        flags.append(t.status)
-        return Decision(
-            Outcome.NC if t.status == "NC" else Outcome.UH,
-            503,
-            destination=dest,
-            candidates=cands,
-            flags=tuple(flags),
-            delay_ms=delay_ms,
-            **common,
-        )
-    ep = t.endpoints[lf.endpoint]
-    path, authority = request.path, request.authority
-    headers = None
-    resp: tuple[tuple[str, str, str], ...] = ()
+    ep = t.endpoints[lf.endpoint] if t.status == "OK" else None
     mirrors: tuple[str, ...] = ()
-    timeout = None
-    if act is not None:
-        path, authority, headers, resp = forwarded(act, hit, t, request)
+    if ep is not None and act is not None and hit is not None:
         mirrors = tuple(
-            mt.cluster
-            for j, (mt, _pm) in enumerate(hit.mirrors if hit else ())
-            if mirror_bits >> j & 1
+            mt.cluster for j, (mt, _pm) in enumerate(hit.mirrors) if mirror_bits >> j & 1
         )
-        timeout = act.timeout
-    return Decision(
-        Outcome.OK,
-        200,
-        destination=dest,
-        workload=ep.workload,
-        pod=ep.pod,
-        candidates=cands,
-        flags=tuple(flags),
-        delay_ms=delay_ms,
-        path=path,
-        authority=authority,
-        request_headers=headers,
-        response_headers=resp,
-        mirrors=mirrors,
-        timeout=timeout,
-        **common,
-    )
+    return target_decision(t, ep, act, hit, request, flags, delay_ms, cands, common, mirrors)
 
 
 __all__ = ["DEFAULT", "DIRECT", "FI", "NR", "PASS", "REDIRECT", "TARGET", "Leaf", "leaf_decision"]

@@ -19,6 +19,7 @@ from ..plan import (
     DRAW_ROUTE,
     PER_MILLION,
     DirectResponse,
+    Endpoint,
     Forward,
     HeaderOps,
     Matcher,
@@ -471,49 +472,29 @@ def _to_target(
     cands: tuple[Candidate, ...] | None = None,
     common: dict[str, Any] | None = None,
 ) -> Decision:
-    flags = flags or []
-    common = common or {}
+    """Pick the pod and the mirrors by their draws, then build the decision (and its trace)."""
     cands = cands if cands is not None else _cached_candidates(hit, default)
-    dest = _dest_ref(t)
-    if t.status != "OK":
-        outcome = Outcome.NC if t.status == "NC" else Outcome.UH
-        flags.append(t.status)
-        if steps is not None:
-            steps.append(
-                TraceStep(
-                    "result", f"{t.reason}: 503 {t.status}", t.spec.location if t.spec else None
-                )
-            )
-        return Decision(
-            outcome,
-            503,
-            destination=dest,
-            candidates=cands,
-            flags=tuple(flags),
-            delay_ms=delay_ms,
-            trace=_t(steps),
-            replay=retrace,
-            **common,
-        )
-    key = t.hash_key(hash_lookup(request)) if t.lb.hash_on is not None else None
-    ei = t.endpoint_index(_draw(draws, DRAW_ENDPOINT), key)
-    ep = t.endpoints[ei]
-    path, authority = request.path, request.authority
-    headers: dict[str, str] | None = None
-    resp: tuple[tuple[str, str, str], ...] = ()
+    key: str | None = None
+    ep: Endpoint | None = None
     mirrors: tuple[str, ...] = ()
-    timeout: str | None = None
-    if act is not None and _needs_forwarding(act, t):
-        path, authority, headers, resp = forwarded(act, hit, t, request)
-    if act is not None and hit is not None and hit.mirrors:
-        mirrors = tuple(
-            mt.cluster
-            for j, (mt, pm) in enumerate(hit.mirrors)
-            if _draw(draws, DRAW_MIRROR0 + j) % PER_MILLION < pm
-        )
-    if act is not None:
-        timeout = act.timeout
-    if steps is not None:
+    if t.status == "OK":
+        key = t.hash_key(hash_lookup(request)) if t.lb.hash_on is not None else None
+        ep = t.endpoints[t.endpoint_index(_draw(draws, DRAW_ENDPOINT), key)]
+        if act is not None and hit is not None and hit.mirrors:
+            mirrors = tuple(
+                mt.cluster
+                for j, (mt, pm) in enumerate(hit.mirrors)
+                if _draw(draws, DRAW_MIRROR0 + j) % PER_MILLION < pm
+            )
+    d = target_decision(
+        t, ep, act, hit, request, flags or [], delay_ms, cands, common or {}, mirrors, retrace
+    )
+    if steps is None:
+        return d
+    if ep is None:
+        where = t.spec.location if t.spec else None
+        steps.append(TraceStep("result", f"{t.reason}: 503 {t.status}", where))
+    else:
         how = t.lb.describe() + (f" (key {key!r})" if key is not None else "")
         dr = f" (DestinationRule {t.destination_rule})" if t.destination_rule else ""
         steps.append(
@@ -522,10 +503,46 @@ def _to_target(
                 f"{t.subset or 'all pods'}{dr}: {len(t.endpoints)} pod(s); {how} picks {ep.pod}",
             )
         )
-        if act is not None and (path != request.path or authority != request.authority):
-            steps.append(TraceStep("rewrite", f"forwarded as {authority}{path}"))
+        if act is not None and (d.path != request.path or d.authority != request.authority):
+            steps.append(TraceStep("rewrite", f"forwarded as {d.authority}{d.path}"))
         for mc in mirrors:
             steps.append(TraceStep("mirror", f"copy sent to {mc}"))
+    return d._replace(trace=tuple(steps))
+
+
+def target_decision(
+    t: Target,
+    ep: Endpoint | None,
+    act: Forward | None,
+    hit: ResolvedEntry | None,
+    request: Request,
+    flags: list[str],
+    delay_ms: int | None,
+    cands: tuple[Candidate, ...],
+    common: dict[str, Any],
+    mirrors: tuple[str, ...] = (),
+    replay: Any = None,
+) -> Decision:
+    """A request that reached target ``t``: 503 NC/UH when ``t`` is not healthy, else OK on pod
+    ``ep``, forwarded with the route's rewrite and header operations. Shared by both engines."""
+    dest = _dest_ref(t)
+    if t.status != "OK" or ep is None:
+        outcome = Outcome.NC if t.status == "NC" else Outcome.UH
+        return Decision(
+            outcome,
+            503,
+            destination=dest,
+            candidates=cands,
+            flags=(*flags, t.status),
+            delay_ms=delay_ms,
+            replay=replay,
+            **common,
+        )
+    path, authority = request.path, request.authority
+    headers: dict[str, str] | None = None
+    resp: tuple[tuple[str, str, str], ...] = ()
+    if act is not None and _needs_forwarding(act, t):
+        path, authority, headers, resp = forwarded(act, hit, t, request)
     return Decision(
         Outcome.OK,
         200,
@@ -540,9 +557,8 @@ def _to_target(
         request_headers=headers,
         response_headers=resp,
         mirrors=mirrors,
-        timeout=timeout,
-        trace=_t(steps),
-        replay=retrace,
+        timeout=act.timeout if act is not None else None,
+        replay=replay,
         **common,
     )
 
