@@ -18,3 +18,14 @@ DATA = ROOT / "tests" / "data"
 def corpus() -> Path:
     assert CORPUS.is_dir(), f"the Istio corpus is expected at {CORPUS}"
     return CORPUS
+
+
+DEMO = ROOT / "istiosim" / "data" / "bookinfo"
+
+
+def load_demo(*extra: str):  # type: ignore[no-untyped-def]
+    """The bundled demo's Bookinfo (k8s + DestinationRules) plus ``extra``: demo file names or YAML text."""
+    import istiosim
+
+    files = ["bookinfo-k8s.yaml", "destination.yaml", *extra]
+    return istiosim.load(*(f if "\n" in f else str(DEMO / f) for f in files))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 import time
 from fractions import Fraction
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,7 +14,8 @@ import istiosim
 from istiosim import InvalidArgument, Request, SimulationResult, Traffic
 from istiosim.testing import strategies as ist
 
-BOOKINFO = Path(istiosim.__file__).parent / "data" / "bookinfo"
+from conftest import load_demo
+
 HOST = "reviews.default.svc.cluster.local"
 
 THIRDS = """
@@ -35,24 +35,19 @@ spec:
 """
 
 
-def _load(*extra: str) -> istiosim.Simulator:
-    files = ["bookinfo-k8s.yaml", "destination.yaml", *extra]
-    return istiosim.load(*(f if "\n" in f else str(BOOKINFO / f) for f in files))
-
-
 @pytest.fixture(scope="module")
 def canary() -> istiosim.Simulator:
-    return _load("canary-50-50.yaml")
+    return load_demo("canary-50-50.yaml")
 
 
 @pytest.fixture(scope="module")
 def header() -> istiosim.Simulator:
-    return _load("header-jason-v3.yaml")
+    return load_demo("header-jason-v3.yaml")
 
 
 @pytest.fixture(scope="module")
 def thirds() -> istiosim.Simulator:
-    return _load(THIRDS)
+    return load_demo(THIRDS)
 
 
 USERS = Traffic.users(Request("reviews"), n_users=1000, named={"jason": 0.1})
@@ -221,7 +216,7 @@ spec:
 
 def test_subset_counts_ambiguous_hosts():
     """Two hosts with a subset v1: subset_counts() needs host= to know which one."""
-    sim = _load(BOTH_V1)
+    sim = load_demo(BOTH_V1)
     mix = Traffic.mix([(Request("reviews"), 1), (Request("ratings"), 1)])
     res = sim.simulate(mix, 1000, mode="stratified")
     with pytest.raises(InvalidArgument, match="pass host="):
@@ -291,7 +286,7 @@ def test_large_classes_are_factored_not_enumerated(header):
 
 
 def test_hashing_a_huge_column_needs_sampling():
-    sim = _load("header-jason-v3.yaml", HASHED)
+    sim = load_demo("header-jason-v3.yaml", HASHED)
     with pytest.raises(InvalidArgument, match="hashing a varying header"):
         sim.simulate(BIG, 10, mode="exact")
     res = sim.simulate(BIG, 1000, rng=1)  # sampled request by request instead
@@ -344,7 +339,7 @@ spec:
 
 
 def test_keep_records_delays_even_when_certain():
-    sim = _load(ALWAYS_DELAYED)
+    sim = load_demo(ALWAYS_DELAYED)
     res = sim.simulate(Request("ratings"), 1000, rng=1, keep=True)
     assert res.per_request is not None and res.per_request.delay_ms is not None
     assert np.all(res.per_request.delay_ms == 2000)

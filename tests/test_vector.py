@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -13,17 +11,12 @@ from istiosim.engine import route, route_batch
 from istiosim.plan import Matcher
 from istiosim.request import Column
 
-BOOKINFO = Path(istiosim.__file__).parent / "data" / "bookinfo"
-
-
-def _load(*extra: str) -> istiosim.Simulator:
-    files = ["bookinfo-k8s.yaml", "destination.yaml", *extra]
-    return istiosim.load(*(f if "\n" in f else str(BOOKINFO / f) for f in files))
+from conftest import load_demo
 
 
 @pytest.fixture(scope="module")
 def header_canary() -> istiosim.Simulator:
-    return _load("header-jason-v3.yaml")
+    return load_demo("header-jason-v3.yaml")
 
 
 FAULTS = """
@@ -122,7 +115,7 @@ def test_header_canary_counts_and_arrays(header_canary):
 
 
 def test_faults_delays_and_mirrors_agree_with_scalar():
-    sim = _load(FAULTS)
+    sim = load_demo(FAULTS)
     reqs = [Request("ratings", headers={"end-user": "jason"}), Request("ratings")]
     batch = RequestBatch.from_requests(reqs * 200)
     draws = np.random.default_rng(9).integers(
@@ -140,14 +133,14 @@ def test_faults_delays_and_mirrors_agree_with_scalar():
 
 
 def test_random_value_overrides_route_draw():
-    sim = _load("canary-50-50.yaml")
+    sim = load_demo("canary-50-50.yaml")
     reqs = [Request("reviews", random_value=v) for v in (0, 49, 50, 99, 100, 149)]
     bd = route_batch(sim.plan, RequestBatch.from_requests(reqs), None)
     assert list(bd.subset) == ["v2", "v2", "v3", "v3", "v2", "v2"]
 
 
 def test_bad_draws():
-    sim = _load()
+    sim = load_demo()
     batch = RequestBatch.from_requests([Request("reviews")] * 3)
     with pytest.raises(InvalidArgument, match="shape"):
         route_batch(sim.plan, batch, np.zeros((2, 4), np.uint64))
@@ -184,7 +177,7 @@ def _many_rules(k: int) -> str:
 @pytest.mark.parametrize("k", [15, 33, 70])
 def test_many_rules_and_big_batches_agree_with_scalar(k):
     """More rules than one bitmask block holds, and a batch routed in several slices."""
-    sim = _load(_many_rules(k))
+    sim = load_demo(_many_rules(k))
     rng = np.random.default_rng(k)
     n = 300_000  # > 2 slices of 2^16
     paths = [f"/p{i}" for i in range(k)] + [f"/p{i}x" for i in range(k)] + ["/"]
@@ -236,7 +229,7 @@ spec:
 
 
 def test_pseudo_headers_authority_scheme_and_sources_agree_with_scalar():
-    sim = _load(PSEUDO)
+    sim = load_demo(PSEUDO)
     reqs = [
         Request("reviews", authority="reviews.example.com"),
         Request("reviews", method="DELETE"),
@@ -260,7 +253,7 @@ def test_pseudo_headers_authority_scheme_and_sources_agree_with_scalar():
 
 
 def test_empty_batch():
-    sim = _load()
+    sim = load_demo()
     bd = route_batch(sim.plan, RequestBatch(0, host="reviews"), None)
     assert len(bd) == 0 and bd.counts() == {} and list(bd.status) == []
 
