@@ -23,7 +23,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from . import config as cfg
-from .errors import ConfigError, Diagnostic, Location, Severity
+from .errors import ConfigError, Diagnostic, Location
 from .mesh import Mesh, Pod, Service, ServicePort, Workload
 
 try:  # the C loader is ~8x faster; fall back to the pure-Python one where libyaml is missing
@@ -838,11 +838,6 @@ def _service_entry_services(se: cfg.ServiceEntry, ns: str) -> list[Service]:
         )
         for h in se.spec.hosts
     ]
-
-
-def describe_error(exc: ConfigError) -> list[str]:
-    """Compiler-style lines: ``file:line:col: error[CODE] message``."""
-    return [str(d) for d in exc.diagnostics if d.severity is Severity.ERROR] or [str(exc)]
 
 
 def load_yaml_documents(

@@ -34,16 +34,6 @@ class Outcome(str, enum.Enum):
         return self.value
 
 
-#: outcome → HTTP status when the outcome itself fixes it
-STATUS = {
-    Outcome.OK: 200,
-    Outcome.NR: 404,
-    Outcome.NC: 503,
-    Outcome.UH: 503,
-    Outcome.PASSTHROUGH: 200,
-}
-
-
 @dataclass(frozen=True, slots=True)
 class TraceStep:
     kind: str

@@ -30,7 +30,7 @@ from ..plan import (
     Target,
 )
 from ..request import Request
-from ..results import STATUS, Candidate, Decision, DestinationRef, Outcome, TraceStep
+from ..results import Candidate, Decision, DestinationRef, Outcome, TraceStep
 
 
 def request_value(request: Request, key: str) -> str | None:
@@ -655,4 +655,4 @@ def _port_of(host: str) -> int | None:
     return int(port) if port and port.isdigit() else None
 
 
-__all__ = ["STATUS", "route"]
+__all__ = ["route", "target_decision"]
