@@ -134,12 +134,13 @@ def cmd_route(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    from .analysis.registry import analyze
     from .compiler import compile_plan
     from .loader import load_config
 
     config = load_config(*args.filename, namespace=args.config_namespace, partial=True)
     plan = compile_plan(config)
-    diags = [d for d in plan.diagnostics if args.all or d.code not in ("ISM0100", "ISM0102")]
+    diags = [d for d in analyze(config, plan) if args.all or d.code not in ("ISM0100", "ISM0102")]
     if args.format == "json":
         print(json.dumps({"diagnostics": [d.to_dict() for d in diags]}, indent=2))
     else:

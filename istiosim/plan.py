@@ -39,6 +39,60 @@ PER_MILLION = 1_000_000
 MatchKind = Literal["exact", "prefix", "regex", "present"]
 
 
+# -- names and visibility: one implementation each, for the compiler, lookup and analyzers ----
+
+
+def host_matches(pattern: str, host: str) -> bool:
+    """Istio's host ``Matches``: exact, ``*`` or a ``*.suffix`` covering a deeper name."""
+    if pattern == host or pattern == "*":
+        return True
+    if pattern.startswith("*."):
+        return host.endswith(pattern[1:])
+    return False
+
+
+def hosts_overlap(a: str, b: str) -> bool:
+    """Istio's ``host.Name.Matches`` both ways: equal, or equal once wildcards are substituted."""
+    if a == b:
+        return True
+    aw, bw = a.startswith("*"), b.startswith("*")
+    if aw and bw:
+        return a[1:].endswith(b[1:]) or b[1:].endswith(a[1:])
+    if aw:
+        return b.endswith(a[1:])
+    if bw:
+        return a.endswith(b[1:])
+    return False
+
+
+def visible(export_to: frozenset[str], owner_ns: str, client_ns: str) -> bool:
+    """Istio's ``exportTo``: empty or ``*`` everywhere, ``~`` nowhere, ``.`` the owner's
+    namespace, else the namespaces named."""
+    if not export_to or "*" in export_to:
+        return True
+    if "~" in export_to:
+        return False
+    return client_ns in export_to or ("." in export_to and owner_ns == client_ns)
+
+
+def export_scope(export_to: frozenset[str], owner_ns: str) -> frozenset[str]:
+    """The namespaces ``exportTo`` names (``*`` = all, ``.`` resolved, ``~`` none)."""
+    if not export_to or "*" in export_to:
+        return frozenset({"*"})
+    return frozenset(owner_ns if x == "." else x for x in export_to if x != "~")
+
+
+def gateway_key(name: str, namespace: str) -> str:
+    """A gateway reference as ``ns/name``: ``mesh`` stays, a bare name is in ``namespace``,
+    the legacy ``name.ns`` form is turned around."""
+    if name == "mesh" or "/" in name:
+        return name
+    if "." in name:
+        gname, _, gns = name.partition(".")
+        return f"{gns}/{gname}"
+    return f"{namespace}/{name}"
+
+
 @dataclass(frozen=True, slots=True)
 class Matcher:
     """One runtime condition of a match block.
@@ -168,6 +222,8 @@ class DestinationSpec:
     headers_request: HeaderOps = HeaderOps()
     headers_response: HeaderOps = HeaderOps()
     location: Location | None = None
+    #: where it is written (``("spec", "http", 0, "route", 1, "destination")``), for analyzers
+    field_path: tuple[str | int, ...] = field(default=(), compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,6 +298,8 @@ class RouteEntry:
     uri_kind: str | None = None
     location: Location | None = None
     fault: Fault | None = None
+    #: ``ns/name`` of the delegate VirtualService this entry was merged from, if any
+    delegate: str | None = None
 
     @property
     def is_catch_all(self) -> bool:
@@ -417,6 +475,8 @@ class RoutePlan:
     root_namespace: str = "istio-system"
     diagnostics: tuple[Diagnostic, ...] = ()
     n_draws: int = DRAW_MIRROR0
+    #: delegate VirtualServices (no hosts) compiled on their own: never routed, analyzed
+    delegates: tuple[CompiledVirtualService, ...] = ()
     _cache: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
     # -- public lookups ------------------------------------------------------------------------
@@ -433,7 +493,7 @@ class RoutePlan:
         if workload is not None:
             lab.update(self.workload_labels.get((namespace, workload), ()))
         lab.update(labels or {})
-        gw = None if gateway in (None, "", "mesh") else self._gateway_name(str(gateway), namespace)
+        gw = None if gateway in (None, "", "mesh") else gateway_key(str(gateway), namespace)
         return ProxyContext(namespace, tuple(sorted(lab.items())), gw)
 
     def sidecar(self, namespace: str) -> ProxyContext:
@@ -444,15 +504,12 @@ class RoutePlan:
             hit = self._cache[key] = ProxyContext(namespace)
         return hit
 
-    def _gateway_name(self, name: str, namespace: str) -> str:
-        return name if "/" in name else f"{namespace}/{name}"
-
     def table(self, host: str, port: int | None, ctx: ProxyContext) -> RouteTable:
         """The route table a proxy uses for a request to ``host`` on ``port`` (cached)."""
         key = (host, port, ctx)
         hit = self._cache.get(key)
         if hit is None:
-            from ._resolve import resolve_table  # kept apart: the lookup rules are long
+            from .lookup import resolve_table  # the lookup rules are a module of their own
 
             hit = resolve_table(self, host, port, ctx)
             if len(self._cache) > 100_000:

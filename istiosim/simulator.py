@@ -50,10 +50,19 @@ class Simulator:
         self._rng = make_rng(rng)
         self._buf: list[int] = []
         self._pos = 0
+        self._diagnostics: tuple[Diagnostic, ...] | None = None
 
     @property
     def diagnostics(self) -> tuple[Diagnostic, ...]:
-        return self.plan.diagnostics
+        """The loader's and webhook's findings, then the analyzers' (computed once)."""
+        if self._diagnostics is None:
+            if self.config is None:
+                self._diagnostics = self.plan.diagnostics
+            else:
+                from .analysis.registry import analyze
+
+                self._diagnostics = analyze(self.config, self.plan)
+        return self._diagnostics
 
     @property
     def mesh(self) -> Mesh | None:

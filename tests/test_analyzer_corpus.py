@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 import yaml
 
+from istiosim.analysis import analyze
 from istiosim.compiler import compile_plan
 from istiosim.errors import ConfigError, Diagnostic
 from istiosim.loader import load_config
@@ -126,7 +127,8 @@ def _inputs(case: dict[str, Any]) -> list[str]:
 
 
 def _plan(*sources: str | Path) -> tuple[Diagnostic, ...]:
-    return compile_plan(load_config(*sources)).diagnostics
+    config = load_config(*sources)
+    return analyze(config, compile_plan(config))
 
 
 def test_every_case_is_classified() -> None:

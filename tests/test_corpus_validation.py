@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from istiosim.analysis import analyze
 from istiosim.compiler import compile_plan
 from istiosim.errors import ConfigError
 from istiosim.loader import load_config
@@ -73,7 +74,7 @@ def test_webhook_dataset_objects_are_valid(path: Path) -> None:
     assert len(objs) == 1
     assert objs[0].api_version == f"networking.istio.io/{version}"
     # valid, though nothing in this file defines the host: a diagnostic, not an error
-    assert {d.code for d in plan.diagnostics} <= {"IST0101", "IST0174"}
+    assert {d.code for d in analyze(config, plan)} <= {"IST0101", "IST0174"}
 
 
 VALID_DOCS = _documents(VALIDATION / "api-destinationrule-valid.yaml")
@@ -220,8 +221,9 @@ def test_bookinfo_with_every_routing_file_of_a_task_loads() -> None:
     kube = CORPUS / "istio-bookinfo/platform-kube/bookinfo.yaml"
     net = CORPUS / "istio-bookinfo/networking"
     for vs in sorted(net.glob("virtual-service-*.yaml")):
-        plan = compile_plan(load_config(kube, net / "destination-rule-all.yaml", vs))
+        config = load_config(kube, net / "destination-rule-all.yaml", vs)
+        plan = compile_plan(config)
         # Bookinfo's own configs point nowhere only where the docs say so (v2 details, the
         # ratings databases): never a webhook error, at most IST0101/IST0173/IST0174.
-        codes = {d.code for d in plan.diagnostics if d.severity.value == "error"}
+        codes = {d.code for d in analyze(config, plan) if d.severity.value == "error"}
         assert codes <= {"IST0101", "IST0173"}, (vs.name, codes)

@@ -1,20 +1,35 @@
-"""Analysis of a loaded configuration: route coverage by test cases (validation, diff and
-rollout analysis will live here too). Names are imported lazily so ``import istiosim.analysis``
-stays cheap."""
+"""Analyzers: what Istio accepts but that will not do what its author meant.
+
+One module per istioctl analyzer family, each a function ``(subject) → diagnostics`` listed
+in ``ANALYZERS``; ``analyze`` runs them in that order after the loader's and the webhook's own
+findings (``plan.diagnostics``). Adding an analyzer means adding one module and one entry.
+Names are imported lazily so ``import istiosim.analysis`` stays cheap.
+"""
 
 from __future__ import annotations
 
 import importlib
 from typing import TYPE_CHECKING, Any
 
+__all__ = [
+    "ANALYZERS",
+    "CoverageItem",
+    "CoverageReport",
+    "RouteHit",
+    "Subject",
+    "analyze",
+    "route_coverage",
+]
+
 _NAMES = {
+    "ANALYZERS": "istiosim.analysis.registry",
+    "Subject": "istiosim.analysis.registry",
+    "analyze": "istiosim.analysis.registry",
     "CoverageItem": "istiosim.analysis.coverage",
     "CoverageReport": "istiosim.analysis.coverage",
     "RouteHit": "istiosim.analysis.coverage",
     "route_coverage": "istiosim.analysis.coverage",
 }
-
-__all__ = sorted(_NAMES)
 
 
 def __getattr__(name: str) -> Any:
@@ -34,3 +49,6 @@ if TYPE_CHECKING:
     from .coverage import CoverageReport as CoverageReport
     from .coverage import RouteHit as RouteHit
     from .coverage import route_coverage as route_coverage
+    from .registry import ANALYZERS as ANALYZERS
+    from .registry import Subject as Subject
+    from .registry import analyze as analyze

@@ -1,6 +1,7 @@
-"""Route-table resolution for one client proxy: the lookup rules of semantics §1.1, §1.4, §3.
+"""Which virtual host, VirtualService, route table and DestinationRule a client proxy sees
+for a request: the lookup rules of semantics §1.1, §1.4, §3.
 
-Split from ``plan.py`` only for length; it is part of the plan stage and imports nothing above it.
+Part of the plan stage (``RoutePlan.table`` calls ``resolve_table``); imports nothing above it.
 """
 
 from __future__ import annotations
@@ -19,24 +20,19 @@ from .plan import (
     ServiceInfo,
     SubsetSpec,
     Target,
+    host_matches,
+    visible,
 )
 
 
-def _visible(export_to: frozenset[str], owner_ns: str, client_ns: str) -> bool:
-    if not export_to or "*" in export_to:
-        return True
-    if "~" in export_to:
-        return False
-    return client_ns in export_to or ("." in export_to and owner_ns == client_ns)
-
-
-def host_matches(pattern: str, host: str) -> bool:
-    """Istio's host ``Matches``: exact, ``*`` or a ``*.suffix`` covering a deeper name."""
-    if pattern == host or pattern == "*":
-        return True
-    if pattern.startswith("*."):
-        return host.endswith(pattern[1:])
-    return False
+def fqdn_namespace(host: str, domain: str) -> str | None:
+    """``name.ns.svc.<domain>`` → ``ns``; None for other hosts."""
+    suffix = f".svc.{domain}"
+    if host.endswith(suffix):
+        parts = host[: -len(suffix)].split(".")
+        if len(parts) == 2:
+            return parts[1]
+    return None
 
 
 def _domains(plan: RoutePlan, ns: str) -> dict[str, ServiceInfo]:
@@ -46,7 +42,7 @@ def _domains(plan: RoutePlan, ns: str) -> dict[str, ServiceInfo]:
         return hit  # type: ignore[no-any-return]
     out: dict[str, ServiceInfo] = {}
     for svc in plan.services.values():
-        if not _visible(svc.export_to, svc.namespace, ns):
+        if not visible(svc.export_to, svc.namespace, ns):
             continue
         if svc.kind == "ServiceEntry":
             out.setdefault(svc.fqdn, svc)
@@ -95,7 +91,7 @@ def select_virtual_services(
     exact: list[CompiledVirtualService] = []
     wild: list[tuple[int, CompiledVirtualService]] = []
     for vs in plan.virtual_services:
-        if where not in vs.gateways or not _visible(vs.export_to, vs.namespace, ctx.namespace):
+        if where not in vs.gateways or not visible(vs.export_to, vs.namespace, ctx.namespace):
             continue
         best = -1
         for h in vs.hosts:
@@ -123,7 +119,7 @@ def find_destination_rule(
     cands = [
         dr
         for dr in plan.destination_rules
-        if host_matches(dr.host, host) and _visible(dr.export_to, dr.namespace, client_ns)
+        if host_matches(dr.host, host) and visible(dr.export_to, dr.namespace, client_ns)
     ]
     if not cands:
         return None

@@ -1,4 +1,4 @@
-"""Webhook warnings about rule order (Istio's ``analyzeUnreachable{HTTP,TCP,TLS}Rules``).
+"""IST0130 and IST0131: webhook warnings about rule order (Istio's ``analyzeUnreachable{HTTP,TCP,TLS}Rules``).
 
 They become IST0130 (VirtualServiceUnreachableRule) and IST0131 (VirtualServiceIneffectiveMatch)
 in ``istioctl analyze``. Mirrors Istio's validation.go rule for rule, so that the counts match
@@ -21,7 +21,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from . import config as cfg
+from .. import config as cfg
+from ..errors import Diagnostic
+from .registry import Subject
 
 
 class _Sink(Protocol):
@@ -192,13 +194,16 @@ def check_routes(routes: Sequence[Any], kind: str, sink: _Sink) -> None:
                 )
 
 
-def check_virtual_service_routes(http: list[cfg.HTTPRoute | None], sink: _Sink) -> None:
-    """HTTP rules only (kept for callers that check an http list alone)."""
-    check_routes(http, "http", sink)
-
-
 def check_virtual_service(spec: cfg.VirtualServiceSpec, sink: _Sink) -> None:
     """All three route lists of a VirtualService, as Istio's ValidateVirtualService does."""
     check_routes(spec.http, "http", sink)
     check_routes(spec.tcp, "tcp", sink)
     check_routes(spec.tls, "tls", sink)
+
+
+def analyze(s: Subject) -> list[Diagnostic]:
+    out: list[Diagnostic] = []
+    for vs in s.config.virtual_services:
+        ns = vs.metadata.namespace or "default"
+        check_virtual_service(vs.spec, s.collector(out, "VirtualService", ns, vs.metadata.name))
+    return out

@@ -1,0 +1,127 @@
+"""compile_plan(config) → RoutePlan: validate once, then build the immutable plan.
+
+The stages, one module each: ``webhook`` refuses what Istio's admission webhook refuses
+(semantics §5.1–5.2) with one ``ConfigError`` listing every problem with file:line:col and
+field; ``virtualservice`` and ``delegation`` translate the VirtualServices, ``destinationrule``
+the DestinationRules, and ``services`` the mesh's Services and ServiceEntries. What Istio
+accepts but that points nowhere (unknown host, undefined subset, subset with no pods) is not
+the compiler's business: the analyzers in ``istiosim.analysis`` report it, and the engines
+produce what Envoy would (503 NC, 503 UH).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import config as cfg
+from ..errors import ConfigError, Diagnostic, Severity
+from ..loader import ConfigSet
+from ..mesh import Mesh
+from ..plan import (
+    DRAW_MIRROR0,
+    CompiledVirtualService,
+    Endpoint,
+    RouteEntry,
+    RoutePlan,
+    ServiceInfo,
+)
+from .collector import Path
+from .delegation import delegated_routes
+from .destinationrule import translate_destination_rule
+from .virtualservice import Translator, translate_route, translate_virtual_service
+from .webhook import duration_problem, parse_duration_ms, valid_host, validate
+
+__all__ = ["compile_plan", "duration_problem", "parse_duration_ms", "valid_host"]
+
+
+def compile_plan(config: ConfigSet, mesh: Mesh | None = None) -> RoutePlan:
+    """Validate and compile; raise one ConfigError listing every error found.
+
+    The plan's ``diagnostics`` are the loader's and the webhook's (warnings); the analyzers'
+    findings come from ``istiosim.analysis.analyze(config, plan)``.
+    """
+    m = mesh if mesh is not None else config.mesh
+    regexes: dict[str, Any] = {}
+    found = validate(config, m.domain, regexes)
+    errors = list(config.errors) + [d for d in found if d.severity is Severity.ERROR]
+    if errors:
+        raise ConfigError(sorted(errors, key=lambda d: _reading_order(config, d)))
+    t = Translator(config, m.domain, regexes)
+    by_key = {
+        (v.metadata.namespace or "default", v.metadata.name): v for v in config.virtual_services
+    }
+    vss: list[CompiledVirtualService] = []
+    delegates: list[CompiledVirtualService] = []
+    for order, vs in enumerate(config.virtual_services):
+        entries = _entries(t, vs, by_key if vs.spec.hosts else None)
+        if vs.spec.hosts:
+            vss.append(translate_virtual_service(t, vs, order, entries))
+        else:
+            delegates.append(translate_virtual_service(t, vs, order, entries))
+    drs = tuple(
+        translate_destination_rule(config, dr, order, m.domain)
+        for order, dr in enumerate(config.destination_rules)
+    )
+    return RoutePlan(
+        services(m),
+        tuple(vss),
+        drs,
+        {(w.namespace, w.name): tuple(sorted(w.labels.items())) for w in m.workloads},
+        m.domain,
+        m.root_namespace,
+        tuple(config.diagnostics) + tuple(found),
+        DRAW_MIRROR0 + t.max_mirrors,
+        delegates=tuple(delegates),
+    )
+
+
+def _entries(
+    t: Translator,
+    vs: cfg.VirtualService,
+    by_key: dict[tuple[str, str], cfg.VirtualService] | None,
+) -> list[RouteEntry]:
+    """A VirtualService's route entries; a root's delegating routes replaced by the delegate's
+    (``by_key`` None: a delegate, compiled on its own for the analyzers)."""
+    ns = vs.metadata.namespace or "default"
+    col = t.col(ns, vs.metadata.name)
+    out: list[RouteEntry] = []
+    for i, r in enumerate(vs.spec.http):
+        assert r is not None
+        path: Path = ("spec", "http", i)
+        if r.delegate is not None:
+            if by_key is not None:
+                out.extend(delegated_routes(t, r, i, ns, by_key))
+            continue
+        out.extend(translate_route(t, r, i, ns, col, path))
+    return out
+
+
+def services(mesh: Mesh) -> dict[str, ServiceInfo]:
+    """Every Service and ServiceEntry by FQDN (the first written wins), with its endpoints."""
+    out: dict[str, ServiceInfo] = {}
+    for s in mesh.services:
+        fq = s.fqdn(mesh.domain)
+        if fq in out:
+            continue
+        eps = tuple(
+            Endpoint(p.name, p.workload, tuple(sorted(p.labels.items()))) for p in mesh.endpoints(s)
+        )
+        out[fq] = ServiceInfo(
+            fq,
+            s.name,
+            s.namespace,
+            tuple(p.number for p in s.ports),
+            eps,
+            s.kind,
+            frozenset(s.export_to) or frozenset({"*"}),
+        )
+    return out
+
+
+def _reading_order(config: ConfigSet, d: Diagnostic) -> tuple[int, int, int]:
+    """Files in load order, then line and column: errors read top to bottom."""
+    loc = d.location
+    if loc is None:
+        return (len(config.files), 0, 0)
+    idx = config.files.index(loc.file) if loc.file in config.files else len(config.files)
+    return (idx, loc.line, loc.column)
