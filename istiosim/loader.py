@@ -511,10 +511,14 @@ def _translate(
         else:
             got = err.get("input")
             shown = repr(got) if not isinstance(got, dict | list) else type(got).__name__
+            msg = err["msg"]
+            if kind == "model_type":  # "… instance of K8sServicePort": say ServicePort
+                name = err.get("ctx", {}).get("class_name", "")
+                msg = msg.replace(name, cfg.schema_name(name)) if name else msg
             out.append(
                 Diagnostic.make(
                     "ISM0004",
-                    f"{err['msg']} (got {shown})",
+                    f"{msg} (got {shown})",
                     where,
                     resource=resource,
                     field_path=path,
@@ -744,7 +748,7 @@ def _assemble(
             se = m.model_copy(update={"metadata": _with_ns(m.metadata, e.namespace)})
             out.service_entries.append(se)
             services.extend(_service_entry_services(se, e.namespace))
-        elif isinstance(m, cfg.Service):
+        elif isinstance(m, cfg.K8sService):
             ports = tuple(ServicePort(p.port, p.name, p.protocol) for p in m.spec.ports) or (
                 ServicePort(80),
             )
@@ -761,7 +765,7 @@ def _assemble(
                     e.name, e.namespace, dict(m.spec.template.metadata.labels), replicas, m.kind
                 )
             )
-        elif isinstance(m, cfg.Pod):
+        elif isinstance(m, cfg.K8sPod):
             labels = _augment(dict(m.metadata.labels), m.spec.node_name, nodes)
             workloads.append(Workload(e.name, e.namespace, labels, 1, "Pod"))
         elif isinstance(m, cfg.Namespace):

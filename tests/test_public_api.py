@@ -21,6 +21,9 @@ PKG = Path(istiosim.__file__).parent
 LAYER = {
     "errors": 0,
     "config": 1,
+    "config.base": 1,
+    "config.kubernetes": 1,
+    "config.networking": 1,
     "mesh": 1,
     "request": 1,
     "weights": 1,
@@ -69,7 +72,15 @@ SAME_STAGE = {
 UPWARD_OK = {("results", "display"), ("compiler", "loader")}
 THIRD_PARTY_ONLY_IN = {
     "yaml": {"loader"},
-    "pydantic": {"config", "loader", "testing", "testing.cases"},
+    "pydantic": {
+        "config",
+        "config.base",
+        "config.kubernetes",
+        "config.networking",
+        "loader",
+        "testing",
+        "testing.cases",
+    },
     "scipy": {"stats", "testing._split"},
 }
 ENGINE_FORBIDDEN = {"config", "loader", "mesh", "compiler"}
