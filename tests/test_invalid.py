@@ -27,7 +27,7 @@ import pytest
 from istiosim import loader
 from istiosim.cli import main
 from istiosim.compiler import compile_plan
-from istiosim.errors import ConfigError, Diagnostic
+from istiosim.errors import ConfigError, Diagnostic, Location
 from istiosim.loader import load_config
 
 from conftest import DATA
@@ -157,7 +157,7 @@ def test_stdin_is_named_stdin() -> None:
 def test_missing_path(tmp_path: Path) -> None:
     missing = tmp_path / "nope.yaml"
     (d,) = refuse(missing)
-    assert (d.code, d.location) == ("ISM0001", loader.Location(str(missing)))
+    assert (d.code, d.location) == ("ISM0001", Location(str(missing)))
     assert "No such file or directory" in d.message
 
 

@@ -1,64 +1,18 @@
-"""Pydantic models of the Istio and Kubernetes objects istiosim reads.
+"""The Istio ``networking.istio.io`` kinds istiosim simulates: VirtualService, DestinationRule,
+ServiceEntry and their parts.
 
-The Istio models mirror ``networking.istio.io`` (v1alpha3, v1beta1 and v1 share one schema):
-snake_case fields with the camelCase aliases of the YAML, unknown fields rejected so that a typo
-fails loudly instead of silently disappearing. Semantic rules (one-of fields, ranges, regex
-syntax) are the compiler's job, so that every problem is reported at once with file:line.
-
-Kubernetes objects are modelled only as far as routing needs them (labels, selectors, ports,
-replicas); their other fields are accepted and ignored.
+They mirror the API (v1alpha3, v1beta1 and v1 share one schema): snake_case fields with the
+camelCase aliases of the YAML, unknown fields rejected. Semantic rules (one-of fields, ranges,
+regex syntax) are the compiler's job, so that every problem is reported at once with file:line.
 """
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
-from pydantic.alias_generators import to_camel
+from pydantic import Field
 
-ISTIO_NETWORKING_VERSIONS = (
-    "networking.istio.io/v1alpha3",
-    "networking.istio.io/v1beta1",
-    "networking.istio.io/v1",
-)
-
-
-class IstioModel(BaseModel):
-    """Base of the Istio API models: camelCase aliases, strict about unknown fields."""
-
-    model_config = ConfigDict(
-        alias_generator=to_camel,
-        validate_by_alias=True,
-        validate_by_name=True,
-        serialize_by_alias=True,
-        extra="forbid",
-        frozen=True,
-    )
-
-
-class K8sModel(BaseModel):
-    """Base of the Kubernetes models: only routing fields are read, the rest is ignored."""
-
-    model_config = ConfigDict(
-        alias_generator=to_camel,
-        validate_by_alias=True,
-        validate_by_name=True,
-        serialize_by_alias=True,
-        extra="ignore",
-        frozen=True,
-    )
-
-
-class ObjectMeta(K8sModel):
-    name: str = ""
-    namespace: str | None = None
-    labels: dict[str, str] = Field(default_factory=dict)
-    annotations: dict[str, str] = Field(default_factory=dict)
-    creation_timestamp: Any = None
-
-
-# ---------------------------------------------------------------------------------------------
-# VirtualService
+from .base import IstioModel, ObjectMeta
 
 
 class StringMatch(IstioModel):
@@ -428,93 +382,3 @@ class ServiceEntry(IstioModel):
     metadata: ObjectMeta = Field(default_factory=ObjectMeta)
     spec: ServiceEntrySpec
     status: dict[str, Any] | None = None
-
-
-# ---------------------------------------------------------------------------------------------
-# Kubernetes
-
-
-class ServicePort(K8sModel):
-    name: str | None = None
-    port: int
-    target_port: int | str | None = None
-    protocol: str | None = None
-    app_protocol: str | None = None
-
-
-class ServiceSpecK8s(K8sModel):
-    selector: dict[str, str] | None = None
-    ports: list[ServicePort] = Field(default_factory=list)
-    type: str | None = None
-    cluster_ip: str | None = None
-
-
-class Service(K8sModel):
-    api_version: str = "v1"
-    kind: Literal["Service"] = "Service"
-    metadata: ObjectMeta = Field(default_factory=ObjectMeta)
-    spec: ServiceSpecK8s = Field(default_factory=ServiceSpecK8s)
-
-
-class PodTemplateMeta(K8sModel):
-    labels: dict[str, str] = Field(default_factory=dict)
-
-
-class PodTemplate(K8sModel):
-    metadata: PodTemplateMeta = Field(default_factory=PodTemplateMeta)
-
-
-class LabelSelector(K8sModel):
-    match_labels: dict[str, str] = Field(default_factory=dict)
-
-
-class WorkloadSpec(K8sModel):
-    replicas: int | None = None
-    selector: LabelSelector | None = None
-    template: PodTemplate = Field(default_factory=PodTemplate)
-
-
-class Deployment(K8sModel):
-    api_version: str = "apps/v1"
-    kind: Literal["Deployment", "StatefulSet"] = "Deployment"
-    metadata: ObjectMeta = Field(default_factory=ObjectMeta)
-    spec: WorkloadSpec = Field(default_factory=WorkloadSpec)
-
-
-class PodSpec(K8sModel):
-    node_name: str | None = None
-
-
-class Pod(K8sModel):
-    api_version: str = "v1"
-    kind: Literal["Pod"] = "Pod"
-    metadata: ObjectMeta = Field(default_factory=ObjectMeta)
-    spec: PodSpec = Field(default_factory=PodSpec)
-
-
-class Node(K8sModel):
-    """Read for its topology labels, which Istio copies onto the endpoints of its pods."""
-
-    api_version: str = "v1"
-    kind: Literal["Node"] = "Node"
-    metadata: ObjectMeta = Field(default_factory=ObjectMeta)
-
-
-class Namespace(K8sModel):
-    api_version: str = "v1"
-    kind: Literal["Namespace"] = "Namespace"
-    metadata: ObjectMeta = Field(default_factory=ObjectMeta)
-
-
-#: kind -> model for the kinds istiosim reads; other kinds load with an info diagnostic.
-MODELS: dict[str, type[BaseModel]] = {
-    "VirtualService": VirtualService,
-    "DestinationRule": DestinationRule,
-    "ServiceEntry": ServiceEntry,
-    "Service": Service,
-    "Deployment": Deployment,
-    "StatefulSet": Deployment,
-    "Pod": Pod,
-    "Node": Node,
-    "Namespace": Namespace,
-}

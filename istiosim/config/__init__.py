@@ -1,0 +1,88 @@
+"""Pydantic models of the Istio and Kubernetes objects istiosim reads, and the kind table.
+
+The models live in :mod:`.base` (shared bases and metadata), :mod:`.networking` (Istio) and
+:mod:`.kubernetes`; every model name is re-exported here, so ``config.HTTPRoute`` is the one
+spelling the rest of istiosim uses.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from .base import ISTIO_NETWORKING_VERSIONS as ISTIO_NETWORKING_VERSIONS
+from .base import IstioModel as IstioModel
+from .base import K8sModel as K8sModel
+from .base import ObjectMeta as ObjectMeta
+from .base import schema_name as schema_name
+from .kubernetes import Deployment as Deployment
+from .kubernetes import K8sPod as K8sPod
+from .kubernetes import K8sService as K8sService
+from .kubernetes import K8sServicePort as K8sServicePort
+from .kubernetes import LabelSelector as LabelSelector
+from .kubernetes import Namespace as Namespace
+from .kubernetes import Node as Node
+from .kubernetes import PodSpec as PodSpec
+from .kubernetes import PodTemplate as PodTemplate
+from .kubernetes import PodTemplateMeta as PodTemplateMeta
+from .kubernetes import ServiceSpecK8s as ServiceSpecK8s
+from .kubernetes import WorkloadSpec as WorkloadSpec
+from .networking import ClientTLSSettings as ClientTLSSettings
+from .networking import ConnectionPoolSettings as ConnectionPoolSettings
+from .networking import ConsistentHashLB as ConsistentHashLB
+from .networking import CorsPolicy as CorsPolicy
+from .networking import Delegate as Delegate
+from .networking import Destination as Destination
+from .networking import DestinationRule as DestinationRule
+from .networking import DestinationRuleSpec as DestinationRuleSpec
+from .networking import FaultAbort as FaultAbort
+from .networking import FaultDelay as FaultDelay
+from .networking import HeaderOperations as HeaderOperations
+from .networking import Headers as Headers
+from .networking import HTTP2KeepAlive as HTTP2KeepAlive
+from .networking import HTTPBody as HTTPBody
+from .networking import HTTPCookie as HTTPCookie
+from .networking import HTTPDirectResponse as HTTPDirectResponse
+from .networking import HTTPFaultInjection as HTTPFaultInjection
+from .networking import HTTPMatchRequest as HTTPMatchRequest
+from .networking import HTTPMirrorPolicy as HTTPMirrorPolicy
+from .networking import HTTPRedirect as HTTPRedirect
+from .networking import HTTPRetry as HTTPRetry
+from .networking import HTTPRewrite as HTTPRewrite
+from .networking import HTTPRoute as HTTPRoute
+from .networking import HTTPRouteDestination as HTTPRouteDestination
+from .networking import HTTPSettings as HTTPSettings
+from .networking import LoadBalancerSettings as LoadBalancerSettings
+from .networking import MagLev as MagLev
+from .networking import OutlierDetection as OutlierDetection
+from .networking import Percent as Percent
+from .networking import PortSelector as PortSelector
+from .networking import PortTrafficPolicy as PortTrafficPolicy
+from .networking import RegexRewrite as RegexRewrite
+from .networking import RingHash as RingHash
+from .networking import ServiceEntry as ServiceEntry
+from .networking import ServiceEntrySpec as ServiceEntrySpec
+from .networking import ServicePortSpec as ServicePortSpec
+from .networking import StringMatch as StringMatch
+from .networking import Subset as Subset
+from .networking import TCPKeepalive as TCPKeepalive
+from .networking import TCPSettings as TCPSettings
+from .networking import TrafficPolicy as TrafficPolicy
+from .networking import TrafficPolicyFields as TrafficPolicyFields
+from .networking import VirtualService as VirtualService
+from .networking import VirtualServiceSpec as VirtualServiceSpec
+from .networking import WarmupConfiguration as WarmupConfiguration
+from .networking import WorkloadEntrySpec as WorkloadEntrySpec
+from .networking import WorkloadSelector as WorkloadSelector
+
+#: kind -> model for the kinds istiosim reads; other kinds load with an info diagnostic.
+MODELS: dict[str, type[BaseModel]] = {
+    "VirtualService": VirtualService,
+    "DestinationRule": DestinationRule,
+    "ServiceEntry": ServiceEntry,
+    "Service": K8sService,
+    "Deployment": Deployment,
+    "StatefulSet": Deployment,
+    "Pod": K8sPod,
+    "Node": Node,
+    "Namespace": Namespace,
+}
