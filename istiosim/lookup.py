@@ -6,6 +6,7 @@ Part of the plan stage (``RoutePlan.table`` calls ``resolve_table``); imports no
 
 from __future__ import annotations
 
+from .mesh import labels_match
 from .plan import (
     CompiledDestinationRule,
     CompiledVirtualService,
@@ -250,9 +251,7 @@ def resolve_target(
                 spec.host, spec.subset, port, cluster, "NC", (), LbPolicy(), spec, drname, why
             )
         want = dict(subset.labels)
-        eps = tuple(
-            e for e in svc.endpoints if all(dict(e.labels).get(k) == v for k, v in want.items())
-        )
+        eps = tuple(e for e in svc.endpoints if labels_match(want, dict(e.labels)))
     else:
         eps = svc.endpoints
     lb = _lb_for(dr, subset, port)

@@ -30,6 +30,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .errors import Diagnostic, Location
+from .mesh import labels_match
 from .weights import WeightTable
 
 #: draw slots: each request gets independent 64-bit draws, one per purpose
@@ -164,12 +165,8 @@ class SourceCondition:
             if where not in self.gateways:
                 return f"match gateways {sorted(self.gateways)} do not include {where}"
             return None
-        labels = dict(ctx.labels)
-        for k, v in self.source_labels:
-            if labels.get(k) != v:
-                return (
-                    f"sourceLabels {dict(self.source_labels)} not a subset of the client's labels"
-                )
+        if not labels_match(dict(self.source_labels), dict(ctx.labels)):
+            return f"sourceLabels {dict(self.source_labels)} not a subset of the client's labels"
         if self.source_namespace is not None and self.source_namespace != ctx.namespace:
             return f"sourceNamespace {self.source_namespace} != client namespace {ctx.namespace}"
         return None
@@ -461,9 +458,10 @@ class RouteTable:
     passthrough: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class RoutePlan:
-    """The compiled configuration. Immutable; route tables are resolved lazily and cached."""
+    """The compiled configuration. Immutable; route tables are resolved lazily and cached.
+    ``explain()`` prints its rule table."""
 
     services: Mapping[str, ServiceInfo]
     virtual_services: tuple[CompiledVirtualService, ...]
@@ -520,3 +518,15 @@ class RoutePlan:
     @property
     def max_mirrors(self) -> int:
         return max(0, self.n_draws - DRAW_MIRROR0)
+
+    def explain(self) -> str:
+        """The rule table: each VirtualService's entries in order, with their conditions,
+        weighted destinations and file:line, then the DestinationRules' subsets."""
+        from .rule_table import explain
+
+        return explain(self)
+
+    def __repr__(self) -> str:
+        from .rule_table import summary
+
+        return f"<{summary(self)}>"

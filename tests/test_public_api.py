@@ -33,6 +33,7 @@ LAYER = {
     "loader.yaml": 2,
     "plan": 2,
     "lookup": 2,
+    "rule_table": 2,
     "compiler": 3,
     "compiler.collector": 3,
     "compiler.webhook": 3,
@@ -72,6 +73,8 @@ LAYER = {
 SAME_STAGE = {
     ("plan", "lookup"),
     ("lookup", "plan"),
+    ("plan", "rule_table"),
+    ("rule_table", "plan"),
     ("analysis", "analysis.coverage"),
     ("engine", "engine.scalar"),
     ("engine", "engine.vector"),
@@ -202,3 +205,26 @@ def test_routing_does_not_import_scipy() -> None:
 def test_unknown_attribute_raises() -> None:
     with pytest.raises(AttributeError):
         _ = istiosim.does_not_exist  # type: ignore[attr-defined]
+
+
+def test_route_plan_explains_its_rule_table() -> None:
+    from conftest import load_demo
+
+    plan = load_demo("header-jason-v3.yaml").plan
+    assert repr(plan) == "<RoutePlan: 1 VirtualService(s), 4 DestinationRule(s), 4 service(s)>"
+    text = plan.explain()
+    lines = text.splitlines()
+    assert lines[0] == "RoutePlan: 1 VirtualService(s), 4 DestinationRule(s), 4 service(s)"
+    rule0 = next(line for line in lines if "rule 0 match 0" in line)
+    assert "header end-user exact 'jason'" in rule0 and "→ reviews.default v3" in rule0
+    assert "header-jason-v3.yaml:10:7" in rule0
+    rule1 = next(line for line in lines if line.lstrip().startswith("rule 1"))
+    assert "any request" in rule1 and "→ reviews.default v2" in rule1
+    assert "  subset v3" in text and "version=v3" in text
+
+
+def test_route_plan_explains_weights_as_shares() -> None:
+    from conftest import load_demo
+
+    text = load_demo("canary-50-50.yaml").plan.explain()
+    assert "reviews.default v2 50%, reviews.default v3 50%" in text
