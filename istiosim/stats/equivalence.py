@@ -14,7 +14,7 @@ import numpy as np
 
 from ..errors import InvalidArgument
 from .goodness_of_fit import _split_test
-from .inputs import Counts, Weights, _check_level, _parse_weights, _split
+from .inputs import Counts, Weights, _check_level, _parse_weights, _shares, _split
 from .intervals import _intervals, _z
 from .results import EquivalenceResult
 
@@ -129,8 +129,7 @@ def required_samples(
     _check_level("tolerance", tolerance)
     _check_level("alpha", alpha)
     _check_level("power", power)
-    _, w = _parse_weights(weights)
-    p = np.asarray(w) / sum(w)
+    p = np.asarray(_shares(_parse_weights(weights)[1]))
     pos = np.sort(p[p > 0])[::-1]
     has_zero = bool((p == 0).any())
     if kind == "equivalence":

@@ -155,11 +155,16 @@ def _exact_weights(weights: tuple[float, ...]) -> list[Fraction]:
     return [Fraction(repr(w)) for w in weights]
 
 
+def _shares(values: Sequence[float]) -> tuple[float, ...]:
+    """Each value's share of the total: weights to expected shares, counts to observed ones."""
+    total = sum(values)
+    return tuple(v / total for v in values)
+
+
 def expected_distribution(weights: Weights) -> dict[str, float]:
     """Exact share of each subset, ``w_i / sum(w)``; weights need not sum to 100."""
     arms, w = _parse_weights(weights)
-    total = sum(w)
-    return {a: wi / total for a, wi in zip(arms, w, strict=True)}
+    return dict(zip(arms, _shares(w), strict=True))
 
 
 def expected_counts(n: int, weights: Weights) -> dict[str, int]:

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Literal, TypeAlias
 
+from .inputs import _shares
 from .render import (
     _fmt_interval,
     _fmt_level,
@@ -24,6 +25,33 @@ from .render import (
 )
 
 
+def _arm_dicts(
+    arms: tuple[str, ...],
+    weights: tuple[float, ...],
+    observed: tuple[int, ...],
+    ci: ProportionIntervals | None,
+) -> list[dict[str, Any]]:
+    """One entry per arm: weight, expected share and count, observed count and share, CI."""
+    total_w = sum(weights)
+    n = sum(observed)
+    expected_shares = _shares(weights)
+    observed_shares = _shares(observed) if n else (None,) * len(arms)
+    out: list[dict[str, Any]] = []
+    for i, arm in enumerate(arms):
+        d: dict[str, Any] = {
+            "arm": arm,
+            "weight": weights[i],
+            "expected_share": expected_shares[i],
+            "expected": n * weights[i] / total_w,
+            "observed": observed[i],
+            "observed_share": observed_shares[i],
+        }
+        if ci is not None:
+            d["ci_low"], d["ci_high"] = ci.low[i], ci.high[i]
+        out.append(d)
+    return out
+
+
 def _split_rows(
     arms: tuple[str, ...],
     weights: tuple[float, ...],
@@ -31,48 +59,24 @@ def _split_rows(
     ci: ProportionIntervals | None,
     digits: int = 2,
 ) -> tuple[list[str], list[list[str]]]:
-    total_w = sum(weights)
-    n = sum(observed)
+    """The per-arm table: :func:`_arm_dicts` formatted for people."""
     header = ["arm", "weight", "expected share", "observed", "observed share"]
     if ci is not None:
         header.append(f"{_fmt_level(ci.confidence_level)} CI")
     rows = []
-    for i, arm in enumerate(arms):
+    for d in _arm_dicts(arms, weights, observed, ci):
+        share = d["observed_share"]
         row = [
-            arm,
-            _fmt_weight(weights[i]),
-            _fmt_share(weights[i] / total_w, digits),
-            f"{observed[i]:,}",
-            _fmt_share(observed[i] / n, digits) if n else "-",
+            d["arm"],
+            _fmt_weight(d["weight"]),
+            _fmt_share(d["expected_share"], digits),
+            f"{d['observed']:,}",
+            "-" if share is None else _fmt_share(share, digits),
         ]
         if ci is not None:
-            row.append(_fmt_interval(ci.low[i], ci.high[i], digits))
+            row.append(_fmt_interval(d["ci_low"], d["ci_high"], digits))
         rows.append(row)
     return header, rows
-
-
-def _arm_dicts(
-    arms: tuple[str, ...],
-    weights: tuple[float, ...],
-    observed: tuple[int, ...],
-    ci: ProportionIntervals | None,
-) -> list[dict[str, Any]]:
-    total_w = sum(weights)
-    n = sum(observed)
-    out: list[dict[str, Any]] = []
-    for i, arm in enumerate(arms):
-        d: dict[str, Any] = {
-            "arm": arm,
-            "weight": weights[i],
-            "expected_share": weights[i] / total_w,
-            "expected": n * weights[i] / total_w,
-            "observed": observed[i],
-            "observed_share": observed[i] / n if n else None,
-        }
-        if ci is not None:
-            d["ci_low"], d["ci_high"] = ci.low[i], ci.high[i]
-        out.append(d)
-    return out
 
 
 @dataclass(frozen=True)
@@ -97,7 +101,7 @@ class ProportionIntervals(_Rendered):
 
     @property
     def shares(self) -> tuple[float, ...]:
-        return tuple(c / self.n for c in self.observed)
+        return _shares(self.observed)
 
     def interval(self, arm: str) -> tuple[float, float]:
         """``(low, high)`` for one arm."""
@@ -162,12 +166,11 @@ class SplitTestResult(_Rendered):
 
     @property
     def expected_shares(self) -> tuple[float, ...]:
-        total = sum(self.weights)
-        return tuple(w / total for w in self.weights)
+        return _shares(self.weights)
 
     @property
     def observed_shares(self) -> tuple[float, ...]:
-        return tuple(c / self.n for c in self.observed)
+        return _shares(self.observed)
 
     @property
     def max_abs_deviation(self) -> float:
@@ -242,8 +245,7 @@ class EquivalenceResult(_Rendered):
 
     @property
     def expected_shares(self) -> tuple[float, ...]:
-        total = sum(self.weights)
-        return tuple(w / total for w in self.weights)
+        return _shares(self.weights)
 
     def to_dict(self) -> dict[str, Any]:
         arms = _arm_dicts(self.arms, self.weights, self.observed, self.ci)
