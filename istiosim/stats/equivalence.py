@@ -13,7 +13,7 @@ from typing import Literal
 import numpy as np
 
 from ..errors import InvalidArgument
-from .goodness_of_fit import _split_test
+from .goodness_of_fit import _fixed_test
 from .inputs import Counts, Weights, _check_level, _parse_weights, _shares, _split
 from .intervals import _intervals, _z
 from .results import EquivalenceResult
@@ -33,17 +33,18 @@ def _tost_arm(k: int, n: int, p0: float, tol: float, method: str) -> tuple[float
 
     else:  # score test, which inverts to the Wilson interval
 
+        def z(p: float) -> float:
+            return (k / n - p) / math.sqrt(p * (1 - p) / n)
+
         def ge(p: float) -> float:
             if p in (0.0, 1.0):
                 return 1.0 if k == 0 or p == 1.0 else 0.0
-            z = (k / n - p) / math.sqrt(p * (1 - p) / n)
-            return 0.5 * math.erfc(z / math.sqrt(2))
+            return 0.5 * math.erfc(z(p) / math.sqrt(2))
 
         def le(p: float) -> float:
             if p in (0.0, 1.0):
                 return 1.0 if k == n or p == 0.0 else 0.0
-            z = (k / n - p) / math.sqrt(p * (1 - p) / n)
-            return 0.5 * math.erfc(-z / math.sqrt(2))
+            return 0.5 * math.erfc(-z(p) / math.sqrt(2))
 
     inside = max(0.0 if lo < 0 else ge(lo), 0.0 if hi > 1 else le(hi))
     outside = min(1.0 if lo < 0 else le(lo), 1.0 if hi > 1 else ge(hi))
@@ -104,7 +105,7 @@ def split_equivalence(
         observed=s.counts,
         ci=_intervals(s.arms, s.counts, 2 * alpha, ci_method),
         n_required=required_samples(s.weights, tolerance=tolerance, alpha=alpha, power=0.9),
-        gof=_split_test(s, alpha, "auto", 100_000, 0),
+        gof=_fixed_test(s, alpha),
         seed=s.seed,
     )
 

@@ -9,19 +9,19 @@ threshold of sample-ratio-mismatch practice. scipy is imported inside the tests.
 from __future__ import annotations
 
 import math
-from typing import Any, Literal, TypeAlias
+from typing import Any, Literal, TypeAlias, get_args
 
 import numpy as np
 import numpy.typing as npt
 
 from ..errors import InvalidArgument
-from .inputs import Counts, RNGLike, Weights, _check_level, _Split, _split
+from .inputs import Counts, RNGLike, Weights, _check_choice, _check_level, _Split, _split
 from .intervals import _intervals
 from .results import SplitTestResult, SRMResult
 
 TestMethod: TypeAlias = Literal["auto", "binomial", "pearson", "g", "exact", "monte-carlo"]
 
-_TEST_METHODS = ("auto", "binomial", "pearson", "g", "exact", "monte-carlo")
+_TEST_METHODS: tuple[str, ...] = get_args(TestMethod)
 #: Largest number of outcomes the exact multinomial test enumerates (about 8 MB per arm).
 _EXACT_LIMIT = 1_000_000
 
@@ -55,13 +55,18 @@ def _exact_pvalue(x: npt.NDArray[np.int64], p: npt.NDArray[np.float64]) -> float
     return float(min(1.0, np.exp(logpmf[extreme]).sum()))
 
 
+def _n_outcomes(n: int, k: int) -> int:
+    """How many ways n requests can fall on k arms: what the exact test enumerates."""
+    return math.comb(n + k - 1, k - 1)
+
+
 def _auto_method(k: int, n: int, min_expected: float, alpha: float, n_resamples: int) -> str:
     if k == 2:
         return "binomial"
     # chi-square over-rejects in the far tail until the smallest arm expects about 50 hits
     if min_expected >= (5 if alpha >= 0.01 else 50):
         return "pearson"
-    if math.comb(n + k - 1, k - 1) <= _EXACT_LIMIT:
+    if _n_outcomes(n, k) <= _EXACT_LIMIT:
         return "exact"
     # Monte Carlo cannot resolve p-values much below 10 / n_resamples
     return "monte-carlo" if alpha * n_resamples >= 10 else "pearson"
@@ -104,7 +109,7 @@ def _gof(
         res = stats.power_divergence(x, e, lambda_=lam)
         return float(res.statistic), float(res.pvalue), df
     if method == "exact":
-        if math.comb(n + len(p) - 1, len(p) - 1) > _EXACT_LIMIT:
+        if _n_outcomes(n, len(p)) > _EXACT_LIMIT:
             raise InvalidArgument(
                 f"exact enumeration of n={n} over {len(p)} arms needs more than "
                 f"{_EXACT_LIMIT:,} outcomes; use method='monte-carlo'"
@@ -129,15 +134,14 @@ def _gof(
 def _split_test(
     s: _Split, alpha: float, method: str, n_resamples: int, rng: RNGLike
 ) -> SplitTestResult:
-    if method not in _TEST_METHODS:
-        raise InvalidArgument(f"method must be one of {', '.join(_TEST_METHODS)}; got {method!r}")
+    _check_choice("method", method, _TEST_METHODS)
     p_all = s.shares
     counts = np.asarray(s.counts, dtype=np.int64)
     n = s.n
     pos = p_all > 0
     p, x = p_all[pos] / p_all[pos].sum(), counts[pos]
     verdict: Literal["consistent", "mismatch", "insufficient-data"]
-    if counts[~pos].sum() > 0:
+    if s.zero_weight_hit:
         used, stat, pvalue, df, verdict = "zero-weight", math.inf, 0.0, None, "mismatch"
     elif len(p) == 1:
         used, stat, pvalue, df, verdict = "single-arm", 0.0, 1.0, None, "consistent"
@@ -171,6 +175,11 @@ def _split_test(
     )
 
 
+def _fixed_test(s: _Split, alpha: float) -> SplitTestResult:
+    """The "auto" test with a fixed Monte Carlo seed, so the result is a function of the counts."""
+    return _split_test(s, alpha, "auto", 100_000, 0)
+
+
 def split_test(
     observed: Counts,
     weights: Weights,
@@ -202,4 +211,4 @@ def srm_check(observed: Counts, weights: Weights, *, alpha: float = 5e-4) -> SRM
     alpha (n <= 11 for 50/50 with the exact binomial), so a tiny sample never reads as healthy.
     """
     _check_level("alpha", alpha)
-    return _split_test(_split(observed, weights), alpha, "auto", 100_000, 0)
+    return _fixed_test(_split(observed, weights), alpha)

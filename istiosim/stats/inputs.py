@@ -28,7 +28,8 @@ class SupportsSubsetCounts(Protocol):
 
 
 Weights: TypeAlias = Mapping[str, float] | Sequence[float] | npt.NDArray[Any]
-Counts: TypeAlias = Mapping[str, int] | Sequence[int] | npt.NDArray[Any] | SupportsSubsetCounts
+_PlainCounts: TypeAlias = Mapping[str, int] | Sequence[int] | npt.NDArray[Any]
+Counts: TypeAlias = _PlainCounts | SupportsSubsetCounts
 RNGLike: TypeAlias = (
     int | np.random.SeedSequence | np.random.BitGenerator | np.random.Generator | None
 )
@@ -51,6 +52,11 @@ class _Split:
     def shares(self) -> npt.NDArray[np.float64]:
         w = np.asarray(self.weights, dtype=np.float64)
         return np.asarray(w / w.sum(), dtype=np.float64)
+
+    @property
+    def zero_weight_hit(self) -> bool:
+        """Some request went to an arm of weight 0: a mismatch whatever the statistics say."""
+        return bool(np.asarray(self.counts, dtype=np.int64)[self.shares == 0].sum() > 0)
 
 
 def _is_number(x: object) -> TypeGuard[float | np.integer[Any] | np.floating[Any]]:
@@ -106,14 +112,18 @@ def _seed_of(observed: object) -> int | str | None:
     return str(seed)
 
 
+def _unwrap(observed: Counts) -> tuple[_PlainCounts, int | str | None]:
+    """A simulation result's counts per subset and its seed; plain counts as they are."""
+    if hasattr(observed, "subset_counts"):
+        return observed.subset_counts(), _seed_of(observed)
+    return observed, None
+
+
 def _parse_counts(
     observed: Counts, arms: tuple[str, ...]
 ) -> tuple[tuple[int, ...], int | str | None]:
     """Counts aligned to ``arms``: a mapping by name, a sequence by position."""
-    seed = None
-    if hasattr(observed, "subset_counts"):
-        seed = _seed_of(observed)
-        observed = observed.subset_counts()
+    observed, seed = _unwrap(observed)
     if isinstance(observed, Mapping):
         by_name = dict(observed)
         for key in by_name:
@@ -137,6 +147,19 @@ def _parse_counts(
     return tuple(_count(a, c) for a, c in zip(arms, values, strict=True)), seed
 
 
+def _named_counts(observed: Counts) -> tuple[tuple[str, ...], tuple[int, ...]]:
+    """Counts without weights: a mapping names its arms, a sequence numbers them "0", "1", ..."""
+    observed, _ = _unwrap(observed)
+    if isinstance(observed, Mapping):
+        arms = tuple(observed)
+        if not all(isinstance(a, str) for a in arms):
+            raise InvalidArgument(f"subset names must be strings, got {list(arms)!r}")
+        return arms, tuple(_count(a, observed[a]) for a in arms)
+    values = list(observed)
+    arms = tuple(str(i) for i in range(len(values)))
+    return arms, tuple(_count(a, c) for a, c in zip(arms, values, strict=True))
+
+
 def _split(observed: Counts, weights: Weights, *, allow_empty: bool = False) -> _Split:
     arms, w = _parse_weights(weights)
     counts, seed = _parse_counts(observed, arms)
@@ -148,6 +171,11 @@ def _split(observed: Counts, weights: Weights, *, allow_empty: bool = False) -> 
 def _check_level(name: str, value: float, high: float = 1.0) -> None:
     if not _is_number(value) or not 0.0 < float(value) < high:
         raise InvalidArgument(f"{name} must be between 0 and {high:g} (exclusive), got {value!r}")
+
+
+def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise InvalidArgument(f"{name} must be one of {', '.join(choices)}; got {value!r}")
 
 
 def _exact_weights(weights: tuple[float, ...]) -> list[Fraction]:

@@ -7,19 +7,18 @@ interval with Wilson). The goodness-of-fit and equivalence results carry these i
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from statistics import NormalDist
-from typing import Literal, TypeAlias
+from typing import Literal, TypeAlias, get_args
 
 import numpy as np
 
 from ..errors import InvalidArgument
-from .inputs import Counts, _check_level, _count
+from .inputs import Counts, _check_choice, _check_level, _named_counts
 from .results import ProportionIntervals
 
 CIMethod: TypeAlias = Literal["wilson", "clopper-pearson", "jeffreys"]
 
-_CI_METHODS = ("wilson", "clopper-pearson", "jeffreys")
+_CI_METHODS: tuple[str, ...] = get_args(CIMethod)
 _NORMAL = NormalDist()
 
 
@@ -83,19 +82,8 @@ def split_ci(
     A sequence of counts names its arms "0", "1", ...
     """
     _check_level("alpha", alpha)
-    if method not in _CI_METHODS:
-        raise InvalidArgument(f"method must be one of {', '.join(_CI_METHODS)}; got {method!r}")
-    if hasattr(observed, "subset_counts"):
-        observed = observed.subset_counts()
-    if isinstance(observed, Mapping):
-        arms = tuple(observed)
-        if not all(isinstance(a, str) for a in arms):
-            raise InvalidArgument(f"subset names must be strings, got {list(arms)!r}")
-        counts = tuple(_count(a, observed[a]) for a in arms)
-    else:
-        values = list(observed)
-        arms = tuple(str(i) for i in range(len(values)))
-        counts = tuple(_count(a, c) for a, c in zip(arms, values, strict=True))
+    _check_choice("method", method, _CI_METHODS)
+    arms, counts = _named_counts(observed)
     if sum(counts) == 0:
         raise InvalidArgument("the sample is empty (n = 0): there is nothing to estimate")
     return _intervals(arms, counts, alpha, method, simultaneous)

@@ -40,6 +40,11 @@ def _fmt_pp(tolerance: float) -> str:
     return f"±{100 * tolerance:.{_tolerance_digits(tolerance)}f} pp"
 
 
+def _fmt_seed(seed: int | str | None) -> str:
+    """The "; seed = ..." tail of a note, empty when the counts carry no seed."""
+    return "" if seed is None else f"; seed = {seed}"
+
+
 def _fmt_interval(low: float, high: float, digits: int = 2) -> str:
     return f"[{_fmt_share(low, digits)}, {_fmt_share(high, digits)}]"
 

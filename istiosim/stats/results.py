@@ -17,6 +17,7 @@ from .render import (
     _fmt_level,
     _fmt_p,
     _fmt_pp,
+    _fmt_seed,
     _fmt_share,
     _fmt_weight,
     _num,
@@ -205,8 +206,9 @@ class SplitTestResult(_Rendered):
         )
         header, rows = _split_rows(self.arms, self.weights, self.observed, self.ci)
         df = "-" if self.df is None else str(self.df)
-        seed = "" if self.seed is None else f"; seed = {self.seed}"
-        notes = [f"n = {self.n:,}; statistic = {self.statistic:.6g}; df = {df}{seed}"]
+        notes = [
+            f"n = {self.n:,}; statistic = {self.statistic:.6g}; df = {df}{_fmt_seed(self.seed)}"
+        ]
         return title, header, rows, notes
 
 
@@ -247,11 +249,14 @@ class EquivalenceResult(_Rendered):
     def expected_shares(self) -> tuple[float, ...]:
         return _shares(self.weights)
 
+    def _band(self, share: float) -> tuple[float, float]:
+        """Where an arm's share may lie: its expected share ± tolerance, clipped to [0, 1]."""
+        return max(0.0, share - self.tolerance), min(1.0, share + self.tolerance)
+
     def to_dict(self) -> dict[str, Any]:
         arms = _arm_dicts(self.arms, self.weights, self.observed, self.ci)
         for d, p, st in zip(arms, self.arm_pvalues, self.arm_status, strict=True):
-            d["band_low"] = max(0.0, d["expected_share"] - self.tolerance)
-            d["band_high"] = min(1.0, d["expected_share"] + self.tolerance)
+            d["band_low"], d["band_high"] = self._band(d["expected_share"])
             d["pvalue"], d["status"] = p, st
         return {
             "verdict": self.verdict,
@@ -276,11 +281,9 @@ class EquivalenceResult(_Rendered):
         header, rows = _split_rows(self.arms, self.weights, self.observed, self.ci, digits)
         header += ["allowed band", "status"]
         for row, share, status in zip(rows, self.expected_shares, self.arm_status, strict=True):
-            low, high = max(0.0, share - self.tolerance), min(1.0, share + self.tolerance)
-            row += [_fmt_interval(low, high, digits), status]
-        seed = "" if self.seed is None else f"; seed = {self.seed}"
+            row += [_fmt_interval(*self._band(share), digits), status]
         notes = [
-            f"n = {self.n:,}; n_required = {self.n_required:,} (power 0.9){seed}",
+            f"n = {self.n:,}; n_required = {self.n_required:,} (power 0.9){_fmt_seed(self.seed)}",
             f"goodness of fit ({self.gof.method}): p = {_fmt_p(self.gof.pvalue)}",
         ]
         return title, header, rows, notes

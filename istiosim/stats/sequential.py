@@ -92,11 +92,11 @@ class SequentialSplitTest:
                 raise InvalidArgument(
                     f"counts must be cumulative: {arm!r} went down from {old} to {new}"
                 )
-        p = s.shares
-        x = np.asarray(s.counts, dtype=np.int64)
-        if x[p == 0].sum() > 0:
+        if s.zero_weight_hit:
             log_e = math.inf
         else:
+            p = s.shares
+            x = np.asarray(s.counts, dtype=np.int64)
             log_e = float(_log_bayes_factor(x[p > 0], p[p > 0], self._c))
         self._counts = s.counts
         self._looks += 1
