@@ -29,6 +29,7 @@ from scipy import stats as sps
 from scipy.special import bdtr, bdtrc
 
 from istiosim import stats
+from istiosim.stats.sequential import _log_bayes_factor
 from istiosim.testing._split import SplitAssertionError, assert_split
 
 TOL, ALPHA_ASSERT, ALPHA_SRM, ALPHA_SEQ = 0.01, 1e-6, 5e-4, 0.05
@@ -211,7 +212,7 @@ def main() -> None:
         rng = np.random.default_rng([base, case])
         cum = rng.multinomial(step, shares, size=(seeds, looks)).cumsum(axis=1)
         p0 = np.asarray(w, dtype=float) / sum(w)
-        log_e = stats._log_bayes_factor(cum, p0, 100.0)
+        log_e = _log_bayes_factor(cum, p0, 100.0)
         rejected_at = np.where(
             (log_e >= math.log(1 / ALPHA_SEQ)).any(axis=1),
             (log_e >= math.log(1 / ALPHA_SEQ)).argmax(axis=1),

@@ -50,6 +50,13 @@ LAYER = {
     "simulator": 5,
     "_simulate": 5,
     "stats": 5,
+    "stats.inputs": 5,
+    "stats.render": 5,
+    "stats.results": 5,
+    "stats.intervals": 5,
+    "stats.goodness_of_fit": 5,
+    "stats.equivalence": 5,
+    "stats.sequential": 5,
     "display": 6,
     "analysis": 4,
     "analysis.registry": 4,
@@ -97,7 +104,13 @@ THIRD_PARTY_ONLY_IN = {
         "testing",
         "testing.cases",
     },
-    "scipy": {"stats", "testing._split"},
+    "scipy": {
+        "stats.intervals",
+        "stats.goodness_of_fit",
+        "stats.equivalence",
+        "stats.sequential",
+        "testing._split",
+    },
 }
 ENGINE_FORBIDDEN = {"config", "loader", "mesh", "compiler"}
 

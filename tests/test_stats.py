@@ -32,6 +32,8 @@ from istiosim.stats import (
     split_test,
     srm_check,
 )
+from istiosim.stats.goodness_of_fit import _min_pvalue
+from istiosim.stats.inputs import _exact_weights
 
 
 class FakeResult:
@@ -633,7 +635,7 @@ def test_sequential_detects_a_wrong_split_seeded() -> None:
 
 
 def test_exact_weights_are_decimal() -> None:
-    assert stats._exact_weights((0.1, 70.0, 1e-05)) == [
+    assert _exact_weights((0.1, 70.0, 1e-05)) == [
         Fraction(1, 10),
         Fraction(70),
         Fraction(1, 100_000),
@@ -644,5 +646,5 @@ def test_exact_weights_are_decimal() -> None:
 def test_smallest_reachable_binomial_pvalue(n: int, p: float) -> None:
     """The insufficient-data rule uses a closed form; binomtest at both extremes is the oracle."""
     oracle = min(sps.binomtest(k, n, p).pvalue for k in (0, n))
-    got = stats._min_pvalue("binomial", n, np.array([p, 1 - p]), 100_000)
+    got = _min_pvalue("binomial", n, np.array([p, 1 - p]), 100_000)
     assert got == pytest.approx(oracle, rel=1e-6)

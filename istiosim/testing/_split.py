@@ -16,13 +16,11 @@ from istiosim.stats import (
     Counts,
     EquivalenceResult,
     Weights,
-    _exact_weights,
-    _fmt_pp,
-    _split,
-    _text_table,
     required_samples,
     split_equivalence,
 )
+from istiosim.stats.inputs import _exact_weights, _split
+from istiosim.stats.render import _fmt_pp, _text_table
 
 __all__ = ["SplitAssertionError", "assert_exact_split", "assert_split"]
 
