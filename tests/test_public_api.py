@@ -60,6 +60,7 @@ LAYER = {
     "display": 6,
     "analysis": 4,
     "analysis.registry": 4,
+    "analysis.subject": 4,
     "analysis.destinations": 4,
     "analysis.pods": 4,
     "analysis.conflicts": 4,

@@ -23,7 +23,7 @@ __all__ = [
 
 _NAMES = {
     "ANALYZERS": "istiosim.analysis.registry",
-    "Subject": "istiosim.analysis.registry",
+    "Subject": "istiosim.analysis.subject",
     "analyze": "istiosim.analysis.registry",
     "CoverageItem": "istiosim.analysis.coverage",
     "CoverageReport": "istiosim.analysis.coverage",
@@ -50,5 +50,5 @@ if TYPE_CHECKING:
     from .coverage import RouteHit as RouteHit
     from .coverage import route_coverage as route_coverage
     from .registry import ANALYZERS as ANALYZERS
-    from .registry import Subject as Subject
     from .registry import analyze as analyze
+    from .subject import Subject as Subject

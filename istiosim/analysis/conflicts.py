@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ..errors import Diagnostic
 from ..plan import CompiledVirtualService, export_scope, hosts_overlap
-from .registry import Subject
+from .subject import Subject
 
 
 def analyze(s: Subject) -> list[Diagnostic]:

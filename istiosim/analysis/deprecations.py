@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import Diagnostic
-from .registry import Subject
+from .subject import Subject
 
 
 def analyze(s: Subject) -> list[Diagnostic]:

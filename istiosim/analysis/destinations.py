@@ -15,7 +15,7 @@ from ..errors import Diagnostic
 from ..lookup import find_destination_rule, fqdn_namespace
 from ..mesh import Service
 from ..plan import CompiledVirtualService, Forward, export_scope
-from .registry import Subject
+from .subject import Subject
 
 
 def analyze(s: Subject) -> list[Diagnostic]:

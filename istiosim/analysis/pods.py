@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from ..errors import Diagnostic
 from ..mesh import labels_match
 from ..plan import ServiceInfo, host_matches
-from .registry import Subject
+from .subject import Subject
 
 
 def analyze(s: Subject) -> list[Diagnostic]:

@@ -23,7 +23,7 @@ from typing import Any, Protocol
 
 from .. import config as cfg
 from ..errors import Diagnostic
-from .registry import Subject
+from .subject import Subject
 
 
 class _Sink(Protocol):
@@ -180,18 +180,33 @@ def check_routes(routes: Sequence[Any], kind: str, sink: _Sink) -> None:
                 path,
                 "IST0130",
             )
-    for n, a in enumerate(prefixed):
-        for b in prefixed[n + 1 :]:
-            if b.prefix == a.prefix:
-                continue  # duplicates were reported above
-            if _covers(a, b):
-                sink.warn(
-                    f"virtualService rule {b.route} match {b.match} of prefix {b.prefix} is not "
-                    f"used (duplicate/overlapping match in rule {a.match} of prefix {a.prefix} "
-                    f"on {a.route})",
-                    b.path,
-                    "IST0131",
-                )
+    for a, b in _covering_pairs(prefixed):
+        sink.warn(
+            f"virtualService rule {b.route} match {b.match} of prefix {b.prefix} is not "
+            f"used (duplicate/overlapping match in rule {a.match} of prefix {a.prefix} "
+            f"on {a.route})",
+            b.path,
+            "IST0131",
+        )
+
+
+def _covering_pairs(prefixed: list[_Prefixed]) -> list[tuple[_Prefixed, _Prefixed]]:
+    """Every (earlier a, later b) with ``_covers(a, b)``, ordered by a then b.
+
+    Only an earlier match whose prefix is a proper prefix of b's can cover b, so the
+    candidates come from an index by prefix (one lookup per prefix length of b), not from
+    every earlier match: near-linear for the common shapes, where Istio's own loop is
+    quadratic."""
+    by_prefix: dict[str, list[int]] = {}
+    pairs: list[tuple[int, int]] = []
+    for j, b in enumerate(prefixed):
+        for cut in range(1, len(b.prefix)):
+            for i in by_prefix.get(b.prefix[:cut], ()):
+                if _covers(prefixed[i], b):
+                    pairs.append((i, j))
+        by_prefix.setdefault(b.prefix, []).append(j)
+    pairs.sort()
+    return [(prefixed[i], prefixed[j]) for i, j in pairs]
 
 
 def check_virtual_service(spec: cfg.VirtualServiceSpec, sink: _Sink) -> None:
