@@ -47,8 +47,13 @@ LAYER = {
     "testing.cases": 7,
     "testing.strategies": 7,
     "cli": 8,
-    "_cli_simulate": 8,
-    "_cli_test": 8,
+    "cli.common": 8,
+    "cli.check": 8,
+    "cli.demo": 8,
+    "cli.route": 8,
+    "cli.simulate": 8,
+    "cli.test": 8,
+    "cli.verify": 8,
     "__init__": 9,
     "__main__": 9,
 }
@@ -61,9 +66,7 @@ SAME_STAGE = {
     ("engine", "engine.scalar"),
     ("engine", "engine.vector"),
     ("engine.vector", "engine.scalar"),
-    ("_cli_simulate", "cli"),
     ("simulator", "_simulate"),
-    ("_cli_test", "cli"),
 }
 #: the one upward import DESIGN allows: a result's _repr_html_ lazily importing display
 UPWARD_OK = {("results", "display"), ("compiler", "loader")}
