@@ -124,7 +124,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
     from ..errors import ConfigError, Diagnostic, InvalidArgument
     from ..stats import split_equivalence, srm_check
-    from ..testing.cases import _count_key, destination_key, resolve_keys
+    from ..testing.cases.compare import count_key, destination_key, resolve_keys
 
     _level("--tolerance", args.tolerance, 1.0)
     _level("--alpha", args.alpha, 0.5)
@@ -153,7 +153,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
             ignored += n  # requests that reached no destination (404 NR, fault aborts, ...)
             continue
         if host is None:
-            name, key = str(subset), _count_key(subset, cands)
+            name, key = str(subset), count_key(subset, cands)
         else:
             name = f"{host}/{subset}" if subset else host
             key = resolve_keys([name], cands)[0].get(name)

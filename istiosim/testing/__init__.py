@@ -5,7 +5,8 @@
   Failures are ``AssertionError`` subclasses with a table of expected vs actual, the trace, the
   seed and how to reproduce; their own frames are hidden from pytest tracebacks.
 * :func:`load_cases` / :func:`run_cases` run case files in the format of Envoy's route table
-  check tool (see :mod:`istiosim.testing.cases`) and measure route coverage.
+  check tool (see :mod:`istiosim.testing.cases`) and measure route coverage
+  (:class:`CoverageReport`).
 
 Import-light: names are loaded on first use (the pytest plugin imports this in fixtures).
 """
@@ -23,22 +24,30 @@ if TYPE_CHECKING:
     from ._split import SplitAssertionError as SplitAssertionError
     from ._split import assert_exact_split as assert_exact_split
     from ._split import assert_split as assert_split
-    from .cases import CaseReport as CaseReport
-    from .cases import CaseResult as CaseResult
-    from .cases import RouteCase as RouteCase
-    from .cases import RouteCheck
-    from .cases import load_cases as load_cases
-    from .cases import run_cases as run_cases
+    from .cases.compare import RouteCheck
+    from .cases.coverage import CoverageItem as CoverageItem
+    from .cases.coverage import CoverageReport as CoverageReport
+    from .cases.coverage import RouteHit as RouteHit
+    from .cases.coverage import route_coverage as route_coverage
+    from .cases.models import RouteCase as RouteCase
+    from .cases.models import load_cases as load_cases
+    from .cases.run import CaseReport as CaseReport
+    from .cases.run import CaseResult as CaseResult
+    from .cases.run import run_cases as run_cases
 
 _NAMES = {
     "SplitAssertionError": "istiosim.testing._split",
     "assert_exact_split": "istiosim.testing._split",
     "assert_split": "istiosim.testing._split",
-    "CaseReport": "istiosim.testing.cases",
-    "CaseResult": "istiosim.testing.cases",
-    "RouteCase": "istiosim.testing.cases",
-    "load_cases": "istiosim.testing.cases",
-    "run_cases": "istiosim.testing.cases",
+    "CaseReport": "istiosim.testing.cases.run",
+    "CaseResult": "istiosim.testing.cases.run",
+    "CoverageItem": "istiosim.testing.cases.coverage",
+    "CoverageReport": "istiosim.testing.cases.coverage",
+    "RouteCase": "istiosim.testing.cases.models",
+    "RouteHit": "istiosim.testing.cases.coverage",
+    "load_cases": "istiosim.testing.cases.models",
+    "route_coverage": "istiosim.testing.cases.coverage",
+    "run_cases": "istiosim.testing.cases.run",
 }
 
 __all__ = sorted([*_NAMES, "RouteAssertionError", "assert_routes"], key=str.lower)
@@ -75,7 +84,8 @@ def assert_routes(
 
     from ..errors import InvalidArgument
     from ..request import Request
-    from .cases import CaseInput, CaseValidate, check_route
+    from .cases.compare import check_route
+    from .cases.models import CaseInput, CaseValidate
 
     if isinstance(rng, bool) or not isinstance(rng, int) or rng < 0:
         raise InvalidArgument(f"rng must be a non-negative integer seed, got {rng!r}")
