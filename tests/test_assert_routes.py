@@ -268,5 +268,5 @@ def test_routes():
     out = result.stdout.str()
     assert "RouteAssertionError: Request(host='reviews', random_value=0) was not routed" in out
     assert "subset  'v2'      'v1'" in out
-    assert "istiosim/testing/__init__.py" not in out
+    assert "istiosim/testing/routes.py" not in out
     assert "istiosim/testing/cases/" not in out

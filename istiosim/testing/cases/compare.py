@@ -304,7 +304,7 @@ def _check_sampled(
     sim: Simulator, req: Request, split: Mapping[str, float], s: SampledCheck, d: Decision
 ) -> list[Mismatch]:
     from ...stats import required_samples
-    from .._split import SplitAssertionError, assert_split
+    from ..split import SplitAssertionError, assert_split
 
     simulate = getattr(sim, "simulate", None)
     if simulate is None:
