@@ -51,6 +51,7 @@ LAYER = {
     "testing.split": 7,
     "testing.strategies": 7,
     "cli": 8,
+    "cli.__main__": 9,
     "cli.common": 8,
     "cli.check": 8,
     "cli.demo": 8,

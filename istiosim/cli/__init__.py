@@ -11,7 +11,6 @@ the loader) inside the function that runs the command, so building the parser st
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
@@ -61,7 +60,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         if code is None:
             raise
         return code
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
