@@ -30,7 +30,7 @@ from scipy.special import bdtr, bdtrc
 
 from istiosim import stats
 from istiosim.stats.sequential import _log_bayes_factor
-from istiosim.testing._split import SplitAssertionError, assert_split
+from istiosim.testing import SplitAssertionError, assert_split
 
 TOL, ALPHA_ASSERT, ALPHA_SRM, ALPHA_SEQ = 0.01, 1e-6, 5e-4, 0.05
 Bools = npt.NDArray[np.bool_]

@@ -198,7 +198,7 @@ def test_message_for_sampled_without_simulate(
 
 def test_message_for_a_failed_sampled_check(sim: istiosim.Simulator) -> None:
     from istiosim.testing import SplitAssertionError, assert_split
-    from istiosim.testing.cases import _Seeded
+    from istiosim.testing.cases.compare import _Seeded
 
     req = istiosim.Request("reviews")
     err = _fail(sim, {"host": "reviews"}, split={"v1": 3, "v2": 1}, sampled={"n": 1000, "seed": 1})
@@ -268,5 +268,5 @@ def test_routes():
     out = result.stdout.str()
     assert "RouteAssertionError: Request(host='reviews', random_value=0) was not routed" in out
     assert "subset  'v2'      'v1'" in out
-    assert "istiosim/testing/__init__.py" not in out
-    assert "istiosim/testing/cases.py" not in out
+    assert "istiosim/testing/routes.py" not in out
+    assert "istiosim/testing/cases/" not in out

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 import istiosim
 from istiosim.errors import ConfigError
-from istiosim.testing import RouteCase, load_cases, run_cases
-from istiosim.testing.cases import CaseInput, CaseValidate, _Seeded
+from istiosim.testing import CaseInput, CaseValidate, RouteCase, load_cases, run_cases
+from istiosim.testing.cases.compare import _Seeded
 
 from conftest import DATA, KUBE, NET
 

@@ -214,3 +214,22 @@ def test_demo_shows_each_step_with_exact_shares() -> None:
         [sys.executable, "-m", "istiosim", "demo"], capture_output=True, text=True, check=True
     ).stdout
     assert again == out, "the demo is deterministic (seed 1 by default)"
+
+
+def test_help_lists_the_command_table_and_imports_nothing_heavy() -> None:
+    """`istiosim --help` builds the parser only: no subcommand's dependencies get imported."""
+    from istiosim.cli import COMMANDS
+
+    code = (
+        "import sys\n"
+        "from istiosim.cli import build_parser\n"
+        "print(build_parser().format_usage().strip())\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('numpy', 'pydantic', 'yaml', 'scipy')"
+        " or (m.startswith('istiosim.') and not m.startswith('istiosim.cli'))))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    usage, heavy = out.stdout.splitlines()
+    assert f"{{{','.join(COMMANDS)}}}" in usage
+    assert list(COMMANDS) == ["demo", "route", "check", "simulate", "test", "verify"]
+    assert heavy == "[]"

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 import istiosim
-from istiosim.analysis import CoverageReport, RouteHit, route_coverage
-from istiosim.testing import run_cases
+from istiosim.testing import CoverageReport, RouteHit, route_coverage, run_cases
 
 from conftest import KUBE, NET
 

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-import _istiosim_pytest
+import _istiosim_pytestplugin
 
 pytest_plugins = ["pytester"]
 
@@ -35,7 +35,7 @@ def _seeds(result: pytest.RunResult) -> dict[str, list[int]]:
 
 def test_plugin_import_is_light() -> None:
     code = (
-        "import _istiosim_pytest, sys\n"
+        "import _istiosim_pytestplugin, sys\n"
         "heavy = ('numpy', 'scipy', 'pydantic', 'istiosim', 'yaml')\n"
         "assert not [m for m in heavy if m in sys.modules], sys.modules.keys() & set(heavy)\n"
     )
@@ -45,7 +45,7 @@ def test_plugin_import_is_light() -> None:
 def test_report_header_shows_default_seed(pytester: pytest.Pytester) -> None:
     pytester.makepyfile("def test_nothing(): pass")
     result = pytester.runpytest()
-    result.stdout.fnmatch_lines([f"istiosim: seed={_istiosim_pytest.DEFAULT_SEED}"])
+    result.stdout.fnmatch_lines([f"istiosim: seed={_istiosim_pytestplugin.DEFAULT_SEED}"])
 
 
 def test_seed_option_and_env_var(
@@ -71,8 +71,8 @@ def test_seeds_are_deterministic_per_test(pytester: pytest.Pytester) -> None:
     assert first["one"][0] != first["two"][0]  # each test its own stream
     only_two = _seeds(pytester.runpytest("-s", "-k", "two"))
     assert only_two["two"] == first["two"]  # independent of which tests run
-    expected = _istiosim_pytest.derive_seed(
-        _istiosim_pytest.DEFAULT_SEED, "test_seeds.py::test_one"
+    expected = _istiosim_pytestplugin.derive_seed(
+        _istiosim_pytestplugin.DEFAULT_SEED, "test_seeds.py::test_one"
     )
     assert first["one"][0] == expected
     assert first["one"][1] == np.random.default_rng(expected).integers(2**32)
@@ -99,7 +99,7 @@ def test_failure_report_says_how_to_reproduce(pytester: pytest.Pytester) -> None
     )
     result = pytester.runpytest("--istiosim-seed=42")
     result.assert_outcomes(failed=2)
-    seed = _istiosim_pytest.derive_seed(
+    seed = _istiosim_pytestplugin.derive_seed(
         42, "test_failure_report_says_how_to_reproduce.py::test_fails"
     )
     result.stdout.fnmatch_lines(

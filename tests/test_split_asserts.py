@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from istiosim.errors import InvalidArgument
 from istiosim.stats import EquivalenceResult, expected_counts, required_samples
-from istiosim.testing._split import SplitAssertionError, assert_exact_split, assert_split
+from istiosim.testing import SplitAssertionError, assert_exact_split, assert_split
 
 pytest_plugins = ["pytester"]
 
@@ -147,7 +147,7 @@ def test_assert_split_on_correct_and_wrong_samples_seeded() -> None:
 def test_assertion_frames_are_hidden(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         """
-        from istiosim.testing._split import assert_split
+        from istiosim.testing import assert_split
 
         def test_split():
             assert_split({"v1": 600, "v2": 400}, {"v1": 1, "v2": 1})

@@ -11,24 +11,12 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__all__ = [
-    "ANALYZERS",
-    "CoverageItem",
-    "CoverageReport",
-    "RouteHit",
-    "Subject",
-    "analyze",
-    "route_coverage",
-]
+__all__ = ["ANALYZERS", "Subject", "analyze"]
 
 _NAMES = {
     "ANALYZERS": "istiosim.analysis.registry",
     "Subject": "istiosim.analysis.subject",
     "analyze": "istiosim.analysis.registry",
-    "CoverageItem": "istiosim.analysis.coverage",
-    "CoverageReport": "istiosim.analysis.coverage",
-    "RouteHit": "istiosim.analysis.coverage",
-    "route_coverage": "istiosim.analysis.coverage",
 }
 
 
@@ -45,10 +33,6 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
-    from .coverage import CoverageItem as CoverageItem
-    from .coverage import CoverageReport as CoverageReport
-    from .coverage import RouteHit as RouteHit
-    from .coverage import route_coverage as route_coverage
     from .registry import ANALYZERS as ANALYZERS
     from .registry import analyze as analyze
     from .subject import Subject as Subject

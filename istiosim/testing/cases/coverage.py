@@ -20,8 +20,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ..errors import InvalidArgument, Location
-from ..plan import Forward, RouteEntry, RoutePlan
+from ...errors import InvalidArgument, Location
+from ...plan import Forward, RouteEntry, RoutePlan
 
 ItemKind = Literal["rule", "match", "destination"]
 KINDS: tuple[ItemKind, ...] = ("rule", "match", "destination")

@@ -28,6 +28,8 @@ __all__ = ["SplitAssertionError", "assert_exact_split", "assert_split"]
 class SplitAssertionError(AssertionError):
     """A split assertion failed; ``result`` is the statistics behind the message, if any."""
 
+    __module__ = "istiosim.testing"  # shown in tracebacks: the public name
+
     def __init__(self, message: str, result: EquivalenceResult | None = None) -> None:
         super().__init__(message)
         self.result = result

@@ -1,54 +1,31 @@
-"""``istiosim test`` (route cases with coverage) and ``istiosim verify`` (observed counts
-against the configured split).
+"""``istiosim verify``: observed counts per subset against the split the config gives a
+request (SRM check and equivalence test).
 
-Exit codes as everywhere: 0 all good, 1 a case failed / coverage below ``--fail-under`` / the
-observed split does not verify, 2 bad input (``file:line:col: error[CODE] message``).
+Exit codes as everywhere: 0 the split verifies, 1 it does not, 2 bad input
+(``file:line:col: error[CODE] message``).
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import math
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .cli import _load, add_request_flags, build_request
-from .errors import ConfigError, Diagnostic, InvalidArgument, Location
+from .common import add_request_flags, build_request, load_simulator
+
+if TYPE_CHECKING:
+    import argparse
+
+    from ..errors import ConfigError, Location
+    from .common import Subparsers
+
+    #: one observation of a counts file: host, subset, outcome, count, where it is written
+    Row = tuple[str | None, str | None, str | None, int, Location]
 
 
-def register(sub: Any) -> None:
-    t = sub.add_parser(
-        "test",
-        help="run route cases (Envoy route check format, for Istio) and report coverage",
-        description="Run route cases against configs; exit 1 on a failed case or low coverage.",
-    )
-    t.add_argument("cases", metavar="CASES.yaml", help="case file (YAML or JSON), or -")
-    t.add_argument(
-        "-f",
-        "--filename",
-        action="append",
-        required=True,
-        metavar="PATH",
-        help="YAML file, folder or -; repeatable, later objects replace earlier",
-    )
-    t.add_argument(
-        "--fail-under",
-        type=float,
-        default=None,
-        metavar="PCT",
-        help="exit 1 when route coverage is below PCT percent",
-    )
-    t.add_argument(
-        "--details", action="store_true", help="list the rules, blocks and weights no case reached"
-    )
-    t.add_argument("--seed", type=int, default=0, help="draws for pod picks and fault percentages")
-    t.add_argument("--format", choices=("text", "json"), default="text")
-    t.add_argument("--config-namespace", default="default")
-    t.set_defaults(func=cmd_test)
-
+def register(sub: Subparsers, name: str) -> None:
     v = sub.add_parser(
-        "verify",
+        name,
         help="check observed counts per subset against the configured split",
         description=(
             "SRM check and equivalence test of observed counts (COUNTS.json: {subset: count}, "
@@ -74,59 +51,24 @@ def register(sub: Any) -> None:
     v.set_defaults(func=cmd_verify)
 
 
-# -- test ------------------------------------------------------------------------------------
-
-
-def cmd_test(args: argparse.Namespace) -> int:
-    from .testing.cases import load_cases, run_cases
-
-    pct = args.fail_under
-    if pct is not None and not (math.isfinite(pct) and 0 <= pct <= 100):
-        raise InvalidArgument(f"--fail-under must be a percentage in 0..100, got {pct:g}")
-    if args.seed < 0:
-        raise InvalidArgument("--seed must be a non-negative integer")
-    cases = load_cases(args.cases)
-    sim = _load(args)
-    report = run_cases(sim, cases, seed=args.seed)
-    below = pct is not None and report.coverage.fail_under(pct)
-    if args.format == "json":
-        out = report.to_dict()
-        out["fail_under"] = pct
-        out["coverage_ok"] = not below
-        out["ok"] = report.passed and not below
-        print(json.dumps(out, indent=2))
-    else:
-        for r in report.results:
-            print(r)
-        print(report.summary())
-        print(report.coverage.details() if args.details else report.coverage.summary())
-        if below:
-            print(
-                f"coverage {report.coverage.percent:.1f}% is below --fail-under {pct:g}%"
-                + ("" if args.details else " (--details lists what no case reached)")
-            )
-    return 0 if report.passed and not below else 1
-
-
-# -- verify ----------------------------------------------------------------------------------
-
-
 def _level(name: str, value: float, high: float) -> None:
+    from ..errors import InvalidArgument
+
     if not (math.isfinite(value) and 0 < value < high):
         raise InvalidArgument(f"{name} must be between 0 and {high:g} (exclusive), got {value:g}")
 
 
 def _bad(msg: str, loc: Location | None, file: str) -> ConfigError:
+    from ..errors import ConfigError, Diagnostic, Location
+
     return ConfigError([Diagnostic.make("ISM0004", msg, loc or Location(file))])
-
-
-Row = tuple[str | None, str | None, str | None, int, Location]
 
 
 def read_counts(path: str | os.PathLike[str]) -> list[Row]:
     """(host, subset, outcome, count, where) from a counts file: ``{subset: count}``,
     ``{"counts": {...}}``, or ``istiosim simulate --format json`` output (``rows``)."""
-    from .loader import load_yaml_documents
+    from ..errors import ConfigError, Diagnostic, Location
+    from ..loader import load_yaml_documents
 
     file = str(path)
     docs = load_yaml_documents(path)
@@ -178,14 +120,17 @@ def read_counts(path: str | os.PathLike[str]) -> list[Row]:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from .stats import split_equivalence, srm_check
-    from .testing.cases import _count_key, destination_key, resolve_keys
+    import json
+
+    from ..errors import ConfigError, Diagnostic, InvalidArgument
+    from ..stats import split_equivalence, srm_check
+    from ..testing.cases.compare import count_key, destination_key, resolve_keys
 
     _level("--tolerance", args.tolerance, 1.0)
     _level("--alpha", args.alpha, 0.5)
     _level("--srm-alpha", args.srm_alpha, 1.0)
     rows = read_counts(args.observed)
-    sim = _load(args)
+    sim = load_simulator(args)
     req = build_request(args)
     d = sim.route(req, rng=0, trace=True)
     cands = d.candidates
@@ -208,7 +153,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
             ignored += n  # requests that reached no destination (404 NR, fault aborts, ...)
             continue
         if host is None:
-            name, key = str(subset), _count_key(subset, cands)
+            name, key = str(subset), count_key(subset, cands)
         else:
             name = f"{host}/{subset}" if subset else host
             key = resolve_keys([name], cands)[0].get(name)

@@ -21,11 +21,13 @@ a traffic file (``--traffic``)::
 from __future__ import annotations
 
 import argparse
-import json
-from typing import Any
+from typing import TYPE_CHECKING
 
-from .cli import add_request_flags, build_request
-from .errors import InvalidArgument
+from .common import add_request_flags, build_request, load_simulator
+
+if TYPE_CHECKING:
+    from ..traffic import Traffic
+    from .common import Subparsers
 
 
 def _count(text: str) -> int:
@@ -43,8 +45,8 @@ def _count(text: str) -> int:
     return int(value)
 
 
-def register(sub: Any) -> None:
-    p = sub.add_parser("simulate", help="route many requests; counts by destination and outcome")
+def register(sub: Subparsers, name: str) -> None:
+    p = sub.add_parser(name, help="route many requests; counts by destination and outcome")
     add_request_flags(p)
     for action in p._actions:
         if action.dest == "host":
@@ -66,9 +68,11 @@ def register(sub: Any) -> None:
     p.set_defaults(func=cmd_simulate)
 
 
-def read_traffic(path: str) -> Any:
-    from .loader import load_yaml_documents
-    from .traffic import Traffic
+def read_traffic(path: str) -> Traffic:
+    """The traffic model of a ``--traffic`` file."""
+    from ..errors import InvalidArgument
+    from ..loader import load_yaml_documents
+    from ..traffic import Traffic
 
     docs = load_yaml_documents(path)
     if len(docs) != 1:
@@ -78,14 +82,16 @@ def read_traffic(path: str) -> Any:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from .simulator import load
+    import json
+
+    from ..errors import InvalidArgument
 
     if args.traffic is not None and args.host is not None:
         raise InvalidArgument("give either --host (and request flags) or --traffic, not both")
     if args.traffic is None and args.host is None:
         raise InvalidArgument("--host or --traffic is required")
     traffic = read_traffic(args.traffic) if args.traffic else build_request(args)
-    sim = load(*args.filename, namespace=args.config_namespace)
+    sim = load_simulator(args)
     res = sim.simulate(
         traffic,
         args.n,

@@ -1,0 +1,5 @@
+"""``python -m istiosim.cli``, as ``python -m istiosim``."""
+
+from . import main
+
+raise SystemExit(main())
