@@ -12,6 +12,7 @@ import ipaddress
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any
 
 import re2
@@ -28,13 +29,13 @@ DNS1123 = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _DURATION = re.compile(r"^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$")
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
 _UNIT_MS = {
-    "ns": 1e-6,
-    "us": 1e-3,
-    "µs": 1e-3,
-    "ms": 1.0,
-    "s": 1000.0,
-    "m": 60000.0,
-    "h": 3600000.0,
+    "ns": Fraction(1, 10**6),
+    "us": Fraction(1, 1000),
+    "µs": Fraction(1, 1000),
+    "ms": Fraction(1),
+    "s": Fraction(1000),
+    "m": Fraction(60_000),
+    "h": Fraction(3_600_000),
 }
 HEADER_NAME = re.compile(r"^:?[-!#$%&'*+.^_`|~0-9a-zA-Z]+$")
 _K8S_LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
@@ -93,10 +94,13 @@ _RETRY_ON = frozenset(
 
 
 def parse_duration_ms(text: str) -> float | None:
-    """Go duration (``1.5s``, ``100ms``, ``1h2m``) → milliseconds; None when malformed."""
+    """Go duration (``1.5s``, ``100ms``, ``1h2m``) → milliseconds; None when malformed.
+    Summed exactly (``1.005s`` is 1005 ms, not 1004.999…), for the compiler and case files."""
     if not isinstance(text, str) or not _DURATION.match(text):
         return None
-    return sum(float(n) * _UNIT_MS[u] for n, u in _DURATION_PART.findall(text))
+    return float(
+        sum((Fraction(n) * _UNIT_MS[u] for n, u in _DURATION_PART.findall(text)), Fraction(0))
+    )
 
 
 def duration_problem(text: str, what: str = "duration") -> str | None:

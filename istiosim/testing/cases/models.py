@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import math
 import os
-import re
 from dataclasses import dataclass
-from fractions import Fraction
 from typing import Literal
 
 from pydantic import (
@@ -21,6 +19,7 @@ from pydantic import (
     field_validator,
 )
 
+from ...compiler.webhook import parse_duration_ms
 from ...errors import ConfigError, Diagnostic, InvalidArgument, Location
 from ...request import Request
 from ...results import Outcome
@@ -101,8 +100,6 @@ class SampledCheck(_Model):
     alpha: StrictFloat | StrictInt = Field(default=1e-6, gt=0, lt=0.5)
 
 
-_DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h)$")
-_UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000}
 
 
 def _delay_ms(v: object) -> int | None:
@@ -115,9 +112,8 @@ def _delay_ms(v: object) -> int | None:
             raise ValueError("delay must not be negative")
         return v or None
     if isinstance(v, str):
-        m = _DURATION.match(v.strip())
-        if m:
-            ms = Fraction(m.group(1)) * _UNIT_MS[m.group(2)]
+        ms = parse_duration_ms(v.strip())
+        if ms is not None:
             return int(ms) or None
     raise ValueError("delay must be a duration such as '7s' or '500ms', or milliseconds")
 
