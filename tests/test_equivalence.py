@@ -37,7 +37,9 @@ def bookinfo_canary():
     return istiosim.load(*(str(BOOKINFO / f) for f in files))
 
 
-SETTINGS = settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(
+    max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 
 @SETTINGS
