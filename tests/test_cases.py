@@ -15,7 +15,7 @@ from istiosim.errors import ConfigError
 from istiosim.testing import CaseInput, CaseValidate, RouteCase, load_cases, run_cases
 from istiosim.testing.cases.compare import _Seeded
 
-from conftest import DATA, KUBE, NET
+from conftest import DATA, KUBE, NET, examples
 
 CASES = DATA / "cases"
 BUNDLED = resources.files("istiosim") / "data" / "bookinfo"
@@ -321,7 +321,7 @@ spec:
 {route}"""
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=examples(25), deadline=None)
 @given(st.lists(st.integers(min_value=1, max_value=1000), min_size=2, max_size=4))
 def test_split_case_with_the_configured_weights_passes(weights: list[int]) -> None:
     subsets = [f"v{i}" for i in range(len(weights))]

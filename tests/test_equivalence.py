@@ -24,6 +24,8 @@ from istiosim.engine.vector import Router, SlotDraws
 from istiosim.request import RequestBatch
 from istiosim.testing import strategies as ist
 
+from conftest import examples
+
 BOOKINFO = Path(__file__).resolve().parent.parent / "istiosim" / "data" / "bookinfo"
 
 
@@ -35,7 +37,9 @@ def bookinfo_canary():
     return istiosim.load(*(str(BOOKINFO / f) for f in files))
 
 
-SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(
+    max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 
 @SETTINGS
@@ -148,7 +152,7 @@ def test_bounded_draws_equal_scalar(sim, data):
         assert bd.subset[i] == expected.subset
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(ist.simulators(), ist.requests(), ist.data())
 def test_factored_distribution_equals_enumeration(sim, template, data):
     """Convolving per-column rule bitmasks gives the same leaf probabilities as routing every

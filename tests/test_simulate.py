@@ -14,7 +14,7 @@ import istiosim
 from istiosim import InvalidArgument, Request, SimulationResult, Traffic
 from istiosim.testing import strategies as ist
 
-from conftest import load_demo
+from conftest import examples, load_demo
 
 HOST = "reviews.default.svc.cluster.local"
 
@@ -85,7 +85,7 @@ def test_stratified_counts_within_one_of_n_p(thirds):
             assert isinstance(c, int) and abs(c - exact.counts()[cell]) <= 1
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(ist.simulators(), ist.requests())
 def test_exact_shares_are_candidate_probabilities(sim, request):
     """Any generated config: the exact mode's destination shares are the route's candidates'."""
