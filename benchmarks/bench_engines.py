@@ -33,7 +33,7 @@ import numpy as np
 import istiosim
 from istiosim import Request, Traffic
 from istiosim.engine import route, route_batch
-from istiosim.engine.vector import SlotDraws
+from istiosim.engine.draws import SlotDraws
 
 ROOT = Path(__file__).resolve().parent.parent
 BOOKINFO = ROOT / "istiosim" / "data" / "bookinfo"

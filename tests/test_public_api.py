@@ -23,6 +23,7 @@ LAYER = {
     "config": 1,
     "mesh": 1,
     "request": 1,
+    "batch": 1,
     "weights": 1,
     "loader": 2,
     "plan": 2,
@@ -33,11 +34,14 @@ LAYER = {
     "engine": 4,
     "engine.scalar": 4,
     "engine.vector": 4,
-    "engine._leaf": 4,
-    "engine._exact": 4,
+    "engine.draws": 4,
+    "engine.match": 4,
+    "engine.program": 4,
+    "engine.leaf": 4,
+    "engine.analytic": 4,
     "traffic": 4,
     "simulator": 5,
-    "_simulate": 5,
+    "simulate": 5,
     "stats": 5,
     "display": 6,
     "analysis": 6,
@@ -61,12 +65,14 @@ SAME_STAGE = {
     ("engine", "engine.scalar"),
     ("engine", "engine.vector"),
     ("engine.vector", "engine.scalar"),
+    ("batch", "request"),
     ("_cli_simulate", "cli"),
-    ("simulator", "_simulate"),
+    ("simulator", "simulate"),
     ("_cli_test", "cli"),
 }
 #: the one upward import DESIGN allows: a result's _repr_html_ lazily importing display
-UPWARD_OK = {("results", "display"), ("compiler", "loader")}
+#: and a Decision's explain() lazily routing its request again through the scalar engine
+UPWARD_OK = {("results", "display"), ("compiler", "loader"), ("results", "engine.scalar")}
 THIRD_PARTY_ONLY_IN = {
     "yaml": {"loader"},
     "pydantic": {"config", "loader", "testing", "testing.cases"},

@@ -297,9 +297,9 @@ def test_hashing_a_huge_column_needs_sampling():
 def test_streamed_requests_agree_with_scalar_engine(which, thirds, header):
     """End to end: the requests and draws of block 0, regenerated here, routed by the scalar
     engine, give exactly the rule and row that simulate(keep=True) recorded for each request."""
-    from istiosim._simulate import _draw, _draw_plan, seed_sequence
     from istiosim.engine import route
-    from istiosim.engine.vector import Router
+    from istiosim.engine.draws import seed_sequence, uniform_below
+    from istiosim.simulate import _draw_plan
 
     sim = thirds if which == "thirds" else header
     t = (
@@ -312,8 +312,8 @@ def test_streamed_requests_agree_with_scalar_engine(which, thirds, header):
     ss, _ = seed_sequence(42)
     g = np.random.Generator(np.random.PCG64(np.random.SeedSequence(ss.entropy, spawn_key=(0,))))
     cls, batch = t.sample(n, g)
-    slots = _draw_plan(Router.of(sim.plan), True)
-    arrays = {s: _draw(g, bound, n) for s, bound in slots}
+    slots = _draw_plan(sim.router, True)
+    arrays = {s: uniform_below(g, bound, n) for s, bound in slots}
     pr = res.per_request
     assert pr is not None
     assert np.array_equal(pr.cls, cls)

@@ -7,7 +7,7 @@ the plan's own predicates (``Matcher.test``), pick (``WeightTable.pick``) and en
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from fractions import Fraction
 from typing import Any
 
@@ -17,7 +17,6 @@ from ..plan import (
     DRAW_ENDPOINT,
     DRAW_MIRROR0,
     DRAW_ROUTE,
-    PER_MILLION,
     DirectResponse,
     Endpoint,
     Forward,
@@ -28,67 +27,10 @@ from ..plan import (
     RouteEntry,
     RoutePlan,
     Target,
+    fires,
 )
-from ..request import Request
+from ..request import Request, attribute_getter
 from ..results import Candidate, Decision, DestinationRef, Outcome, TraceStep
-
-
-def request_value(request: Request, key: str) -> str | None:
-    """The attribute a matcher reads: uri, method, scheme, authority, header:<n>, query:<n>."""
-    get = _GETTERS.get(key)
-    if get is None:
-        get = _GETTERS[key] = _getter(key)
-    return get(request)
-
-
-def _getter(key: str) -> Callable[[Request], str | None]:
-    if key == "uri":
-        return lambda r: r.uri
-    if key == "method":
-        return lambda r: r.method
-    if key == "scheme":
-        return lambda r: r.scheme
-    if key == "authority":
-        return lambda r: r.authority
-    if key.startswith("header:"):
-        name = key[7:]
-        if name.startswith(":") or name == "host":
-            return lambda r: r.header(name)
-        return lambda r: r.headers.get(name)
-    if key.startswith("query:"):
-        qname = key[6:]
-        return lambda r: r.query(qname)
-    raise KeyError(key)
-
-
-_GETTERS: dict[str, Callable[[Request], str | None]] = {}
-
-
-def hash_lookup(request: Request) -> Any:
-    """``get(kind, name)`` for a Target's consistent-hash key."""
-
-    def get(kind: str, name: str) -> str | None:
-        if kind == "header":
-            return request.header(name)
-        if kind == "query":
-            return request.query(name)
-        if kind == "cookie":
-            return cookie(request.headers.get("cookie"), name)
-        if kind == "source_ip":
-            return f"{request.namespace}/{request.source_workload or '-'}"
-        return None
-
-    return get
-
-
-def cookie(header: str | None, name: str) -> str | None:
-    if not header:
-        return None
-    for part in header.split(";"):
-        k, _, v = part.strip().partition("=")
-        if k == name:
-            return v
-    return None
 
 
 def candidates(entry: ResolvedEntry | None, default: Target | None) -> tuple[Candidate, ...]:
@@ -100,27 +42,9 @@ def candidates(entry: ResolvedEntry | None, default: Target | None) -> tuple[Can
         return ()
     wt = entry.entry.action.weights
     return tuple(
-        Candidate(t.host, t.subset, t.port, t.cluster, w, Fraction(w, wt.total), t.status)
-        for t, w in zip(entry.targets, wt.weights, strict=True)
+        Candidate(t.host, t.subset, t.port, t.cluster, w, p, t.status)
+        for t, w, p in zip(entry.targets, wt.weights, wt.probabilities(), strict=True)
     )
-
-
-_CANDIDATES: dict[int, tuple[object, tuple[Candidate, ...]]] = {}
-
-
-def _cached_candidates(
-    entry: ResolvedEntry | None, default: Target | None
-) -> tuple[Candidate, ...]:
-    """``candidates`` memoised per resolved route (they are immutable)."""
-    key = entry if entry is not None else default
-    hit = _CANDIDATES.get(id(key))
-    if hit is not None and hit[0] is key:
-        return hit[1]
-    out = candidates(entry, default)
-    if len(_CANDIDATES) > 50_000:
-        _CANDIDATES.clear()
-    _CANDIDATES[id(key)] = (key, out)
-    return out
 
 
 def _needs_forwarding(act: Forward, t: Target) -> bool:
@@ -138,50 +62,100 @@ def _needs_forwarding(act: Forward, t: Target) -> bool:
     )
 
 
-_STATIC: dict[int, tuple[Target, tuple[Any, ...] | None]] = {}
+#: entries a ScalarCache keeps per memo (the plan's table cache may resolve tables again)
+_MEMO_LIMIT = 50_000
 
 
-def _static_fields(hit: ResolvedEntry, t: Target) -> tuple[Any, ...] | None:
-    """The request-independent fields of a plain forward to ``t`` (None: not plain), memoised.
+class ScalarCache:
+    """The scalar engine's memo for one plan: what never changes between requests.
 
-    Plain: no fault, no mirrors, target healthy, no consistent hash, no rewrite or header
-    operation. Such a route's Decision differs between requests only by the pod.
+    Per resolved route its candidates, per target its ``DestinationRef`` and, for a plain
+    forward, the request-independent fields of its ``Decision``. Keyed by object identity (the
+    plan's objects are immutable and the entry keeps them alive); make one per plan and keep it
+    as long as the plan, as the ``Simulator`` does.
     """
-    hit_ = _STATIC.get(id(t))
-    if hit_ is not None and hit_[0] is t:
-        return hit_[1]
-    act = hit.entry.action
-    plain = (
-        isinstance(act, Forward)
-        and act.fault is None
-        and not hit.mirrors
-        and t.status == "OK"
-        and t.lb.hash_on is None
-        and not _needs_forwarding(act, t)
-    )
-    out: tuple[Any, ...] | None = None
-    if plain:
-        e = hit.entry
-        assert isinstance(act, Forward)
-        cands = _cached_candidates(hit, None)
-        out = (
-            hit.virtual_service.key,
-            e.rule,
-            e.match,
-            e.rule_name,
-            _dest_ref(t),
-            cands,
-            act.timeout,
-            e.location,
+
+    __slots__ = ("_candidates", "_dests", "_static")
+
+    def __init__(self) -> None:
+        self._candidates: dict[int, tuple[object, tuple[Candidate, ...]]] = {}
+        self._dests: dict[int, tuple[Target, DestinationRef]] = {}
+        self._static: dict[int, tuple[Target, tuple[Any, ...] | None]] = {}
+
+    def candidates(
+        self, entry: ResolvedEntry | None, default: Target | None
+    ) -> tuple[Candidate, ...]:
+        """``candidates(entry, default)``, memoised per resolved route."""
+        key = entry if entry is not None else default
+        hit = self._candidates.get(id(key))
+        if hit is not None and hit[0] is key:
+            return hit[1]
+        out = candidates(entry, default)
+        if len(self._candidates) > _MEMO_LIMIT:  # tables re-resolved: drop the old objects
+            self._candidates.clear()
+        self._candidates[id(key)] = (key, out)
+        return out
+
+    def dest(self, t: Target) -> DestinationRef:
+        """The (immutable) DestinationRef of a target."""
+        hit = self._dests.get(id(t))
+        if hit is not None and hit[0] is t:
+            return hit[1]
+        ref = dest_ref(t)
+        if len(self._dests) > _MEMO_LIMIT:
+            self._dests.clear()
+        self._dests[id(t)] = (t, ref)
+        return ref
+
+    def static_fields(self, hit: ResolvedEntry, t: Target) -> tuple[Any, ...] | None:
+        """The request-independent fields of a plain forward to ``t`` (None: not plain).
+
+        Plain: no fault, no mirrors, target healthy, no consistent hash, no rewrite or header
+        operation. Such a route's Decision differs between requests only by the pod.
+        """
+        got = self._static.get(id(t))
+        if got is not None and got[0] is t:
+            return got[1]
+        act = hit.entry.action
+        plain = (
+            isinstance(act, Forward)
+            and act.fault is None
+            and not hit.mirrors
+            and t.status == "OK"
+            and t.lb.hash_on is None
+            and not _needs_forwarding(act, t)
         )
-    if len(_STATIC) > 50_000:
-        _STATIC.clear()
-    _STATIC[id(t)] = (t, out)
-    return out
+        out: tuple[Any, ...] | None = None
+        if plain:
+            e = hit.entry
+            assert isinstance(act, Forward)
+            out = (
+                hit.virtual_service.key,
+                e.rule,
+                e.match,
+                e.rule_name,
+                self.dest(t),
+                self.candidates(hit, None),
+                act.timeout,
+                e.location,
+            )
+        if len(self._static) > _MEMO_LIMIT:
+            self._static.clear()
+        self._static[id(t)] = (t, out)
+        return out
+
+
+def dest_ref(t: Target) -> DestinationRef:
+    return DestinationRef(t.host, t.subset, t.port, t.cluster)
 
 
 def _fast_forward(
-    hit: ResolvedEntry, route_draw: int, draws: Sequence[int], request: Request, retrace: Any
+    cache: ScalarCache,
+    plan: RoutePlan,
+    hit: ResolvedEntry,
+    route_draw: int,
+    draws: tuple[int, ...],
+    request: Request,
 ) -> Decision | None:
     """The common case without trace: the same picks as the general path, fewer steps."""
     act = hit.entry.action
@@ -189,51 +163,30 @@ def _fast_forward(
         return None
     targets = hit.targets
     t = targets[act.weights.pick(route_draw)] if len(targets) > 1 else targets[0]
-    st = _static_fields(hit, t)
+    st = cache.static_fields(hit, t)
     if st is None:
         return None
     vs_key, rule, match, rule_name, dest, cands, timeout, location = st
     ep = t.endpoints[t.endpoint_index(_draw(draws, DRAW_ENDPOINT), None)]
     return Decision(
-        Outcome.OK,
-        200,
-        vs_key,
-        rule,
-        match,
-        rule_name,
-        dest,
-        ep.workload,
-        ep.pod,
-        cands,
-        (),
-        None,
-        None,
-        None,
-        request.path,
-        request.authority,
-        None,
-        (),
-        (),
-        timeout,
-        location,
-        None,
-        retrace,
+        outcome=Outcome.OK,
+        status=200,
+        virtual_service=vs_key,
+        rule=rule,
+        match=match,
+        rule_name=rule_name,
+        destination=dest,
+        workload=ep.workload,
+        pod=ep.pod,
+        candidates=cands,
+        path=request.path,
+        authority=request.authority,
+        timeout=timeout,
+        location=location,
+        plan=plan,
+        request=request,
+        draws=draws,
     )
-
-
-_DESTS: dict[int, tuple[Target, DestinationRef]] = {}
-
-
-def _dest_ref(t: Target) -> DestinationRef:
-    """The (immutable) DestinationRef of a target, memoised."""
-    hit = _DESTS.get(id(t))
-    if hit is not None and hit[0] is t:
-        return hit[1]
-    ref = DestinationRef(t.host, t.subset, t.port, t.cluster)
-    if len(_DESTS) > 50_000:
-        _DESTS.clear()
-    _DESTS[id(t)] = (t, ref)
-    return ref
 
 
 def _draw(draws: Sequence[int], i: int) -> int:
@@ -246,9 +199,22 @@ def _fail_reason(m: Matcher, value: str | None) -> str:
 
 
 def route(
-    plan: RoutePlan, request: Request, draws: Sequence[int] = (), *, trace: bool = False
+    plan: RoutePlan,
+    request: Request,
+    draws: Sequence[int] = (),
+    *,
+    trace: bool = False,
+    cache: ScalarCache | None = None,
 ) -> Decision:
-    """Route one request. ``draws`` are the request's 64-bit random values, one per slot."""
+    """Route one request. ``draws`` are the request's 64-bit random values, one per slot.
+
+    ``cache``: the plan's ``ScalarCache`` to reuse (None: nothing is memoised). An untraced
+    decision keeps the plan, the request and the draws, so that ``explain()`` can route it
+    again with a trace.
+    """
+    draws = tuple(draws)
+    if cache is None:
+        cache = ScalarCache()
     if request.source_labels or request.source_workload or request.gateway:
         ctx = plan.context(
             request.namespace, request.source_labels, request.source_workload, request.gateway
@@ -274,10 +240,9 @@ def route(
     route_draw = (
         request.random_value if request.random_value is not None else _draw(draws, DRAW_ROUTE)
     )
-
-    def retrace() -> Decision:
-        return route(plan, request, draws, trace=True)
-
+    inputs: dict[str, Any] = (
+        {} if steps is not None else {"plan": plan, "request": request, "draws": draws}
+    )
     if table.passthrough:
         if steps is not None:
             steps.append(
@@ -287,11 +252,11 @@ def route(
                 )
             )
         return Decision(
-            Outcome.PASSTHROUGH,
-            200,
+            outcome=Outcome.PASSTHROUGH,
+            status=200,
             destination=DestinationRef(request.host, None, table.port, "PassthroughCluster"),
             trace=_t(steps),
-            replay=retrace,
+            **inputs,
         )
     if table.default is not None:
         t = table.default
@@ -303,15 +268,14 @@ def route(
                 )
             )
         return _to_target(
-            plan, request, draws, t, None, None, table.default, steps, retrace, route_draw
+            cache, request, draws, t, None, None, table.default, steps, inputs, route_draw
         )
     hit: ResolvedEntry | None = None
     for re_ in table.entries:
         e = re_.entry
         failed: str | None = None
         for m in e.matchers:
-            get = _GETTERS.get(m.key)
-            v = get(request) if get is not None else request_value(request, m.key)
+            v = attribute_getter(m.key)(request)
             if not m.test(v):
                 failed = _fail_reason(m, v) if steps is not None else "failed"
                 break
@@ -339,10 +303,12 @@ def route(
     if hit is None:
         if steps is not None:
             steps.append(TraceStep("result", "no route matched: 404 NR"))
-        return Decision(Outcome.NR, 404, vs_key, trace=_t(steps), replay=retrace)
+        return Decision(
+            outcome=Outcome.NR, status=404, virtual_service=vs_key, trace=_t(steps), **inputs
+        )
     e = hit.entry
     if steps is None:
-        fast = _fast_forward(hit, route_draw, draws, request, retrace)
+        fast = _fast_forward(cache, plan, hit, route_draw, draws, request)
         if fast is not None:
             return fast
     vs_key = hit.virtual_service.key
@@ -352,36 +318,33 @@ def route(
         "match": e.match,
         "rule_name": e.rule_name,
         "location": e.location,
+        **inputs,
     }
     act = e.action
     if isinstance(act, DirectResponse):
         if steps is not None:
             steps.append(TraceStep("result", f"direct response {act.status}"))
         return Decision(
-            Outcome.DIRECT, act.status, body=act.body, trace=_t(steps), replay=retrace, **common
+            outcome=Outcome.DIRECT, status=act.status, body=act.body, trace=_t(steps), **common
         )
     if isinstance(act, Redirect):
         loc = redirect_location(act, request, table.port)
         if steps is not None:
             steps.append(TraceStep("result", f"redirect {act.status} to {loc}"))
         return Decision(
-            Outcome.REDIRECT,
-            act.status,
+            outcome=Outcome.REDIRECT,
+            status=act.status,
             redirect_location=loc,
             trace=_t(steps),
-            replay=retrace,
             **common,
         )
     assert isinstance(act, Forward)
     flags: list[str] = []
     delay_ms = None
-    cands = _cached_candidates(hit, None)
+    cands = cache.candidates(hit, None)
     fault = act.fault
     if fault is not None:
-        if (
-            fault.delay_ms is not None
-            and _draw(draws, DRAW_DELAY) % PER_MILLION < fault.delay_per_million
-        ):
+        if fault.delay_ms is not None and fires(_draw(draws, DRAW_DELAY), fault.delay_per_million):
             flags.append("DI")
             delay_ms = fault.delay_ms
             if steps is not None:
@@ -392,9 +355,8 @@ def route(
                         fault.location,
                     )
                 )
-        if (
-            fault.abort_status is not None
-            and _draw(draws, DRAW_ABORT) % PER_MILLION < fault.abort_per_million
+        if fault.abort_status is not None and fires(
+            _draw(draws, DRAW_ABORT), fault.abort_per_million
         ):
             flags.append("FI")
             if steps is not None:
@@ -406,13 +368,12 @@ def route(
                     )
                 )
             return Decision(
-                Outcome.FI,
-                fault.abort_status,
+                outcome=Outcome.FI,
+                status=fault.abort_status,
                 candidates=cands,
                 flags=tuple(flags),
                 delay_ms=delay_ms,
                 trace=_t(steps),
-                replay=retrace,
                 **common,
             )
     t = hit.targets[act.weights.pick(route_draw)] if len(hit.targets) > 1 else hit.targets[0]
@@ -429,7 +390,7 @@ def route(
         else:
             steps.append(TraceStep("weight", f"single destination {t.cluster}: 100%"))
     d = _to_target(
-        plan,
+        cache,
         request,
         draws,
         t,
@@ -437,7 +398,7 @@ def route(
         act,
         None,
         steps,
-        retrace,
+        inputs,
         route_draw,
         flags,
         delay_ms,
@@ -457,15 +418,15 @@ def _entry_name(e: RouteEntry) -> str:
 
 
 def _to_target(
-    plan: RoutePlan,
+    cache: ScalarCache,
     request: Request,
-    draws: Sequence[int],
+    draws: tuple[int, ...],
     t: Target,
     hit: ResolvedEntry | None,
     act: Forward | None,
     default: Target | None,
     steps: list[TraceStep] | None,
-    retrace: Any,
+    inputs: dict[str, Any],
     route_draw: int,
     flags: list[str] | None = None,
     delay_ms: int | None = None,
@@ -473,21 +434,21 @@ def _to_target(
     common: dict[str, Any] | None = None,
 ) -> Decision:
     """Pick the pod and the mirrors by their draws, then build the decision (and its trace)."""
-    cands = cands if cands is not None else _cached_candidates(hit, default)
+    cands = cands if cands is not None else cache.candidates(hit, default)
     key: str | None = None
     ep: Endpoint | None = None
     mirrors: tuple[str, ...] = ()
     if t.status == "OK":
-        key = t.hash_key(hash_lookup(request)) if t.lb.hash_on is not None else None
+        key = t.hash_key(request) if t.lb.hash_on is not None else None
         ep = t.endpoints[t.endpoint_index(_draw(draws, DRAW_ENDPOINT), key)]
         if act is not None and hit is not None and hit.mirrors:
             mirrors = tuple(
                 mt.cluster
                 for j, (mt, pm) in enumerate(hit.mirrors)
-                if _draw(draws, DRAW_MIRROR0 + j) % PER_MILLION < pm
+                if fires(_draw(draws, DRAW_MIRROR0 + j), pm)
             )
     d = target_decision(
-        t, ep, act, hit, request, flags or [], delay_ms, cands, common or {}, mirrors, retrace
+        t, ep, act, hit, request, flags or [], delay_ms, cands, common or inputs, mirrors, cache
     )
     if steps is None:
         return d
@@ -521,21 +482,20 @@ def target_decision(
     cands: tuple[Candidate, ...],
     common: dict[str, Any],
     mirrors: tuple[str, ...] = (),
-    replay: Any = None,
+    cache: ScalarCache | None = None,
 ) -> Decision:
     """A request that reached target ``t``: 503 NC/UH when ``t`` is not healthy, else OK on pod
     ``ep``, forwarded with the route's rewrite and header operations. Shared by both engines."""
-    dest = _dest_ref(t)
+    dest = cache.dest(t) if cache is not None else dest_ref(t)
     if t.status != "OK" or ep is None:
         outcome = Outcome.NC if t.status == "NC" else Outcome.UH
         return Decision(
-            outcome,
-            503,
+            outcome=outcome,
+            status=503,
             destination=dest,
             candidates=cands,
             flags=(*flags, t.status),
             delay_ms=delay_ms,
-            replay=replay,
             **common,
         )
     path, authority = request.path, request.authority
@@ -544,8 +504,8 @@ def target_decision(
     if act is not None and _needs_forwarding(act, t):
         path, authority, headers, resp = forwarded(act, hit, t, request)
     return Decision(
-        Outcome.OK,
-        200,
+        outcome=Outcome.OK,
+        status=200,
         destination=dest,
         workload=ep.workload,
         pod=ep.pod,
@@ -558,7 +518,6 @@ def target_decision(
         response_headers=resp,
         mirrors=mirrors,
         timeout=act.timeout if act is not None else None,
-        replay=replay,
         **common,
     )
 
@@ -655,4 +614,4 @@ def _port_of(host: str) -> int | None:
     return int(port) if port and port.isdigit() else None
 
 
-__all__ = ["route", "target_decision"]
+__all__ = ["ScalarCache", "candidates", "route", "target_decision"]
