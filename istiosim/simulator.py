@@ -42,7 +42,7 @@ class Simulator:
         self.config = config
         self.seed = rng if isinstance(rng, int) else None
         self._rng = as_generator(rng)
-        self._buf: list[int] = []
+        self._buf: tuple[int, ...] = ()
         self._pos = 0
         self._scalar = ScalarCache()
         self._router: Router | None = None
@@ -64,14 +64,16 @@ class Simulator:
     def mesh(self) -> Mesh | None:
         return self.config.mesh if self.config else None
 
-    def draws(self, rng: RngLike = None) -> list[int]:
+    def draws(self, rng: RngLike = None) -> tuple[int, ...]:
         """One request's draws (uint64 values as ints), from ``rng`` or the simulator's stream."""
         k = self.plan.n_draws
         if rng is not None:
-            return [int(x) for x in as_generator(rng).integers(0, 2**64, size=k, dtype=np.uint64)]
+            gen = as_generator(rng)
+            return tuple(int(x) for x in gen.integers(0, 2**64, size=k, dtype=np.uint64))
         pos = self._pos
         if pos + k > len(self._buf):
-            self._buf = self._rng.integers(0, 2**64, size=self._BLOCK * k, dtype=np.uint64).tolist()
+            block = self._rng.integers(0, 2**64, size=self._BLOCK * k, dtype=np.uint64)
+            self._buf = tuple(block.tolist())
             pos = 0
         self._pos = pos + k
         return self._buf[pos : pos + k]
