@@ -57,6 +57,11 @@ def fires(draw: Any, per_million: int, below: int = 1 << 64) -> Any:
     return (draw if below <= PER_MILLION else draw % PER_MILLION) < per_million
 
 
+def fire_probability(per_million: int) -> float:
+    """The chance that ``fires`` holds for a uniform draw (the analytic mode's)."""
+    return min(max(per_million, 0), PER_MILLION) / PER_MILLION
+
+
 @dataclass(frozen=True, slots=True)
 class Matcher:
     """One runtime condition of a match block.

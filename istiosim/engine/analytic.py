@@ -13,7 +13,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..batch import RequestBatch
-from ..plan import PER_MILLION, Forward, Target
+from ..plan import Forward, Target, fire_probability
 from ..request import attribute_source
 from .leaf import n_pods
 from .program import Program, hash_key_column
@@ -153,7 +153,7 @@ def prog_entry_dist(
     re_ = prog.entries[k]
     pfi = 0.0
     if act.fault is not None and act.fault.abort_status is not None:
-        pfi = min(max(act.fault.abort_per_million, 0), PER_MILLION) / PER_MILLION  # P(fires)
+        pfi = fire_probability(act.fault.abort_per_million)
         acc[prog.fi_leaf[k]] += p.sum() * pfi
     wt = act.weights
     n = len(p)

@@ -228,8 +228,9 @@ def route(
     again with a trace.
     """
     draws = tuple(draws)
+    memo = cache is not None
     if cache is None:
-        cache = ScalarCache()
+        cache = ScalarCache()  # for this call only
     if request.source_labels or request.source_workload or request.gateway:
         ctx = plan.context(
             request.namespace, request.source_labels, request.source_workload, request.gateway
@@ -325,7 +326,7 @@ def route(
             outcome=Outcome.NR, status=404, virtual_service=vs_key, trace=_t(steps), **inputs
         )
     e = hit.entry
-    if steps is None:
+    if steps is None and memo:  # the template pays off only when it is kept
         fast = _fast_forward(cache, plan, hit, route_draw, draws, request)
         if fast is not None:
             return fast
