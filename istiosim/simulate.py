@@ -279,29 +279,6 @@ def _objects(values: list[Any]) -> npt.NDArray[np.object_]:
     return out
 
 
-def _keep_freed_memory() -> None:
-    """glibc: keep 16 MiB of freed heap instead of returning it to the OS at every chunk.
-
-    Each chunk allocates and frees a few MiB of temporaries; by default glibc gives them back
-    and the next chunk page-faults them in again (performance.md §7: a page-fault storm that
-    costs up to 40% on one core and more with threads). ``M_TOP_PAD`` stops that; it bounds
-    what is kept, so peak memory stays flat. No-op where glibc is not the allocator.
-    """
-    if _MALLOPT_STATE["done"]:
-        return
-    _MALLOPT_STATE["done"] = True
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL("libc.so.6")
-        libc.mallopt(-2, 16 << 20)  # M_TOP_PAD
-    except (OSError, AttributeError):  # pragma: no cover - not glibc
-        pass
-
-
-_MALLOPT_STATE = {"done": False}
-
-
 def _draw_plan(router: Router, keep: bool) -> list[tuple[int, int]]:
     """The draw slots any registered route can use randomly, with their bounds (fixed order)."""
     route_totals: set[int] = set()
@@ -385,7 +362,6 @@ def _stream(
     chunk_size: int,
     threads: int | None,
 ) -> SimulationResult:
-    _keep_freed_memory()
     slots = _draw_plan(router, keep)
     bounds = dict(slots)
     n_leaves = len(router.leaves)
