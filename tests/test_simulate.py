@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import time
 from fractions import Fraction
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -383,3 +384,12 @@ def test_per_request_destination_columns_agree_with_counts(header):
         w == f"reviews-{s}" for w, s in zip(pr.workload.tolist(), pr.subset.tolist(), strict=True)
     )
     assert set(pr.host.tolist()) == {"reviews.default.svc.cluster.local"}
+
+
+def test_keep_freed_memory_is_an_explicit_opt_in():
+    """The library never tunes the process's allocator by itself; an application may."""
+    import istiosim.simulate as simulate_module
+
+    src = Path(simulate_module.__file__).read_text()
+    assert src.count("keep_freed_memory(") == 1  # its definition only: no call in the library
+    assert simulate_module.keep_freed_memory() in (True, False)
