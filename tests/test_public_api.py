@@ -38,6 +38,7 @@ LAYER = {
     "engine.match": 4,
     "engine.program": 4,
     "engine.leaf": 4,
+    "engine.decision": 4,
     "engine.analytic": 4,
     "traffic": 4,
     "simulator": 5,

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from ..plan import DirectResponse, Forward, Redirect, ResolvedEntry, RouteTable, Target
 from ..request import Request
 from ..results import Decision, DestinationRef, Outcome
-from .scalar import candidates, redirect_location, target_decision
+from .decision import candidates, redirect_location, target_decision
 
 if TYPE_CHECKING:
     from .program import Program
