@@ -14,8 +14,10 @@ __version__ = "0.1.0"
 
 _NAMES: dict[str, str] = {
     "BatchDecision": "istiosim.results",
+    "Candidate": "istiosim.results",
     "ConfigError": "istiosim.errors",
     "Decision": "istiosim.results",
+    "DestinationRef": "istiosim.results",
     "DestinationRule": "istiosim.config",
     "Diagnostic": "istiosim.errors",
     "InvalidArgument": "istiosim.errors",
@@ -23,12 +25,15 @@ _NAMES: dict[str, str] = {
     "Location": "istiosim.errors",
     "Mesh": "istiosim.mesh",
     "Outcome": "istiosim.results",
+    "PerRequest": "istiosim.results",
     "Request": "istiosim.request",
-    "RequestBatch": "istiosim.request",
+    "RequestBatch": "istiosim.batch",
     "RoutePlan": "istiosim.plan",
     "Service": "istiosim.mesh",
+    "Severity": "istiosim.errors",
     "SimulationResult": "istiosim.results",
     "Simulator": "istiosim.simulator",
+    "TraceStep": "istiosim.results",
     "Traffic": "istiosim.traffic",
     "VirtualService": "istiosim.config",
     "Workload": "istiosim.mesh",
@@ -56,6 +61,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
+    from .batch import RequestBatch as RequestBatch
     from .compiler import compile_plan as compile_plan
     from .config import DestinationRule as DestinationRule
     from .config import VirtualService as VirtualService
@@ -74,17 +80,21 @@ if TYPE_CHECKING:
     from .errors import (
         Location as Location,
     )
+    from .errors import Severity as Severity
     from .loader import load_config as load_config
     from .mesh import Mesh as Mesh
     from .mesh import Service as Service
     from .mesh import Workload as Workload
     from .plan import RoutePlan as RoutePlan
     from .request import Request as Request
-    from .request import RequestBatch as RequestBatch
     from .results import BatchDecision as BatchDecision
+    from .results import Candidate as Candidate
     from .results import Decision as Decision
+    from .results import DestinationRef as DestinationRef
     from .results import Outcome as Outcome
+    from .results import PerRequest as PerRequest
     from .results import SimulationResult as SimulationResult
+    from .results import TraceStep as TraceStep
     from .simulator import Simulator as Simulator
     from .simulator import load as load
     from .traffic import Traffic as Traffic

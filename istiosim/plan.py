@@ -22,15 +22,16 @@ Known differences from Envoy/Istio (documented, deliberate):
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
 import numpy as np
 import numpy.typing as npt
 
 from .errors import Diagnostic, Location
 from .mesh import labels_match
+from .request import Request, cookie, source_ip
 from .weights import WeightTable
 
 #: draw slots: each request gets independent 64-bit draws, one per purpose
@@ -92,6 +93,26 @@ def gateway_key(name: str, namespace: str) -> str:
         gname, _, gns = name.partition(".")
         return f"{gns}/{gname}"
     return f"{namespace}/{name}"
+@overload
+def fires(draw: int, per_million: int, below: int = ...) -> bool: ...
+
+
+@overload
+def fires(draw: npt.NDArray[Any], per_million: int, below: int = ...) -> npt.NDArray[np.bool_]: ...
+
+
+def fires(draw: Any, per_million: int, below: int = 1 << 64) -> Any:
+    """Envoy's runtime fraction (fault delay/abort, mirror): ``draw % 10^6 < per_million``.
+
+    The one rule for both engines: a Python int (scalar) or an unsigned array (vector).
+    ``below``: an exclusive bound known for the draws (under 10^6 the modulo is a no-op).
+    """
+    return (draw if below <= PER_MILLION else draw % PER_MILLION) < per_million
+
+
+def fire_probability(per_million: int) -> float:
+    """The chance that ``fires`` holds for a uniform draw (the analytic mode's)."""
+    return min(max(per_million, 0), PER_MILLION) / PER_MILLION
 
 
 @dataclass(frozen=True, slots=True)
@@ -331,6 +352,22 @@ class LbPolicy:
     simple: str = "LEAST_REQUEST"
     hash_on: tuple[str, str] | None = None  # ("header"|"cookie"|"query"|"source_ip", name)
 
+    def hash_source(self) -> tuple[str, Callable[[Any], Any] | None] | None:
+        """The request attribute the consistent hash reads (``request.attribute_source``
+        keys) and the function of it that gives the key; None without a usable hash."""
+        if self.hash_on is None:
+            return None
+        kind, name = self.hash_on
+        if kind == "header":
+            return f"header:{name.lower()}", None
+        if kind == "query":
+            return f"query:{name}", None
+        if kind == "cookie":
+            return "header:cookie", lambda v: cookie(v, name)
+        if kind == "source_ip":
+            return "source", source_ip
+        return None
+
     def describe(self) -> str:
         if self.hash_on:
             kind, name = self.hash_on
@@ -403,12 +440,14 @@ class Target:
     destination_rule: str | None = None
     reason: str = ""
 
-    def hash_key(self, get: Any) -> str | None:
-        """The consistent-hash key of a request, via ``get(kind, name)``; None = no hash."""
-        if self.lb.hash_on is None:
+    def hash_key(self, request: Request) -> str | None:
+        """The consistent-hash key of a request (``LbPolicy.hash_source``); None = no hash."""
+        src = self.lb.hash_source()
+        if src is None:
             return None
-        kind, name = self.lb.hash_on
-        return get(kind, name)  # type: ignore[no-any-return]
+        key, derive = src
+        value = request.attribute(key)
+        return derive(value) if derive is not None else value  # type: ignore[no-any-return]
 
     def endpoint_index(self, draw: int, key: str | None) -> int:
         """Which pod: hashed key within the subset, else uniform by the endpoint draw."""

@@ -79,11 +79,14 @@ class Candidate:
 
 
 class Decision(NamedTuple):
-    """Where one request went, and why (``explain()``).
+    """Where one request went, and why (``explain()``): a plain value.
 
     Immutable; a NamedTuple rather than a frozen dataclass because the scalar engine makes one per
-    request and a 24-field frozen dataclass costs four times as much to build. Equality ignores
-    the trace, so a traced and an untraced decision of the same routing compare equal.
+    request and a 24-field frozen dataclass costs four times as much to build. Equality compares
+    the routing fields only: not the trace, nor the inputs kept for ``explain()`` (``plan``,
+    ``request``, ``draws``), so a traced and an untraced decision of the same routing compare
+    equal. An untraced decision's ``explain()`` routes ``request`` through ``plan`` again with
+    the same ``draws`` and a trace; a pickled decision carries its trace instead of the plan.
     """
 
     outcome: Outcome
@@ -108,16 +111,33 @@ class Decision(NamedTuple):
     timeout: str | None = None
     location: Location | None = None
     trace: tuple[TraceStep, ...] | None = None
-    replay: Callable[[], Decision] | None = None
+    plan: Any = None
+    request: Any = None
+    draws: tuple[int, ...] = ()
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Decision) and tuple.__eq__(self[:-2], other[:-2])
+        return isinstance(other, Decision) and tuple.__eq__(self[:_ROUTING], other[:_ROUTING])
 
     def __ne__(self, other: object) -> bool:
         return not self == other
 
     def __hash__(self) -> int:
         return hash((self.outcome, self.status, self.destination, self.pod))
+
+    def __repr__(self) -> str:
+        parts = [self.outcome.value, str(self.status)]
+        if self.destination is not None:
+            parts.append(self.destination.host.split(".")[0])
+            if self.destination.subset:
+                parts.append(self.destination.subset)
+        if self.rule is not None:
+            parts.append(f"rule {self.rule}")
+        return f"<Decision {' '.join(parts)}>"
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        """Pickle the routing fields and the trace, not the plan (computed now if needed)."""
+        d = self.traced()
+        return (_decision, (tuple(d[:_ROUTING]), d.trace))
 
     @property
     def subset(self) -> str | None:
@@ -129,9 +149,11 @@ class Decision(NamedTuple):
 
     def traced(self) -> Decision:
         """This decision with its trace (routing it again with the same draws if needed)."""
-        if self.trace is not None or self.replay is None:
+        if self.trace is not None or self.plan is None:
             return self
-        return self.replay()
+        from .engine.scalar import route  # the engine's own trace: one source of truth
+
+        return route(self.plan, self.request, self.draws, trace=True)
 
     def explain(self) -> str:
         d = self.traced()
@@ -176,6 +198,14 @@ class Decision(NamedTuple):
         from .display import decision_html
 
         return decision_html(self)
+
+
+#: Decision's routing fields: all but trace, plan, request and draws
+_ROUTING = len(Decision._fields) - 4
+
+
+def _decision(fields: tuple[Any, ...], trace: tuple[TraceStep, ...] | None) -> Decision:
+    return Decision._make((*fields, trace, None, None, ()))
 
 
 # -- many requests ------------------------------------------------------------------------------
@@ -265,14 +295,21 @@ class BatchDecision:
     def pod(self) -> npt.NDArray[np.object_]:
         return self._leaf_column(lambda lf: lf.pod)
 
-    def counts(self) -> dict[tuple[Any, ...], int]:
-        """Requests per (host, subset, workload, outcome, status)."""
+    def counts(self, by: str | Sequence[str] | None = None) -> dict[Any, int]:
+        """Requests per row (host, subset, workload, outcome, status), or per field(s) ``by``,
+        as ``SimulationResult.counts``."""
+        keys = _key_fn(by)
         per_leaf = np.bincount(self.leaf, minlength=len(self._router.leaves))
-        out: dict[tuple[Any, ...], int] = {}
+        out: dict[Any, int] = {}
         for i in np.flatnonzero(per_leaf):
-            key = self._router.leaves[int(i)].cell()
+            key = keys(self._router.leaves[int(i)].cell())
             out[key] = out.get(key, 0) + int(per_leaf[i])
         return out
+
+    def shares(self, by: str | Sequence[str] | None = None) -> dict[Any, float]:
+        """Share of the batch per row or per ``by``, as ``SimulationResult.shares``."""
+        n = len(self)
+        return {k: v / n for k, v in self.counts(by).items()} if n else {}
 
     def __repr__(self) -> str:
         return f"<BatchDecision n={len(self)}>"
@@ -542,3 +579,15 @@ def _key_fn(by: str | Sequence[str] | None) -> Callable[[Cell], Any]:
         j = idx[0]
         return lambda cell: cell[j]
     return lambda cell: tuple(cell[j] for j in idx)
+
+
+__all__ = [
+    "BatchDecision",
+    "Candidate",
+    "Decision",
+    "DestinationRef",
+    "Outcome",
+    "PerRequest",
+    "SimulationResult",
+    "TraceStep",
+]

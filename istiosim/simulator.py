@@ -7,11 +7,13 @@ the Generator in blocks, so one ``route()`` costs no numpy call.
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .compiler import compile_plan
+from .engine.draws import RngLike, as_generator
+from .engine.scalar import ScalarCache
 from .engine.scalar import route as _route
 from .errors import Diagnostic, InvalidArgument
 from .loader import ConfigSet, load_config
@@ -20,24 +22,16 @@ from .plan import RoutePlan
 from .request import Request
 from .results import Decision, SimulationResult
 
-RngLike = None | int | np.random.SeedSequence | np.random.Generator
-
-
-def make_rng(rng: RngLike) -> np.random.Generator:
-    """None, an int, a SeedSequence or a Generator → a Generator (SPEC 7)."""
-    if isinstance(rng, bool) or not (
-        rng is None or isinstance(rng, int | np.random.SeedSequence | np.random.Generator)
-    ):
-        raise InvalidArgument(
-            f"rng must be None, an int, a SeedSequence or a Generator, not {type(rng).__name__}"
-        )
-    if isinstance(rng, int) and rng < 0:
-        raise InvalidArgument(f"seed must be non-negative, got {rng}")
-    return np.random.default_rng(rng)
+if TYPE_CHECKING:
+    from .engine.vector import Router
 
 
 class Simulator:
-    """A compiled configuration you can route requests through."""
+    """A compiled configuration you can route requests through.
+
+    It owns the only numpy Generator and the engines' caches for its plan (the scalar engine's
+    ``ScalarCache`` and the vector engine's ``Router``): they live as long as the simulator.
+    """
 
     _BLOCK = 8192
 
@@ -47,10 +41,21 @@ class Simulator:
         self.plan = plan
         self.config = config
         self.seed = rng if isinstance(rng, int) else None
-        self._rng = make_rng(rng)
-        self._buf: list[int] = []
+        self._rng = as_generator(rng)
+        self._buf: tuple[int, ...] = ()
         self._pos = 0
         self._diagnostics: tuple[Diagnostic, ...] | None = None
+        self._scalar = ScalarCache()
+        self._router: Router | None = None
+
+    @property
+    def router(self) -> Router:
+        """The vector engine's compiled state for this plan (made on first use)."""
+        if self._router is None:
+            from .engine.vector import Router
+
+            self._router = Router(self.plan)
+        return self._router
 
     @property
     def diagnostics(self) -> tuple[Diagnostic, ...]:
@@ -68,14 +73,16 @@ class Simulator:
     def mesh(self) -> Mesh | None:
         return self.config.mesh if self.config else None
 
-    def draws(self, rng: RngLike = None) -> list[int]:
+    def draws(self, rng: RngLike = None) -> tuple[int, ...]:
         """One request's draws (uint64 values as ints), from ``rng`` or the simulator's stream."""
         k = self.plan.n_draws
         if rng is not None:
-            return [int(x) for x in make_rng(rng).integers(0, 2**64, size=k, dtype=np.uint64)]
+            gen = as_generator(rng)
+            return tuple(int(x) for x in gen.integers(0, 2**64, size=k, dtype=np.uint64))
         pos = self._pos
         if pos + k > len(self._buf):
-            self._buf = self._rng.integers(0, 2**64, size=self._BLOCK * k, dtype=np.uint64).tolist()
+            block = self._rng.integers(0, 2**64, size=self._BLOCK * k, dtype=np.uint64)
+            self._buf = tuple(block.tolist())
             pos = 0
         self._pos = pos + k
         return self._buf[pos : pos + k]
@@ -84,7 +91,7 @@ class Simulator:
         """Route one request as Istio would. ``explain()`` on the result gives the trace."""
         if not isinstance(request, Request):
             raise InvalidArgument(f"route() takes a Request, not {type(request).__name__}")
-        return _route(self.plan, request, self.draws(rng), trace=trace)
+        return _route(self.plan, request, self.draws(rng), trace=trace, cache=self._scalar)
 
     def simulate(
         self,
@@ -106,9 +113,10 @@ class Simulator:
         the same result whatever ``chunk_size`` and ``threads``. ``keep=True`` keeps
         per-request arrays in ``result.per_request``. ``method``: ``counts`` (one multinomial
         per class), ``vector`` (every request through the vector engine, streamed) or
-        ``auto`` (counts unless per-request arrays are kept). See ``istiosim._simulate``.
+        ``auto`` (counts unless per-request arrays are kept). See ``istiosim.simulate``;
+        a long streamed run is faster after ``istiosim.simulate.keep_freed_memory()``.
         """
-        from ._simulate import simulate
+        from .simulate import simulate
 
         if rng is None:
             rng = self._rng
@@ -122,6 +130,7 @@ class Simulator:
             method=method,
             chunk_size=chunk_size,
             threads=threads,
+            router=self.router,
         )
         return res
 

@@ -25,8 +25,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from .batch import Column, RequestBatch, code_dtype
 from .errors import InvalidArgument
-from .request import Column, Request, RequestBatch, Source, code_dtype
+from .request import Request, Source
 
 #: largest support of one class enumerated for exact / stratified modes
 MAX_SUPPORT = 1 << 20
@@ -425,10 +426,21 @@ class _Generator:
             self.fixed_cols[name] = (tuple(uniq), arr)
         rvs = [c.template.random_value for c in t.classes]
         self.rv = None if all(v is None for v in rvs) else rvs
+        self._const: dict[tuple[int, int, Any], npt.NDArray[Any]] = {}
+
+    def _constant(self, n: int, value: int, dt: Any) -> npt.NDArray[Any]:
+        """A read-only zero-stride array of ``n`` times ``value`` (kept: chunks reuse them)."""
+        key = (n, value, dt)
+        hit = self._const.get(key)
+        if hit is None:
+            if len(self._const) > 4096:
+                self._const.clear()
+            hit = self._const[key] = np.broadcast_to(np.full(1, value, dt), (n,))
+        return hit
 
     def _classes(self, n: int, rng: np.random.Generator) -> npt.NDArray[Any]:
         if self.k == 1:
-            return _zeros(n, np.uint8)
+            return self._constant(n, 0, np.uint8)
         if self.k <= 8:  # 32-bit draws against thresholds: shares exact to 2^-32
             u32 = rng.integers(0, 1 << 32, size=n, dtype=np.uint32)
             if self.k == 2:
@@ -449,7 +461,7 @@ class _Generator:
         for name, (values, dt, slices) in self.columns.items():
             if all(sz == 1 for _, sz, _ in slices):
                 if self.k == 1 or len(set(off for off, _, _ in slices)) == 1:
-                    cols[name] = Column.trusted(values, _constant(n, slices[0][0], dt))
+                    cols[name] = Column.trusted(values, self._constant(n, slices[0][0], dt))
                 else:
                     offs = np.asarray([off for off, _, _ in slices], dt)
                     cols[name] = Column.trusted(values, np.take(offs, cls))
@@ -483,7 +495,7 @@ class _Generator:
         fixed: dict[str, Column] = {}
         for name, (values, arr) in self.fixed_cols.items():
             if arr is None:
-                fixed[name] = Column.trusted(values, _zeros(n, np.uint8))
+                fixed[name] = Column.trusted(values, self._constant(n, 0, np.uint8))
             else:
                 fixed[name] = Column.trusted(values, np.take(arr, cls))
         rv = has = None
@@ -507,7 +519,7 @@ class _Generator:
             d = cl.columns.get(name)
             if d is None:
                 off = slices[c][0]
-                cols[name] = Column.trusted(values, _constant(size, off, dt))
+                cols[name] = Column.trusted(values, self._constant(size, off, dt))
                 continue
             codes = np.minimum(np.arange(size), len(d) - 1).astype(code_dtype(len(d)))
             cols[name] = Column.trusted(d.values, codes)
@@ -539,24 +551,6 @@ class _Generator:
             probs = probs * d.p()[grids[j]]
         cls = np.full(size, c, np.intp)
         return self._batch(size, cls, cols), probs
-
-
-_CONST: dict[tuple[int, int, Any], npt.NDArray[Any]] = {}
-
-
-def _constant(n: int, value: int, dt: Any) -> npt.NDArray[Any]:
-    """A read-only zero-stride array of ``n`` times ``value`` (cached: chunks reuse them)."""
-    key = (n, value, dt)
-    hit = _CONST.get(key)
-    if hit is None:
-        if len(_CONST) > 4096:
-            _CONST.clear()
-        hit = _CONST[key] = np.broadcast_to(np.full(1, value, dt), (n,))
-    return hit
-
-
-def _zeros(n: int, dt: Any) -> npt.NDArray[Any]:
-    return _constant(n, 0, dt)
 
 
 def _sampler(d: Dist) -> Any:

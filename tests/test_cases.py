@@ -609,8 +609,8 @@ def test_case_files_route_the_same_on_both_engines(name: str) -> None:
     trace); the vector engine must give the same decision for each case's request and draws."""
     import numpy as np
 
+    from istiosim.batch import RequestBatch
     from istiosim.engine import route_batch
-    from istiosim.request import RequestBatch
 
     sim = _sim(name)
     report = run_cases(sim, CASES / name)

@@ -18,10 +18,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from istiosim import Request
+from istiosim.batch import RequestBatch
 from istiosim.engine import route, route_batch
-from istiosim.engine._exact import leaf_distribution
-from istiosim.engine.vector import Router, SlotDraws
-from istiosim.request import RequestBatch
+from istiosim.engine.analytic import leaf_distribution
+from istiosim.engine.draws import SlotDraws
+from istiosim.engine.leaf import LeafKind
+from istiosim.engine.vector import Router
 from istiosim.testing import strategies as ist
 
 from conftest import examples
@@ -77,8 +79,9 @@ def test_weight_zero_destination_never_picked(sim, data):
 @given(ist.simulators(), ist.data())
 def test_rule_after_catch_all_never_chosen(sim, data):
     batch = data.draw(ist.batches())
-    bd = route_batch(sim.plan, batch, np.zeros((len(batch), sim.plan.n_draws), np.uint64))
-    router = Router.of(sim.plan)
+    router = Router(sim.plan)
+    draws = np.zeros((len(batch), sim.plan.n_draws), np.uint64)
+    bd = route_batch(sim.plan, batch, draws, router=router)
     for i in range(len(batch)):
         leaf = router.leaves[int(bd.leaf[i])]
         table = leaf.table
@@ -94,10 +97,12 @@ def test_rule_after_catch_all_never_chosen(sim, data):
 def test_exact_distribution_matches_candidates(sim, request):
     """One request: the analytic leaf distribution gives each candidate its probability."""
     d = route(sim.plan, request, [0] * sim.plan.n_draws)
-    router = Router.of(sim.plan)
+    router = Router(sim.plan)
     ids, probs = leaf_distribution(router, RequestBatch.from_requests([request]), np.ones(1))
     assert abs(probs.sum() - 1) < 1e-12
-    fault = d.outcome.value == "FI" or any(lf for lf in ids if router.leaves[lf].kind == 5)
+    fault = d.outcome.value == "FI" or any(
+        lf for lf in ids if router.leaves[lf].kind == LeafKind.FI
+    )
     if d.candidates and request.random_value is None and not fault:
         by_cluster: dict[str, float] = {}
         for lf, p in zip(ids, probs, strict=True):
@@ -157,14 +162,14 @@ def test_bounded_draws_equal_scalar(sim, data):
 def test_factored_distribution_equals_enumeration(sim, template, data):
     """Convolving per-column rule bitmasks gives the same leaf probabilities as routing every
     distinct request of the class (when no pod is hashed on a varying column)."""
-    from istiosim.engine._exact import factored_leaf_distribution
+    from istiosim.engine.analytic import factored_leaf_distribution
     from istiosim.traffic import Traffic
 
     paths = data.draw(st.lists(st.sampled_from(ist.PATHS), min_size=1, max_size=5, unique=True))
     users = data.draw(st.lists(st.sampled_from(ist.USERS), min_size=1, max_size=4, unique=True))
     methods = data.draw(st.lists(st.sampled_from(ist.METHODS), min_size=1, max_size=3, unique=True))
     t = Traffic.request(template, path=paths, method=methods, headers={"end-user": [*users, None]})
-    router = Router.of(sim.plan)
+    router = Router(sim.plan)
     batch, marg = t.marginals(0)
     got = factored_leaf_distribution(router, batch, marg)
     sb, p = t.support(0)

@@ -26,6 +26,7 @@ LAYER = {
     "config.networking": 1,
     "mesh": 1,
     "request": 1,
+    "batch": 1,
     "weights": 1,
     "loader": 2,
     "loader.assemble": 2,
@@ -44,11 +45,15 @@ LAYER = {
     "engine": 4,
     "engine.scalar": 4,
     "engine.vector": 4,
-    "engine._leaf": 4,
-    "engine._exact": 4,
+    "engine.draws": 4,
+    "engine.match": 4,
+    "engine.program": 4,
+    "engine.leaf": 4,
+    "engine.decision": 4,
+    "engine.analytic": 4,
     "traffic": 4,
     "simulator": 5,
-    "_simulate": 5,
+    "simulate": 5,
     "stats": 5,
     "stats.inputs": 5,
     "stats.render": 5,
@@ -96,10 +101,12 @@ SAME_STAGE = {
     ("engine", "engine.scalar"),
     ("engine", "engine.vector"),
     ("engine.vector", "engine.scalar"),
-    ("simulator", "_simulate"),
+    ("batch", "request"),
+    ("simulator", "simulate"),
 }
 #: the one upward import DESIGN allows: a result's _repr_html_ lazily importing display
-UPWARD_OK = {("results", "display"), ("compiler", "loader")}
+#: and a Decision's explain() lazily routing its request again through the scalar engine
+UPWARD_OK = {("results", "display"), ("compiler", "loader"), ("results", "engine.scalar")}
 THIRD_PARTY_ONLY_IN = {
     "yaml": {"loader.yaml"},
     "pydantic": {

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import time
 from fractions import Fraction
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -297,9 +298,9 @@ def test_hashing_a_huge_column_needs_sampling():
 def test_streamed_requests_agree_with_scalar_engine(which, thirds, header):
     """End to end: the requests and draws of block 0, regenerated here, routed by the scalar
     engine, give exactly the rule and row that simulate(keep=True) recorded for each request."""
-    from istiosim._simulate import _draw, _draw_plan, seed_sequence
     from istiosim.engine import route
-    from istiosim.engine.vector import Router
+    from istiosim.engine.draws import seed_sequence, uniform_below
+    from istiosim.simulate import _draw_plan
 
     sim = thirds if which == "thirds" else header
     t = (
@@ -312,8 +313,8 @@ def test_streamed_requests_agree_with_scalar_engine(which, thirds, header):
     ss, _ = seed_sequence(42)
     g = np.random.Generator(np.random.PCG64(np.random.SeedSequence(ss.entropy, spawn_key=(0,))))
     cls, batch = t.sample(n, g)
-    slots = _draw_plan(Router.of(sim.plan), True)
-    arrays = {s: _draw(g, bound, n) for s, bound in slots}
+    slots = _draw_plan(sim.router, True)
+    arrays = {s: uniform_below(g, bound, n) for s, bound in slots}
     pr = res.per_request
     assert pr is not None
     assert np.array_equal(pr.cls, cls)
@@ -383,3 +384,12 @@ def test_per_request_destination_columns_agree_with_counts(header):
         w == f"reviews-{s}" for w, s in zip(pr.workload.tolist(), pr.subset.tolist(), strict=True)
     )
     assert set(pr.host.tolist()) == {"reviews.default.svc.cluster.local"}
+
+
+def test_keep_freed_memory_is_an_explicit_opt_in():
+    """The library never tunes the process's allocator by itself; an application may."""
+    import istiosim.simulate as simulate_module
+
+    src = Path(simulate_module.__file__).read_text()
+    assert src.count("keep_freed_memory(") == 1  # its definition only: no call in the library
+    assert simulate_module.keep_freed_memory() in (True, False)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pytest
 
 import istiosim
 from istiosim import InvalidArgument, Request, RequestBatch
+from istiosim.batch import Column
 from istiosim.engine import route, route_batch
 from istiosim.plan import Matcher
-from istiosim.request import Column
 
 from conftest import load_demo
 
@@ -112,6 +114,22 @@ def test_header_canary_counts_and_arrays(header_canary):
     assert list(bd.outcome[:3]) == ["OK", "OK", "PASSTHROUGH"]
     assert set(bd.pod[1::3]) <= {"reviews-v2-0", "reviews-v2-1"}
     assert len(set(bd.pod[1::3])) == 2  # the endpoint draw spreads over both pods
+    assert bd.counts("subset") == {"v3": 50, "v2": 50, None: 50}
+    assert bd.shares(("outcome", "status")) == {("OK", 200): 2 / 3, ("PASSTHROUGH", 200): 1 / 3}
+
+
+def test_decisions_are_plain_values(header_canary):
+    """A Decision pickles (with its trace), has a short repr, and compares by its fields."""
+    d = header_canary.route(Request("reviews", headers={"end-user": "jason"}), rng=3)
+    assert repr(d) == "<Decision OK 200 reviews v3 rule 0>"
+    assert d.trace is None
+    back = pickle.loads(pickle.dumps(d))
+    assert back == d and back.plan is None and back.trace is not None
+    assert back.explain() == d.explain() == header_canary.explain(d.request, rng=3)
+    assert d == d._replace(trace=(), draws=())
+    assert d != d._replace(pod="elsewhere")
+    nr = header_canary.route(Request("nowhere"))
+    assert repr(nr) == "<Decision PASSTHROUGH 200 nowhere>"
 
 
 def test_faults_delays_and_mirrors_agree_with_scalar():

@@ -8,7 +8,6 @@ the plan's own predicates (``Matcher.test``), pick (``WeightTable.pick``) and en
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from fractions import Fraction
 from typing import Any
 
 from ..plan import (
@@ -17,171 +16,128 @@ from ..plan import (
     DRAW_ENDPOINT,
     DRAW_MIRROR0,
     DRAW_ROUTE,
-    PER_MILLION,
     DirectResponse,
     Endpoint,
     Forward,
-    HeaderOps,
     Matcher,
     Redirect,
     ResolvedEntry,
     RouteEntry,
     RoutePlan,
     Target,
+    fires,
 )
-from ..request import Request
+from ..request import Request, attribute_getter
 from ..results import Candidate, Decision, DestinationRef, Outcome, TraceStep
+from .decision import candidates, dest_ref, needs_forwarding, redirect_location, target_decision
+
+#: entries a ScalarCache keeps per memo (the plan's table cache may resolve tables again)
+_MEMO_LIMIT = 50_000
 
 
-def request_value(request: Request, key: str) -> str | None:
-    """The attribute a matcher reads: uri, method, scheme, authority, header:<n>, query:<n>."""
-    get = _GETTERS.get(key)
-    if get is None:
-        get = _GETTERS[key] = _getter(key)
-    return get(request)
+class ScalarCache:
+    """The scalar engine's memo for one plan: what never changes between requests.
 
-
-def _getter(key: str) -> Callable[[Request], str | None]:
-    if key == "uri":
-        return lambda r: r.uri
-    if key == "method":
-        return lambda r: r.method
-    if key == "scheme":
-        return lambda r: r.scheme
-    if key == "authority":
-        return lambda r: r.authority
-    if key.startswith("header:"):
-        name = key[7:]
-        if name.startswith(":") or name == "host":
-            return lambda r: r.header(name)
-        return lambda r: r.headers.get(name)
-    if key.startswith("query:"):
-        qname = key[6:]
-        return lambda r: r.query(qname)
-    raise KeyError(key)
-
-
-_GETTERS: dict[str, Callable[[Request], str | None]] = {}
-
-
-def hash_lookup(request: Request) -> Any:
-    """``get(kind, name)`` for a Target's consistent-hash key."""
-
-    def get(kind: str, name: str) -> str | None:
-        if kind == "header":
-            return request.header(name)
-        if kind == "query":
-            return request.query(name)
-        if kind == "cookie":
-            return cookie(request.headers.get("cookie"), name)
-        if kind == "source_ip":
-            return f"{request.namespace}/{request.source_workload or '-'}"
-        return None
-
-    return get
-
-
-def cookie(header: str | None, name: str) -> str | None:
-    if not header:
-        return None
-    for part in header.split(";"):
-        k, _, v = part.strip().partition("=")
-        if k == name:
-            return v
-    return None
-
-
-def candidates(entry: ResolvedEntry | None, default: Target | None) -> tuple[Candidate, ...]:
-    """The weighted destinations of a route with their exact probabilities."""
-    if default is not None:
-        t = default
-        return (Candidate(t.host, t.subset, t.port, t.cluster, 1, Fraction(1), t.status),)
-    if entry is None or not isinstance(entry.entry.action, Forward):
-        return ()
-    wt = entry.entry.action.weights
-    return tuple(
-        Candidate(t.host, t.subset, t.port, t.cluster, w, Fraction(w, wt.total), t.status)
-        for t, w in zip(entry.targets, wt.weights, strict=True)
-    )
-
-
-_CANDIDATES: dict[int, tuple[object, tuple[Candidate, ...]]] = {}
-
-
-def _cached_candidates(
-    entry: ResolvedEntry | None, default: Target | None
-) -> tuple[Candidate, ...]:
-    """``candidates`` memoised per resolved route (they are immutable)."""
-    key = entry if entry is not None else default
-    hit = _CANDIDATES.get(id(key))
-    if hit is not None and hit[0] is key:
-        return hit[1]
-    out = candidates(entry, default)
-    if len(_CANDIDATES) > 50_000:
-        _CANDIDATES.clear()
-    _CANDIDATES[id(key)] = (key, out)
-    return out
-
-
-def _needs_forwarding(act: Forward, t: Target) -> bool:
-    """Whether the forwarded request differs from the original (rewrite or header ops)."""
-    spec = t.spec
-    return bool(
-        act.rewrite is not None
-        or act.headers_request.set
-        or act.headers_request.add
-        or act.headers_request.remove
-        or act.headers_response.set
-        or act.headers_response.add
-        or act.headers_response.remove
-        or (spec is not None and (spec.headers_request or spec.headers_response))
-    )
-
-
-_STATIC: dict[int, tuple[Target, tuple[Any, ...] | None]] = {}
-
-
-def _static_fields(hit: ResolvedEntry, t: Target) -> tuple[Any, ...] | None:
-    """The request-independent fields of a plain forward to ``t`` (None: not plain), memoised.
-
-    Plain: no fault, no mirrors, target healthy, no consistent hash, no rewrite or header
-    operation. Such a route's Decision differs between requests only by the pod.
+    Per resolved route its candidates, per target its ``DestinationRef`` and, for a plain
+    forward, the request-independent fields of its ``Decision``. Keyed by object identity (the
+    plan's objects are immutable and the entry keeps them alive); make one per plan and keep it
+    as long as the plan, as the ``Simulator`` does.
     """
-    hit_ = _STATIC.get(id(t))
-    if hit_ is not None and hit_[0] is t:
-        return hit_[1]
-    act = hit.entry.action
-    plain = (
-        isinstance(act, Forward)
-        and act.fault is None
-        and not hit.mirrors
-        and t.status == "OK"
-        and t.lb.hash_on is None
-        and not _needs_forwarding(act, t)
-    )
-    out: tuple[Any, ...] | None = None
-    if plain:
-        e = hit.entry
-        assert isinstance(act, Forward)
-        cands = _cached_candidates(hit, None)
-        out = (
-            hit.virtual_service.key,
-            e.rule,
-            e.match,
-            e.rule_name,
-            _dest_ref(t),
-            cands,
-            act.timeout,
-            e.location,
+
+    __slots__ = ("_candidates", "_dests", "_static", "getters")
+
+    def __init__(self) -> None:
+        #: matcher key → the reader of that attribute (``request.attribute_getter``)
+        self.getters: dict[str, Callable[[Request], Any]] = {}
+        self._candidates: dict[int, tuple[object, tuple[Candidate, ...]]] = {}
+        self._dests: dict[int, tuple[Target, DestinationRef]] = {}
+        self._static: dict[int, tuple[Target, tuple[Any, ...] | None]] = {}
+
+    def getter(self, key: str) -> Callable[[Request], Any]:
+        get = self.getters[key] = attribute_getter(key)
+        return get
+
+    def candidates(
+        self, entry: ResolvedEntry | None, default: Target | None
+    ) -> tuple[Candidate, ...]:
+        """``candidates(entry, default)``, memoised per resolved route."""
+        key = entry if entry is not None else default
+        hit = self._candidates.get(id(key))
+        if hit is not None and hit[0] is key:
+            return hit[1]
+        out = candidates(entry, default)
+        if len(self._candidates) > _MEMO_LIMIT:  # tables re-resolved: drop the old objects
+            self._candidates.clear()
+        self._candidates[id(key)] = (key, out)
+        return out
+
+    def dest(self, t: Target) -> DestinationRef:
+        """The (immutable) DestinationRef of a target."""
+        hit = self._dests.get(id(t))
+        if hit is not None and hit[0] is t:
+            return hit[1]
+        ref = dest_ref(t)
+        if len(self._dests) > _MEMO_LIMIT:
+            self._dests.clear()
+        self._dests[id(t)] = (t, ref)
+        return ref
+
+    def static_fields(self, hit: ResolvedEntry, t: Target) -> tuple[Any, ...] | None:
+        """The request-independent fields of a plain forward's Decision (None: not plain).
+
+        Plain: no fault, no mirrors, target healthy, no consistent hash, no rewrite or header
+        operation. Such a route's Decision differs between requests only by the pod.
+        """
+        got = self._static.get(id(t))
+        if got is not None and got[0] is t:
+            return got[1]
+        act = hit.entry.action
+        plain = (
+            isinstance(act, Forward)
+            and act.fault is None
+            and not hit.mirrors
+            and t.status == "OK"
+            and t.lb.hash_on is None
+            and not needs_forwarding(act, t)
         )
-    if len(_STATIC) > 50_000:
-        _STATIC.clear()
-    _STATIC[id(t)] = (t, out)
-    return out
+        out: tuple[Any, ...] | None = None
+        if plain:
+            e = hit.entry
+            assert isinstance(act, Forward)
+            tpl = Decision(
+                outcome=Outcome.OK,
+                status=200,
+                virtual_service=hit.virtual_service.key,
+                rule=e.rule,
+                match=e.match,
+                rule_name=e.rule_name,
+                destination=self.dest(t),
+                candidates=self.candidates(hit, None),
+                timeout=act.timeout,
+                location=e.location,
+            )
+            # the fields between the per-request ones (pod, path, inputs): see _fast_forward
+            out = (tpl[:_WORKLOAD], tpl[_POD + 1 : _PATH], tpl[_AUTHORITY + 1 : _PLAN])
+        if len(self._static) > _MEMO_LIMIT:
+            self._static.clear()
+        self._static[id(t)] = (t, out)
+        return out
+
+
+_new_tuple = tuple.__new__
+_WORKLOAD, _POD, _PATH, _AUTHORITY, _PLAN = (
+    Decision._fields.index(f) for f in ("workload", "pod", "path", "authority", "plan")
+)
+assert (_POD, _AUTHORITY, len(Decision._fields)) == (_WORKLOAD + 1, _PATH + 1, _PLAN + 3)
 
 
 def _fast_forward(
-    hit: ResolvedEntry, route_draw: int, draws: Sequence[int], request: Request, retrace: Any
+    cache: ScalarCache,
+    plan: RoutePlan,
+    hit: ResolvedEntry,
+    route_draw: int,
+    draws: tuple[int, ...],
+    request: Request,
 ) -> Decision | None:
     """The common case without trace: the same picks as the general path, fewer steps."""
     act = hit.entry.action
@@ -189,51 +145,28 @@ def _fast_forward(
         return None
     targets = hit.targets
     t = targets[act.weights.pick(route_draw)] if len(targets) > 1 else targets[0]
-    st = _static_fields(hit, t)
+    st = cache.static_fields(hit, t)
     if st is None:
         return None
-    vs_key, rule, match, rule_name, dest, cands, timeout, location = st
+    head, mid, tail = st
     ep = t.endpoints[t.endpoint_index(_draw(draws, DRAW_ENDPOINT), None)]
-    return Decision(
-        Outcome.OK,
-        200,
-        vs_key,
-        rule,
-        match,
-        rule_name,
-        dest,
-        ep.workload,
-        ep.pod,
-        cands,
-        (),
-        None,
-        None,
-        None,
-        request.path,
-        request.authority,
-        None,
-        (),
-        (),
-        timeout,
-        location,
-        None,
-        retrace,
+    # the route's Decision template (built by keyword once) with this request's pod, path and
+    # inputs filled in: a third of the cost of calling Decision's 25-field constructor
+    return _new_tuple(
+        Decision,
+        (
+            *head,
+            ep.workload,
+            ep.pod,
+            *mid,
+            request.path,
+            request.authority,
+            *tail,
+            plan,
+            request,
+            draws,
+        ),
     )
-
-
-_DESTS: dict[int, tuple[Target, DestinationRef]] = {}
-
-
-def _dest_ref(t: Target) -> DestinationRef:
-    """The (immutable) DestinationRef of a target, memoised."""
-    hit = _DESTS.get(id(t))
-    if hit is not None and hit[0] is t:
-        return hit[1]
-    ref = DestinationRef(t.host, t.subset, t.port, t.cluster)
-    if len(_DESTS) > 50_000:
-        _DESTS.clear()
-    _DESTS[id(t)] = (t, ref)
-    return ref
 
 
 def _draw(draws: Sequence[int], i: int) -> int:
@@ -246,9 +179,23 @@ def _fail_reason(m: Matcher, value: str | None) -> str:
 
 
 def route(
-    plan: RoutePlan, request: Request, draws: Sequence[int] = (), *, trace: bool = False
+    plan: RoutePlan,
+    request: Request,
+    draws: Sequence[int] = (),
+    *,
+    trace: bool = False,
+    cache: ScalarCache | None = None,
 ) -> Decision:
-    """Route one request. ``draws`` are the request's 64-bit random values, one per slot."""
+    """Route one request. ``draws`` are the request's 64-bit random values, one per slot.
+
+    ``cache``: the plan's ``ScalarCache`` to reuse (None: nothing is memoised). An untraced
+    decision keeps the plan, the request and the draws, so that ``explain()`` can route it
+    again with a trace.
+    """
+    draws = tuple(draws)
+    memo = cache is not None
+    if cache is None:
+        cache = ScalarCache()  # for this call only
     if request.source_labels or request.source_workload or request.gateway:
         ctx = plan.context(
             request.namespace, request.source_labels, request.source_workload, request.gateway
@@ -274,11 +221,9 @@ def route(
     route_draw = (
         request.random_value if request.random_value is not None else _draw(draws, DRAW_ROUTE)
     )
-
-    def retrace() -> Decision:
-        return route(plan, request, draws, trace=True)
-
+    inputs: dict[str, Any] = _NO_INPUTS  # filled below when the decision has no trace
     if table.passthrough:
+        inputs = _inputs(plan, request, draws, steps)
         if steps is not None:
             steps.append(
                 TraceStep(
@@ -287,14 +232,15 @@ def route(
                 )
             )
         return Decision(
-            Outcome.PASSTHROUGH,
-            200,
+            outcome=Outcome.PASSTHROUGH,
+            status=200,
             destination=DestinationRef(request.host, None, table.port, "PassthroughCluster"),
             trace=_t(steps),
-            replay=retrace,
+            **inputs,
         )
     if table.default is not None:
         t = table.default
+        inputs = _inputs(plan, request, draws, steps)
         if steps is not None:
             steps.append(
                 TraceStep(
@@ -303,15 +249,16 @@ def route(
                 )
             )
         return _to_target(
-            plan, request, draws, t, None, None, table.default, steps, retrace, route_draw
+            cache, request, draws, t, None, None, table.default, steps, inputs, route_draw
         )
     hit: ResolvedEntry | None = None
+    getters = cache.getters
     for re_ in table.entries:
         e = re_.entry
         failed: str | None = None
         for m in e.matchers:
-            get = _GETTERS.get(m.key)
-            v = get(request) if get is not None else request_value(request, m.key)
+            get = getters.get(m.key) or cache.getter(m.key)
+            v = get(request)
             if not m.test(v):
                 failed = _fail_reason(m, v) if steps is not None else "failed"
                 break
@@ -337,51 +284,52 @@ def route(
             )
     vs_key = table.virtual_services[0].key if table.virtual_services else None
     if hit is None:
+        inputs = _inputs(plan, request, draws, steps)
         if steps is not None:
             steps.append(TraceStep("result", "no route matched: 404 NR"))
-        return Decision(Outcome.NR, 404, vs_key, trace=_t(steps), replay=retrace)
+        return Decision(
+            outcome=Outcome.NR, status=404, virtual_service=vs_key, trace=_t(steps), **inputs
+        )
     e = hit.entry
-    if steps is None:
-        fast = _fast_forward(hit, route_draw, draws, request, retrace)
+    if steps is None and memo:  # the template pays off only when it is kept
+        fast = _fast_forward(cache, plan, hit, route_draw, draws, request)
         if fast is not None:
             return fast
     vs_key = hit.virtual_service.key
+    inputs = _inputs(plan, request, draws, steps)
     common: dict[str, Any] = {
         "virtual_service": vs_key,
         "rule": e.rule,
         "match": e.match,
         "rule_name": e.rule_name,
         "location": e.location,
+        **inputs,
     }
     act = e.action
     if isinstance(act, DirectResponse):
         if steps is not None:
             steps.append(TraceStep("result", f"direct response {act.status}"))
         return Decision(
-            Outcome.DIRECT, act.status, body=act.body, trace=_t(steps), replay=retrace, **common
+            outcome=Outcome.DIRECT, status=act.status, body=act.body, trace=_t(steps), **common
         )
     if isinstance(act, Redirect):
         loc = redirect_location(act, request, table.port)
         if steps is not None:
             steps.append(TraceStep("result", f"redirect {act.status} to {loc}"))
         return Decision(
-            Outcome.REDIRECT,
-            act.status,
+            outcome=Outcome.REDIRECT,
+            status=act.status,
             redirect_location=loc,
             trace=_t(steps),
-            replay=retrace,
             **common,
         )
     assert isinstance(act, Forward)
     flags: list[str] = []
     delay_ms = None
-    cands = _cached_candidates(hit, None)
+    cands = cache.candidates(hit, None)
     fault = act.fault
     if fault is not None:
-        if (
-            fault.delay_ms is not None
-            and _draw(draws, DRAW_DELAY) % PER_MILLION < fault.delay_per_million
-        ):
+        if fault.delay_ms is not None and fires(_draw(draws, DRAW_DELAY), fault.delay_per_million):
             flags.append("DI")
             delay_ms = fault.delay_ms
             if steps is not None:
@@ -392,9 +340,8 @@ def route(
                         fault.location,
                     )
                 )
-        if (
-            fault.abort_status is not None
-            and _draw(draws, DRAW_ABORT) % PER_MILLION < fault.abort_per_million
+        if fault.abort_status is not None and fires(
+            _draw(draws, DRAW_ABORT), fault.abort_per_million
         ):
             flags.append("FI")
             if steps is not None:
@@ -406,13 +353,12 @@ def route(
                     )
                 )
             return Decision(
-                Outcome.FI,
-                fault.abort_status,
+                outcome=Outcome.FI,
+                status=fault.abort_status,
                 candidates=cands,
                 flags=tuple(flags),
                 delay_ms=delay_ms,
                 trace=_t(steps),
-                replay=retrace,
                 **common,
             )
     t = hit.targets[act.weights.pick(route_draw)] if len(hit.targets) > 1 else hit.targets[0]
@@ -429,7 +375,7 @@ def route(
         else:
             steps.append(TraceStep("weight", f"single destination {t.cluster}: 100%"))
     d = _to_target(
-        plan,
+        cache,
         request,
         draws,
         t,
@@ -437,7 +383,7 @@ def route(
         act,
         None,
         steps,
-        retrace,
+        inputs,
         route_draw,
         flags,
         delay_ms,
@@ -445,6 +391,16 @@ def route(
         common,
     )
     return d
+
+
+_NO_INPUTS: dict[str, Any] = {}
+
+
+def _inputs(
+    plan: RoutePlan, request: Request, draws: tuple[int, ...], steps: list[TraceStep] | None
+) -> dict[str, Any]:
+    """What an untraced decision keeps so that ``explain()`` can route it again."""
+    return _NO_INPUTS if steps is not None else {"plan": plan, "request": request, "draws": draws}
 
 
 def _t(steps: list[TraceStep] | None) -> tuple[TraceStep, ...] | None:
@@ -457,15 +413,15 @@ def _entry_name(e: RouteEntry) -> str:
 
 
 def _to_target(
-    plan: RoutePlan,
+    cache: ScalarCache,
     request: Request,
-    draws: Sequence[int],
+    draws: tuple[int, ...],
     t: Target,
     hit: ResolvedEntry | None,
     act: Forward | None,
     default: Target | None,
     steps: list[TraceStep] | None,
-    retrace: Any,
+    inputs: dict[str, Any],
     route_draw: int,
     flags: list[str] | None = None,
     delay_ms: int | None = None,
@@ -473,21 +429,31 @@ def _to_target(
     common: dict[str, Any] | None = None,
 ) -> Decision:
     """Pick the pod and the mirrors by their draws, then build the decision (and its trace)."""
-    cands = cands if cands is not None else _cached_candidates(hit, default)
+    cands = cands if cands is not None else cache.candidates(hit, default)
     key: str | None = None
     ep: Endpoint | None = None
     mirrors: tuple[str, ...] = ()
     if t.status == "OK":
-        key = t.hash_key(hash_lookup(request)) if t.lb.hash_on is not None else None
+        key = t.hash_key(request) if t.lb.hash_on is not None else None
         ep = t.endpoints[t.endpoint_index(_draw(draws, DRAW_ENDPOINT), key)]
         if act is not None and hit is not None and hit.mirrors:
             mirrors = tuple(
                 mt.cluster
                 for j, (mt, pm) in enumerate(hit.mirrors)
-                if _draw(draws, DRAW_MIRROR0 + j) % PER_MILLION < pm
+                if fires(_draw(draws, DRAW_MIRROR0 + j), pm)
             )
     d = target_decision(
-        t, ep, act, hit, request, flags or [], delay_ms, cands, common or {}, mirrors, retrace
+        t,
+        ep,
+        act,
+        hit,
+        request,
+        flags or [],
+        delay_ms,
+        cands,
+        common or inputs,
+        mirrors,
+        cache.dest(t),
     )
     if steps is None:
         return d
@@ -510,149 +476,4 @@ def _to_target(
     return d._replace(trace=tuple(steps))
 
 
-def target_decision(
-    t: Target,
-    ep: Endpoint | None,
-    act: Forward | None,
-    hit: ResolvedEntry | None,
-    request: Request,
-    flags: list[str],
-    delay_ms: int | None,
-    cands: tuple[Candidate, ...],
-    common: dict[str, Any],
-    mirrors: tuple[str, ...] = (),
-    replay: Any = None,
-) -> Decision:
-    """A request that reached target ``t``: 503 NC/UH when ``t`` is not healthy, else OK on pod
-    ``ep``, forwarded with the route's rewrite and header operations. Shared by both engines."""
-    dest = _dest_ref(t)
-    if t.status != "OK" or ep is None:
-        outcome = Outcome.NC if t.status == "NC" else Outcome.UH
-        return Decision(
-            outcome,
-            503,
-            destination=dest,
-            candidates=cands,
-            flags=(*flags, t.status),
-            delay_ms=delay_ms,
-            replay=replay,
-            **common,
-        )
-    path, authority = request.path, request.authority
-    headers: dict[str, str] | None = None
-    resp: tuple[tuple[str, str, str], ...] = ()
-    if act is not None and _needs_forwarding(act, t):
-        path, authority, headers, resp = forwarded(act, hit, t, request)
-    return Decision(
-        Outcome.OK,
-        200,
-        destination=dest,
-        workload=ep.workload,
-        pod=ep.pod,
-        candidates=cands,
-        flags=tuple(flags),
-        delay_ms=delay_ms,
-        path=path,
-        authority=authority,
-        request_headers=headers,
-        response_headers=resp,
-        mirrors=mirrors,
-        timeout=act.timeout if act is not None else None,
-        replay=replay,
-        **common,
-    )
-
-
-def forwarded(
-    act: Forward, hit: ResolvedEntry | None, t: Target, request: Request
-) -> tuple[str, str, dict[str, str] | None, tuple[tuple[str, str, str], ...]]:
-    """The request as forwarded: rewritten path and authority, header operations applied."""
-    path = request.path
-    authority = request.authority
-    rw = act.rewrite
-    e = hit.entry if hit else None
-    if rw is not None:
-        uri, _, rest = path.partition("?")
-        query = f"?{rest}" if _ else ""
-        if rw.uri is not None and e is not None:
-            if e.uri_kind in ("exact", "regex"):
-                uri = rw.uri
-            else:
-                pre = e.uri_prefix if e.uri_prefix is not None else "/"
-                uri = rw.uri + uri[len(pre) :]
-        elif rw.regex is not None and rw.regex_substitution is not None:
-            uri = rw.regex.sub(rw.regex_substitution, uri)
-        path = uri + query
-        if rw.authority:
-            authority = rw.authority
-    spec = t.spec
-    dreq = spec.headers_request if spec else HeaderOps()
-    dresp = spec.headers_response if spec else HeaderOps()
-    multi = len(act.destinations) > 1
-    resp_ops = dresp.then(act.headers_response) if multi else act.headers_response.then(dresp)
-    headers = None
-    if multi:
-        # weighted: Envoy runs the cluster-weight header parser (remove, set, add), then the
-        # route's as a second step, so route-level operations see and override its result
-        if dreq or act.headers_request:
-            headers = act.headers_request.apply(dreq.apply(request.headers))
-    elif act.headers_request or dreq:
-        # single destination: istiod appends destination ops to the route's, one parser
-        headers = act.headers_request.then(dreq).apply(request.headers)
-    if headers is not None:
-        for k in (":authority", "host"):
-            if k in headers:
-                authority = headers.pop(k)
-    resp: tuple[tuple[str, str, str], ...] = (
-        tuple(("set", k, v) for k, v in resp_ops.set)
-        + tuple(("add", k, v) for k, v in resp_ops.add)
-        + tuple(("remove", k, "") for k in resp_ops.remove)
-    )
-    return path, authority, headers, resp
-
-
-def redirect_location(r: Redirect, request: Request, listener_port: int | None = None) -> str:
-    """Envoy's ``newUri`` for the RedirectAction istiod builds (route.go ``ApplyRedirect``).
-
-    istiod sets ``port_redirect`` to ``port``, or to the listener port for FROM_REQUEST_PORT
-    (FROM_PROTOCOL_DEFAULT sets none), and drops it when it is the default port of the
-    redirect's scheme (http unless set). Envoy keeps the Host's own port unless a port is
-    redirected, or the scheme changes away from the default port of the request's protocol
-    (``processRequestHost``). A ``uri`` with ``?`` replaces the query; else the query is kept.
-    """
-    scheme = r.scheme or request.scheme
-    new_port: int | None = r.port
-    if new_port is None and r.derive_port == "FROM_REQUEST_PORT":
-        new_port = listener_port or request.port or _port_of(request.host)
-    if (new_port, r.scheme or "http") in ((80, "http"), (443, "https")):
-        new_port = None
-    host = r.authority or request.authority
-    if not r.authority:
-        name, hport = _split_host(host)
-        if hport is not None:
-            xfp = request.headers.get("x-forwarded-proto", request.scheme)
-            dropped = (xfp, hport) in (("https", "443"), ("http", "80"))
-            if new_port is not None or (scheme != xfp and dropped):
-                host = name
-    _, sep, q = request.path.partition("?")
-    if r.uri is not None:
-        path = r.uri if "?" in r.uri or not sep else f"{r.uri}?{q}"
-    else:
-        path = request.path
-    return f"{scheme}://{host}{f':{new_port}' if new_port else ''}{path}"
-
-
-def _split_host(host: str) -> tuple[str, str | None]:
-    """``name:port`` → (name, port); IPv6 literals keep their brackets."""
-    end = host.rfind("]:") + 1 if host.startswith("[") else host.rfind(":")
-    if end <= 0:
-        return host, None
-    return host[:end], host[end + 1 :]
-
-
-def _port_of(host: str) -> int | None:
-    _, port = _split_host(host)
-    return int(port) if port and port.isdigit() else None
-
-
-__all__ = ["route", "target_decision"]
+__all__ = ["ScalarCache", "route"]

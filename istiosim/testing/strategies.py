@@ -22,7 +22,8 @@ from typing import Any
 import numpy as np
 from hypothesis import strategies as st
 
-from ..request import Request, RequestBatch
+from ..batch import RequestBatch
+from ..request import Request
 
 SERVICES = ("alpha", "beta", "gamma")
 VERSIONS = ("v1", "v2", "v3")

@@ -3,7 +3,7 @@
 - ``mode="exact"``: for each request class, every distinct request (the product of its column
   distributions) goes through the vector engine's match once, or, for large classes, the
   per-column rule-bitmask distributions are convolved; the draws are integrated out
-  analytically (``engine._exact``).
+  analytically (``engine.analytic``).
 - ``mode="stratified"``: the exact probabilities turned into deterministic counts, each row
   within ±1 of ``n × probability`` (largest remainders).
 - ``mode="sample"`` (default): seeded Monte Carlo. When only counts are asked for
@@ -24,7 +24,6 @@ core is partial (see ``benchmarks/bench_engines.py``).
 
 from __future__ import annotations
 
-import math
 import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -32,8 +31,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .engine._exact import factored_leaf_distribution, leaf_distribution
-from .engine.vector import Router, SlotDraws, _n_eps
+from .batch import Column, RequestBatch
+from .engine.analytic import factored_leaf_distribution, leaf_distribution
+from .engine.draws import SlotDraws, common_bound, seed_sequence, uniform_below
+from .engine.leaf import n_pods
+from .engine.vector import Router
 from .errors import InvalidArgument
 from .plan import (
     DRAW_ABORT,
@@ -44,7 +46,6 @@ from .plan import (
     PER_MILLION,
     Forward,
 )
-from .request import Column, RequestBatch
 from .results import PerRequest, SimulationResult, _sort_key
 from .traffic import MAX_SUPPORT, Traffic, as_traffic
 
@@ -56,26 +57,6 @@ ENUMERATE = 1 << 14
 METHODS = ("auto", "counts", "vector")
 #: bytes per request kept with ``keep=True`` (leaf int32, class, delay flag) plus headroom
 _KEEP_BYTES = 16
-
-
-def seed_sequence(rng: Any) -> tuple[np.random.SeedSequence, int | None]:
-    """``rng`` (None, int, SeedSequence, Generator) → the root SeedSequence and the int seed."""
-    if isinstance(rng, bool) or not (
-        rng is None
-        or isinstance(rng, int | np.integer | np.random.SeedSequence | np.random.Generator)
-    ):
-        raise InvalidArgument(
-            f"rng must be None, an int, a SeedSequence or a Generator, not {type(rng).__name__}"
-        )
-    if isinstance(rng, int | np.integer):
-        if rng < 0:
-            raise InvalidArgument(f"seed must be non-negative, got {rng}")
-        return np.random.SeedSequence(int(rng)), int(rng)
-    if isinstance(rng, np.random.SeedSequence):
-        return rng, None
-    if isinstance(rng, np.random.Generator):
-        return np.random.SeedSequence(rng.integers(0, 2**63, size=4).tolist()), None
-    return np.random.SeedSequence(), None
 
 
 def _available_bytes() -> int:
@@ -103,7 +84,10 @@ def simulate(
     method: str = "auto",
     chunk_size: int = DEFAULT_CHUNK,
     threads: int | None = None,
+    router: Router | None = None,
 ) -> SimulationResult:
+    """See ``Simulator.simulate``. ``router``: the plan's vector engine state to reuse (the
+    Simulator's); None makes one for this run."""
     # -- arguments, all checked before any work --------------------------------------------------
     if isinstance(n, bool) or not isinstance(n, int | np.integer):
         raise InvalidArgument(f"n must be an integer, got {type(n).__name__}")
@@ -138,7 +122,8 @@ def simulate(
             )
     t = as_traffic(traffic)
     ss, seed = seed_sequence(rng)
-    router = Router.of(plan)
+    if router is None:
+        router = Router(plan)
     for c in t.classes:
         r = c.template
         router.program(r.host, r.port, c.source)
@@ -294,27 +279,23 @@ def _objects(values: list[Any]) -> npt.NDArray[np.object_]:
     return out
 
 
-def _keep_freed_memory() -> None:
-    """glibc: keep 16 MiB of freed heap instead of returning it to the OS at every chunk.
+def keep_freed_memory() -> bool:
+    """Opt in: glibc keeps 16 MiB of freed heap instead of returning it to the OS at each chunk.
 
-    Each chunk allocates and frees a few MiB of temporaries; by default glibc gives them back
-    and the next chunk page-faults them in again (performance.md §7: a page-fault storm that
-    costs up to 40% on one core and more with threads). ``M_TOP_PAD`` stops that; it bounds
-    what is kept, so peak memory stays flat. No-op where glibc is not the allocator.
+    Streaming allocates and frees a few MiB of temporaries per chunk; by default glibc gives
+    them back and the next chunk page-faults them in again (performance.md §7). Measured with
+    ``benchmarks/bench_engines.py`` (CPU time, one thread): workload (a) 77 → 127 M requests/s,
+    (c) 16 → 21, (b) 60 → 63; peak RSS unchanged (89 MiB for 10^9 requests of (b)). It sets
+    ``M_TOP_PAD`` for the whole process, so the library never calls it by itself: an
+    application (a CLI, a benchmark, a notebook) does. False where glibc is not the allocator.
     """
-    if _MALLOPT_STATE["done"]:
-        return
-    _MALLOPT_STATE["done"] = True
     try:
         import ctypes
 
         libc = ctypes.CDLL("libc.so.6")
-        libc.mallopt(-2, 16 << 20)  # M_TOP_PAD
+        return bool(libc.mallopt(-2, 16 << 20))  # M_TOP_PAD
     except (OSError, AttributeError):  # pragma: no cover - not glibc
-        pass
-
-
-_MALLOPT_STATE = {"done": False}
+        return False
 
 
 def _draw_plan(router: Router, keep: bool) -> list[tuple[int, int]]:
@@ -325,15 +306,15 @@ def _draw_plan(router: Router, keep: bool) -> list[tuple[int, int]]:
     mirrors: set[int] = set()
     for prog in list(router.programs.values()):
         table = prog.table
-        if table.default is not None and _n_eps(table.default) > 1:
-            eps.add(_n_eps(table.default))
+        if table.default is not None and n_pods(table.default) > 1:
+            eps.add(n_pods(table.default))
         for k, re_ in enumerate(table.entries):
             act = re_.entry.action
             if not isinstance(act, Forward):
                 continue
             if not isinstance(prog.picks[k], int):
                 route_totals.add(act.weights.total)
-            eps.update(_n_eps(tt) for tt in re_.targets if _n_eps(tt) > 1)
+            eps.update(n_pods(tt) for tt in re_.targets if n_pods(tt) > 1)
             f = act.fault
             if f is not None:
                 if f.delay_ms is not None and keep and 0 < f.delay_per_million < PER_MILLION:
@@ -346,9 +327,9 @@ def _draw_plan(router: Router, keep: bool) -> list[tuple[int, int]]:
                         mirrors.add(DRAW_MIRROR0 + j)
     out: list[tuple[int, int]] = []
     if route_totals:
-        out.append((DRAW_ROUTE, _bound(route_totals)))
+        out.append((DRAW_ROUTE, common_bound(route_totals)))
     if eps:
-        out.append((DRAW_ENDPOINT, _bound(eps)))
+        out.append((DRAW_ENDPOINT, common_bound(eps)))
     out.extend((s, PER_MILLION) for s in sorted(faults | mirrors))
     return out
 
@@ -362,34 +343,6 @@ def _has_delays(router: Router) -> bool:
             if f is not None and f.delay_ms is not None and f.delay_per_million > 0:
                 return True
     return False
-
-
-def _bound(moduli: set[int]) -> int:
-    """A draw range every modulus divides (so ``draw % m`` is exactly uniform), else 2^64."""
-    m = math.lcm(*moduli)
-    return m if m <= 1 << 32 else 1 << 64
-
-
-def _draw(gen: np.random.Generator, bound: int, size: int) -> npt.NDArray[Any]:
-    """``size`` uniform integers below ``bound``; powers of two up to 256 come from raw bytes
-    (one bit or byte per draw, exactly uniform), the rest from ``Generator.integers``."""
-    if bound == 2:
-        bits: npt.NDArray[np.uint8] = np.unpackbits(
-            np.frombuffer(gen.bytes(-(-size // 8)), np.uint8)
-        )
-        return bits[:size]
-    if bound <= 256 and bound & (bound - 1) == 0:
-        raw: npt.NDArray[np.uint8] = np.frombuffer(gen.bytes(size), np.uint8).copy()
-        raw &= np.uint8(bound - 1)
-        return raw
-    out: npt.NDArray[Any]
-    if bound <= 1024:
-        out = gen.integers(0, bound, size=size, dtype=np.uint16)
-    elif bound <= 1 << 32:
-        out = gen.integers(0, bound, size=size, dtype=np.uint32)
-    else:
-        out = gen.integers(0, 2**64, size=size, dtype=np.uint64, endpoint=False)
-    return out
 
 
 def _concat(batches: list[RequestBatch]) -> RequestBatch:
@@ -428,7 +381,6 @@ def _stream(
     chunk_size: int,
     threads: int | None,
 ) -> SimulationResult:
-    _keep_freed_memory()
     slots = _draw_plan(router, keep)
     bounds = dict(slots)
     n_leaves = len(router.leaves)
@@ -458,7 +410,7 @@ def _stream(
             clss.append(cls)
             batches.append(batch)
             for s, bound in slots:
-                arrays[s].append(_draw(g, bound, size))
+                arrays[s].append(uniform_below(g, bound, size))
         batch = _concat(batches)
         cls = clss[0] if len(clss) == 1 else np.concatenate(clss)
         draws = SlotDraws(

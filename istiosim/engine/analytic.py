@@ -12,9 +12,12 @@ from collections.abc import Mapping
 import numpy as np
 import numpy.typing as npt
 
-from ..plan import PER_MILLION, Forward, Target
-from ..request import RequestBatch
-from .vector import Program, Router, _n_eps, hash_key_column
+from ..batch import RequestBatch
+from ..plan import Forward, Target, fire_probability
+from ..request import attribute_source
+from .leaf import n_pods
+from .program import Program, hash_key_column
+from .vector import Router
 
 
 def leaf_distribution(
@@ -39,13 +42,8 @@ def leaf_distribution(
 
 def _base_column(key: str) -> str | None:
     """The traffic column a matcher key reads (None: fixed per request class)."""
-    if key in ("uri", "header::path") or key.startswith("query:"):
-        return "path"
-    if key in ("method", "header::method"):
-        return "method"
-    if key.startswith("header:") and key[7:] not in (":scheme", ":authority", "host"):
-        return key
-    return None
+    field, _ = attribute_source(key)
+    return field if field in ("path", "method") or field.startswith("header:") else None
 
 
 def factored_leaf_distribution(
@@ -67,9 +65,9 @@ def factored_leaf_distribution(
     table = prog.table
 
     def varies(t: Target) -> bool:
-        if t.lb.hash_on is None or _n_eps(t) <= 1:
+        if t.lb.hash_on is None or n_pods(t) <= 1:
             return False
-        return not hash_key_column(batch, *t.lb.hash_on).is_constant
+        return not hash_key_column(batch, t.lb, prog.matching.shared).is_constant
 
     if table.passthrough:
         acc[0] = 1.0
@@ -78,7 +76,7 @@ def factored_leaf_distribution(
             return None
         _target_dist(prog, table.default, prog.default_base, one, np.ones(1), acc)
     else:
-        plan = prog._compile_match(batch, len(batch))
+        plan = prog.matching.compile(batch, len(batch))
         entry_p = np.zeros(prog.nr + 1)
         if plan[0] == "const":
             entry_p[plan[1]] = 1.0
@@ -155,7 +153,7 @@ def prog_entry_dist(
     re_ = prog.entries[k]
     pfi = 0.0
     if act.fault is not None and act.fault.abort_status is not None:
-        pfi = min(max(act.fault.abort_per_million, 0), PER_MILLION) / PER_MILLION
+        pfi = fire_probability(act.fault.abort_per_million)
         acc[prog.fi_leaf[k]] += p.sum() * pfi
     wt = act.weights
     n = len(p)
@@ -167,8 +165,8 @@ def prog_entry_dist(
     fixed = np.full(n, -1, np.intp)
     if has.any():
         fixed[has] = wt.pick(sub.random_value[has].astype(np.uint64))  # type: ignore[index]
-    for j, t in enumerate(re_.targets):
-        share = np.where(fixed < 0, wt.weights[j] / wt.total, (fixed == j).astype(float))
+    for j, (t, pj) in enumerate(zip(re_.targets, wt.probabilities(), strict=True)):
+        share = np.where(fixed < 0, float(pj), (fixed == j).astype(float))
         mass = p * share * (1.0 - pfi)
         if not mass.any():
             continue
@@ -183,12 +181,12 @@ def _target_dist(
     mass: npt.NDArray[np.float64],
     acc: npt.NDArray[np.float64],
 ) -> None:
-    n = _n_eps(t)
+    n = n_pods(t)
     if n <= 1:
         acc[base] += mass.sum()
         return
     if t.lb.hash_on is not None:
-        col = hash_key_column(batch, *t.lb.hash_on)
+        col = hash_key_column(batch, t.lb, prog.matching.shared)
         keys = np.take(prog.router.hash_table(col.values), col.codes)
         hashed = keys >= 0
         if hashed.any():

@@ -8,19 +8,37 @@ scalar engine's ``Decision`` for one request from its leaf, delay flag and mirro
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..plan import DirectResponse, Forward, Redirect, ResolvedEntry, RouteTable, Target
 from ..request import Request
 from ..results import Decision, DestinationRef, Outcome
-from .scalar import candidates, redirect_location, target_decision
+from .decision import candidates, redirect_location, target_decision
 
 if TYPE_CHECKING:
-    from .vector import Program
+    from .program import Program
 
-# leaf kinds
-PASS, DEFAULT, NR, REDIRECT, DIRECT, FI, TARGET = range(7)
+
+class LeafKind(enum.IntEnum):
+    """What a leaf is: how the request ended."""
+
+    PASS = 0  # no virtual host: PassthroughCluster
+    DEFAULT = 1  # no VirtualService: the service's default route, one leaf per pod
+    NR = 2  # no route matched
+    REDIRECT = 3
+    DIRECT = 4  # direct response
+    FI = 5  # fault abort
+    TARGET = 6  # a route's destination: one leaf per pod (one for a 503 NC/UH target)
+
+
+PASS, DEFAULT, NR, REDIRECT, DIRECT, FI, TARGET = LeafKind
+
+
+def n_pods(t: Target) -> int:
+    """The pods a request to ``t`` can reach (0: ``t`` answers 503 NC/UH)."""
+    return len(t.endpoints) if t.status == "OK" else 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,7 +46,7 @@ class Leaf:
     """One terminal state of one route table."""
 
     program: Program
-    kind: int
+    kind: LeafKind
     entry: int = -1
     target: int = -1
     endpoint: int = -1
@@ -149,12 +167,14 @@ def leaf_decision(lf: Leaf, request: Request, di: bool, mirror_bits: int) -> Dec
     """Request ``i``'s ``Decision`` (without trace), built as the scalar engine builds it."""
     table = lf.table
     if lf.kind == PASS:
-        return Decision(Outcome.PASSTHROUGH, 200, destination=lf.destination(request.host))
+        return Decision(
+            outcome=Outcome.PASSTHROUGH, status=200, destination=lf.destination(request.host)
+        )
     if lf.kind == DEFAULT:
         assert table.default is not None
         return _target_decision(lf, table.default, None, request, [], None, {}, 0)
     if lf.kind == NR:
-        return Decision(Outcome.NR, 404, lf.virtual_service)
+        return Decision(outcome=Outcome.NR, status=404, virtual_service=lf.virtual_service)
     hit = lf.resolved
     assert hit is not None
     e = hit.entry
@@ -167,11 +187,11 @@ def leaf_decision(lf: Leaf, request: Request, di: bool, mirror_bits: int) -> Dec
     }
     act = e.action
     if isinstance(act, DirectResponse):
-        return Decision(Outcome.DIRECT, act.status, body=act.body, **common)
+        return Decision(outcome=Outcome.DIRECT, status=act.status, body=act.body, **common)
     if isinstance(act, Redirect):
         return Decision(
-            Outcome.REDIRECT,
-            act.status,
+            outcome=Outcome.REDIRECT,
+            status=act.status,
             redirect_location=redirect_location(act, request, table.port),
             **common,
         )
@@ -186,8 +206,8 @@ def leaf_decision(lf: Leaf, request: Request, di: bool, mirror_bits: int) -> Dec
         assert act.fault is not None and act.fault.abort_status is not None
         flags.append("FI")
         return Decision(
-            Outcome.FI,
-            act.fault.abort_status,
+            outcome=Outcome.FI,
+            status=act.fault.abort_status,
             candidates=cands,
             flags=tuple(flags),
             delay_ms=delay_ms,
@@ -221,4 +241,4 @@ def _target_decision(
     return target_decision(t, ep, act, hit, request, flags, delay_ms, cands, common, mirrors)
 
 
-__all__ = ["DEFAULT", "DIRECT", "FI", "NR", "PASS", "REDIRECT", "TARGET", "Leaf", "leaf_decision"]
+__all__ = ["Leaf", "LeafKind", "leaf_decision", "n_pods"]
