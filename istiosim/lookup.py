@@ -6,6 +6,8 @@ Part of the plan stage (``RoutePlan.table`` calls ``resolve_table``); imports no
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from .mesh import labels_match
 from .plan import (
     CompiledDestinationRule,
@@ -36,41 +38,44 @@ def fqdn_namespace(host: str, domain: str) -> str | None:
     return None
 
 
-def _domains(plan: RoutePlan, ns: str) -> dict[str, ServiceInfo]:
-    key = ("__domains__", ns)
-    hit = plan._cache.get(key)
-    if hit is not None:
-        return hit  # type: ignore[no-any-return]
-    out: dict[str, ServiceInfo] = {}
-    for svc in plan.services.values():
-        if not visible(svc.export_to, svc.namespace, ns):
-            continue
+def service_names(services: Mapping[str, ServiceInfo]) -> dict[str, tuple[ServiceInfo, ...]]:
+    """Every name a Service or ServiceEntry answers to → those services, in plan order.
+
+    A Service answers to ``name`` (from its own namespace only), ``name.ns``, ``name.ns.svc``
+    and its FQDN; a ServiceEntry to its host. Linear in the services: built once per plan."""
+    out: dict[str, list[ServiceInfo]] = {}
+    for svc in services.values():
         if svc.kind == "ServiceEntry":
-            out.setdefault(svc.fqdn, svc)
-            continue
-        names = [f"{svc.name}.{svc.namespace}", f"{svc.name}.{svc.namespace}.svc", svc.fqdn]
-        if svc.namespace == ns:
-            names.insert(0, svc.name)
-        for n in names:
-            out.setdefault(n, svc)
-    plan._cache[key] = out
-    return out
+            names = [svc.fqdn]
+        else:
+            names = [svc.name, f"{svc.name}.{svc.namespace}", f"{svc.name}.{svc.namespace}.svc"]
+            names.append(svc.fqdn)
+        for n in dict.fromkeys(names):
+            out.setdefault(n, []).append(svc)
+    return {n: tuple(v) for n, v in out.items()}
+
+
+def _answers(svc: ServiceInfo, name: str, ns: str) -> bool:
+    """Does ``svc`` answer to ``name`` for a client in ``ns``? (exportTo; short names in the
+    service's own namespace only)"""
+    if not visible(svc.export_to, svc.namespace, ns):
+        return False
+    return svc.kind == "ServiceEntry" or name != svc.name or svc.namespace == ns
 
 
 def find_service(plan: RoutePlan, host: str, ns: str) -> ServiceInfo | None:
-    """Virtual host selection by Host (port ignored): exact domain, then wildcard SE hosts."""
-    doms = _domains(plan, ns)
-    svc = doms.get(host)
-    if svc is not None:
-        return svc
+    """Virtual host selection by Host (port ignored): exact domain, then wildcard SE hosts.
+    Of several services with one name, the first in plan order visible from ``ns``."""
+    for svc in plan.names.get(host, ()):
+        if _answers(svc, host, ns):
+            return svc
     best: ServiceInfo | None = None
-    for name, s in doms.items():
-        if (
-            name.startswith("*.")
-            and host_matches(name, host)
-            and (best is None or len(name) > len(best.fqdn))
-        ):
-            best = s
+    for name, svcs in plan.names.items():
+        if not (name.startswith("*.") and host_matches(name, host)):
+            continue
+        hit = next((x for x in svcs if _answers(x, name, ns)), None)
+        if hit is not None and (best is None or len(name) > len(best.fqdn)):
+            best = hit
     return best
 
 

@@ -93,6 +93,8 @@ def gateway_key(name: str, namespace: str) -> str:
         gname, _, gns = name.partition(".")
         return f"{gns}/{gname}"
     return f"{namespace}/{name}"
+
+
 @overload
 def fires(draw: int, per_million: int, below: int = ...) -> bool: ...
 
@@ -514,7 +516,14 @@ class RoutePlan:
     n_draws: int = DRAW_MIRROR0
     #: delegate VirtualServices (no hosts) compiled on their own: never routed, analyzed
     delegates: tuple[CompiledVirtualService, ...] = ()
-    _cache: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
+    #: every name a Service answers to (``name``, ``name.ns``, ``name.ns.svc``, the FQDN) →
+    #: the services with that name, in plan order; built once with the plan (``lookup``)
+    names: Mapping[str, tuple[ServiceInfo, ...]] = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        from .lookup import service_names
+
+        object.__setattr__(self, "names", service_names(self.services))
 
     # -- public lookups ------------------------------------------------------------------------
 
@@ -534,25 +543,16 @@ class RoutePlan:
         return ProxyContext(namespace, tuple(sorted(lab.items())), gw)
 
     def sidecar(self, namespace: str) -> ProxyContext:
-        """The context of a plain sidecar (no labels) in ``namespace``, interned."""
-        key = ("__sidecar__", namespace)
-        hit = self._cache.get(key)
-        if hit is None:
-            hit = self._cache[key] = ProxyContext(namespace)
-        return hit
+        """The context of a plain sidecar (no labels) in ``namespace``."""
+        return ProxyContext(namespace)
 
     def table(self, host: str, port: int | None, ctx: ProxyContext) -> RouteTable:
-        """The route table a proxy uses for a request to ``host`` on ``port`` (cached)."""
-        key = (host, port, ctx)
-        hit = self._cache.get(key)
-        if hit is None:
-            from .lookup import resolve_table  # the lookup rules are a module of their own
+        """The route table a proxy uses for a request to ``host`` on ``port``, resolved anew:
+        the engines keep the tables they resolve on their own caches (``ScalarCache``,
+        ``Router``), which belong to whoever keeps the plan."""
+        from .lookup import resolve_table  # the lookup rules are a module of their own
 
-            hit = resolve_table(self, host, port, ctx)
-            if len(self._cache) > 100_000:
-                self._cache.clear()
-            self._cache[key] = hit
-        return hit
+        return resolve_table(self, host, port, ctx)
 
     @property
     def max_mirrors(self) -> int:

@@ -20,10 +20,12 @@ from ..plan import (
     Endpoint,
     Forward,
     Matcher,
+    ProxyContext,
     Redirect,
     ResolvedEntry,
     RouteEntry,
     RoutePlan,
+    RouteTable,
     Target,
     fires,
 )
@@ -38,20 +40,42 @@ _MEMO_LIMIT = 50_000
 class ScalarCache:
     """The scalar engine's memo for one plan: what never changes between requests.
 
-    Per resolved route its candidates, per target its ``DestinationRef`` and, for a plain
-    forward, the request-independent fields of its ``Decision``. Keyed by object identity (the
-    plan's objects are immutable and the entry keeps them alive); make one per plan and keep it
-    as long as the plan, as the ``Simulator`` does.
+    Per (host, port, client proxy) its route table, per resolved route its candidates, per
+    target its ``DestinationRef`` and, for a plain forward, the request-independent fields of
+    its ``Decision``. Keyed by value or by object identity (the plan's objects are immutable and
+    the entry keeps them alive); make one per plan and keep it as long as the plan, as the
+    ``Simulator`` does. Safe to share between threads: each entry is computed from the plan
+    alone, so a race only computes one twice.
     """
 
-    __slots__ = ("_candidates", "_dests", "_static", "getters")
+    __slots__ = ("_candidates", "_dests", "_sidecars", "_static", "_tables", "getters")
 
     def __init__(self) -> None:
         #: matcher key → the reader of that attribute (``request.attribute_getter``)
         self.getters: dict[str, Callable[[Request], Any]] = {}
+        self._tables: dict[tuple[str, int | None, ProxyContext], RouteTable] = {}
+        self._sidecars: dict[str, ProxyContext] = {}
         self._candidates: dict[int, tuple[object, tuple[Candidate, ...]]] = {}
         self._dests: dict[int, tuple[Target, DestinationRef]] = {}
         self._static: dict[int, tuple[Target, tuple[Any, ...] | None]] = {}
+
+    def sidecar(self, namespace: str) -> ProxyContext:
+        """The context of a plain sidecar in ``namespace``, interned (cheap to hash again)."""
+        hit = self._sidecars.get(namespace)
+        if hit is None:
+            hit = self._sidecars[namespace] = ProxyContext(namespace)
+        return hit
+
+    def table(self, plan: RoutePlan, host: str, port: int | None, ctx: ProxyContext) -> RouteTable:
+        """``plan.table(host, port, ctx)``, memoised."""
+        key = (host, port, ctx)
+        hit = self._tables.get(key)
+        if hit is None:
+            hit = plan.table(host, port, ctx)
+            if len(self._tables) > _MEMO_LIMIT:
+                self._tables.clear()
+            self._tables[key] = hit
+        return hit
 
     def getter(self, key: str) -> Callable[[Request], Any]:
         get = self.getters[key] = attribute_getter(key)
@@ -201,8 +225,8 @@ def route(
             request.namespace, request.source_labels, request.source_workload, request.gateway
         )
     else:
-        ctx = plan.sidecar(request.namespace)
-    table = plan.table(request.host, request.port, ctx)
+        ctx = cache.sidecar(request.namespace)
+    table = cache.table(plan, request.host, request.port, ctx)
     steps: list[TraceStep] | None = [] if trace else None
     if steps is not None:
         who = f"gateway {ctx.gateway}" if ctx.gateway else f"sidecar in namespace {ctx.namespace}"
