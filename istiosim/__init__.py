@@ -3,6 +3,8 @@
 Load the YAML you would ``kubectl apply``, then route one request with an explanation, or
 millions with the vectorized engine. The façade is lazy (PEP 562): ``import istiosim`` loads
 nothing heavy until a name is used, so the pytest plugin and ``istiosim --help`` stay cheap.
+``__all__`` is written out (a test compares it with ``_NAMES``), and each name's
+``__module__`` reads ``istiosim``, as httpx does for its public names.
 """
 
 from __future__ import annotations
@@ -43,12 +45,43 @@ _NAMES: dict[str, str] = {
 }
 _SUBMODULES = {"stats", "testing", "analysis", "display", "traffic", "engine"}
 
-__all__ = sorted([*_NAMES, "__version__"], key=str.lower)
+__all__ = [
+    "BatchDecision",
+    "Candidate",
+    "ConfigError",
+    "Decision",
+    "DestinationRef",
+    "DestinationRule",
+    "Diagnostic",
+    "InvalidArgument",
+    "IstiosimError",
+    "Location",
+    "Mesh",
+    "Outcome",
+    "PerRequest",
+    "Request",
+    "RequestBatch",
+    "RoutePlan",
+    "Service",
+    "Severity",
+    "SimulationResult",
+    "Simulator",
+    "TraceStep",
+    "Traffic",
+    "VirtualService",
+    "Workload",
+    "__version__",
+    "compile_plan",
+    "load",
+    "load_config",
+]
 
 
 def __getattr__(name: str) -> Any:
     if name in _NAMES:
         value = getattr(importlib.import_module(_NAMES[name]), name)
+        if getattr(value, "__module__", "").startswith("istiosim."):
+            value.__module__ = "istiosim"  # shown as istiosim.Simulator, not its private home
         globals()[name] = value
         return value
     if name in _SUBMODULES:
