@@ -41,7 +41,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from importlib import resources
 
     from ..request import Request
+    from ..simulate import keep_freed_memory
     from ..simulator import load
+
+    keep_freed_memory()  # this process is ours: reuse freed chunk buffers (simulate.py)
 
     data = resources.files("istiosim") / "data" / "bookinfo"
     base = [

@@ -90,8 +90,11 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         raise InvalidArgument("give either --host (and request flags) or --traffic, not both")
     if args.traffic is None and args.host is None:
         raise InvalidArgument("--host or --traffic is required")
+    from ..simulate import keep_freed_memory
+
     traffic = read_traffic(args.traffic) if args.traffic else build_request(args)
     sim = load_simulator(args)
+    keep_freed_memory()  # this process is ours: reuse freed chunk buffers (simulate.py)
     res = sim.simulate(
         traffic,
         args.n,
