@@ -8,8 +8,6 @@ from ... import config as cfg
 from ...plan import visible
 from ..collector import Path
 from .values import (
-    _CORS_METHODS,
-    _RETRY_ON,
     DNS1123,
     GRPC_CODES,
     HEADER_NAME,
@@ -24,6 +22,28 @@ from .values import (
     parse_duration_ms,
     percentage,
     string_match,
+)
+
+CORS_METHODS = {"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"}
+RETRY_ON = frozenset(
+    [
+        "5xx",
+        "gateway-error",
+        "reset",
+        "connect-failure",
+        "retriable-4xx",
+        "refused-stream",
+        "retriable-status-codes",
+        "retriable-headers",
+        "envoy-ratelimited",
+        "http3-post-connect-failure",
+        "reset-before-request",
+        "cancelled",
+        "deadline-exceeded",
+        "internal",
+        "resource-exhausted",
+        "unavailable",
+    ]
 )
 
 # -- HTTP route ----------------------------------------------------------------------------------
@@ -122,7 +142,7 @@ def route_retries(r: cfg.HTTPRoute, site: Site) -> None:
     if rt.retry_on:
         for tok in rt.retry_on.split(","):
             tok = tok.strip()
-            if tok not in _RETRY_ON and not (tok.isdigit() and 100 <= int(tok) <= 599):
+            if tok not in RETRY_ON and not (tok.isdigit() and 100 <= int(tok) <= 599):
                 col.error(f"{tok!r} is not a valid retryOn policy", (*path, "retryOn"))
 
 
@@ -206,7 +226,7 @@ def route_cors(r: cfg.HTTPRoute, site: Site) -> None:
         elif origin.regex:
             compile_regex(origin.regex, Site(col, site.ns, (*op, "regex"), regexes=site.regexes))
     for i, method in enumerate(cp.allow_methods):
-        if method not in _CORS_METHODS:
+        if method not in CORS_METHODS:
             col.error(f"{method!r} is not a supported HTTP method", (*path, "allowMethods", i))
     for field_name, names in (
         ("allowHeaders", cp.allow_headers),

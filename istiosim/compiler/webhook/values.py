@@ -37,7 +37,6 @@ _RE2_OPTIONS.log_errors = False
 MAX_REGEX_LEN = 1024
 INT32_MAX = 2**31 - 1
 UINT32_MAX = 2**32 - 1
-_CORS_METHODS = {"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"}
 GRPC_CODES = frozenset(
     [
         "OK",
@@ -57,26 +56,6 @@ GRPC_CODES = frozenset(
         "UNAVAILABLE",
         "DATA_LOSS",
         "UNAUTHENTICATED",
-    ]
-)
-_RETRY_ON = frozenset(
-    [
-        "5xx",
-        "gateway-error",
-        "reset",
-        "connect-failure",
-        "retriable-4xx",
-        "refused-stream",
-        "retriable-status-codes",
-        "retriable-headers",
-        "envoy-ratelimited",
-        "http3-post-connect-failure",
-        "reset-before-request",
-        "cancelled",
-        "deadline-exceeded",
-        "internal",
-        "resource-exhausted",
-        "unavailable",
     ]
 )
 
