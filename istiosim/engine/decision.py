@@ -199,3 +199,15 @@ __all__ = [
     "redirect_location",
     "target_decision",
 ]
+
+
+def entry_fields(hit: ResolvedEntry) -> dict[str, Any]:
+    """The fields of a Decision that name the route a request matched."""
+    e = hit.entry
+    return {
+        "virtual_service": hit.virtual_service.key,
+        "rule": e.rule,
+        "match": e.match,
+        "rule_name": e.rule_name,
+        "location": e.location,
+    }

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from ..plan import DirectResponse, Forward, Redirect, ResolvedEntry, RouteTable, Target
 from ..request import Request
 from ..results import Decision, DestinationRef, Outcome
-from .decision import candidates, redirect_location, target_decision
+from .decision import candidates, entry_fields, redirect_location, target_decision
 
 if TYPE_CHECKING:
     from .program import Program
@@ -177,15 +177,8 @@ def leaf_decision(lf: Leaf, request: Request, di: bool, mirror_bits: int) -> Dec
         return Decision(outcome=Outcome.NR, status=404, virtual_service=lf.virtual_service)
     hit = lf.resolved
     assert hit is not None
-    e = hit.entry
-    common: dict[str, Any] = {
-        "virtual_service": hit.virtual_service.key,
-        "rule": e.rule,
-        "match": e.match,
-        "rule_name": e.rule_name,
-        "location": e.location,
-    }
-    act = e.action
+    common = entry_fields(hit)
+    act = hit.entry.action
     if isinstance(act, DirectResponse):
         return Decision(outcome=Outcome.DIRECT, status=act.status, body=act.body, **common)
     if isinstance(act, Redirect):

@@ -248,10 +248,7 @@ class Program:
             idx *= le
             idx += de
         else:
-            if dr is not None:
-                idx += dr * np.intp(le) if le > 1 else dr
-            if de is not None:
-                idx += de
+            _add_draws(idx, lr, le, draws)
         out: Leaves = np.take(tab, idx)
         return out
 
@@ -274,12 +271,7 @@ class Program:
         idx = self.matching.column(batch, plan[2]).codes.astype(np.intp)
         if lr * le > 1:
             idx *= lr * le
-        dr = draws.get(DRAW_ROUTE, None) if lr > 1 else None
-        de = draws.get(DRAW_ENDPOINT, None) if le > 1 else None
-        if dr is not None:
-            idx += dr * np.intp(le) if le > 1 else dr
-        if de is not None:
-            idx += de
+        _add_draws(idx, lr, le, draws)
         out: Leaves = np.take(t3, idx)
         return out
 
@@ -460,3 +452,14 @@ def hash_key_column(
 
 
 __all__ = ["Program", "hash_key_column"]
+
+
+def _add_draws(idx: npt.NDArray[np.intp], lr: int, le: int, draws: SlotDraws) -> None:
+    """Offset fused-table rows in place by the route draw (``lr`` picks, stride ``le``) and the
+    endpoint draw (``le`` picks): the layout of a fused table's row."""
+    dr = draws.get(DRAW_ROUTE, None) if lr > 1 else None
+    de = draws.get(DRAW_ENDPOINT, None) if le > 1 else None
+    if dr is not None:
+        idx += dr * np.intp(le) if le > 1 else dr
+    if de is not None:
+        idx += de

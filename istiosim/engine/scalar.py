@@ -31,7 +31,14 @@ from ..plan import (
 )
 from ..request import Request, attribute_getter
 from ..results import Candidate, Decision, DestinationRef, Outcome, TraceStep
-from .decision import candidates, dest_ref, needs_forwarding, redirect_location, target_decision
+from .decision import (
+    candidates,
+    dest_ref,
+    entry_fields,
+    needs_forwarding,
+    redirect_location,
+    target_decision,
+)
 
 #: entries a ScalarCache keeps per memo (the plan's table cache may resolve tables again)
 _MEMO_LIMIT = 50_000
@@ -319,16 +326,8 @@ def route(
         fast = _fast_forward(cache, plan, hit, route_draw, draws, request)
         if fast is not None:
             return fast
-    vs_key = hit.virtual_service.key
     inputs = _inputs(plan, request, draws, steps)
-    common: dict[str, Any] = {
-        "virtual_service": vs_key,
-        "rule": e.rule,
-        "match": e.match,
-        "rule_name": e.rule_name,
-        "location": e.location,
-        **inputs,
-    }
+    common = {**entry_fields(hit), **inputs}
     act = e.action
     if isinstance(act, DirectResponse):
         if steps is not None:
