@@ -51,6 +51,7 @@ LAYER = {
     "_simulate": 5,
     "stats": 5,
     "stats.inputs": 5,
+    "stats.binomial": 5,
     "stats.render": 5,
     "stats.results": 5,
     "stats.intervals": 5,
@@ -105,6 +106,7 @@ THIRD_PARTY_ONLY_IN = {
         "testing.cases",
     },
     "scipy": {
+        "stats.binomial",
         "stats.intervals",
         "stats.goodness_of_fit",
         "stats.equivalence",

@@ -9,12 +9,14 @@ threshold of sample-ratio-mismatch practice. scipy is imported inside the tests.
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 from typing import Any, Literal, TypeAlias, get_args
 
 import numpy as np
 import numpy.typing as npt
 
 from ..errors import InvalidArgument
+from .binomial import LARGE_N, _h_vec, binom_two_sided
 from .inputs import Counts, RNGLike, Weights, _check_choice, _check_level, _Split, _split
 from .intervals import _intervals
 from .results import SplitTestResult, SRMResult
@@ -88,6 +90,20 @@ def _min_pvalue(method: str, n: int, p: npt.NDArray[np.float64], n_resamples: in
     return max(exact, 1 / (n_resamples + 1)) if method == "monte-carlo" else exact
 
 
+def _large_n_statistic(x: npt.NDArray[np.int64], p: npt.NDArray[np.float64], method: str) -> float:
+    """Pearson or G statistic with each deviation x - n·p exact: at n >= 2^31 rounding x and
+    n·p to floats first would leave only a few digits of a small deviation."""
+    n = int(x.sum())
+    e = [n * Fraction(float(pi)) for pi in p]
+    d = np.asarray([float(int(xi) - ei) for xi, ei in zip(x, e, strict=True)], dtype=np.float64)
+    ef = np.asarray([float(ei) for ei in e], dtype=np.float64)
+    if method == "pearson":
+        return float((d * d / ef).sum())
+    # G = 2 Σ x log(x/e) = 2 Σ (e·h(d/e) + d) with h(u) = (1+u) log1p(u) - u, and Σ d = 0
+    # (the float shares need not sum to 1 exactly: that rounding, times n, is not a deviation)
+    return float(2 * (ef * _h_vec(d / ef)).sum())
+
+
 def _gof(
     x: npt.NDArray[np.int64],
     p: npt.NDArray[np.float64],
@@ -102,9 +118,14 @@ def _gof(
     e = n * p
     df = len(p) - 1
     if method == "binomial":
+        if n >= LARGE_N:
+            return int(x[0]) / n, binom_two_sided(int(x[0]), n, float(p[0])), None
         res = stats.binomtest(int(x[0]), n, float(p[0]))
         return float(res.statistic), float(res.pvalue), None
     if method in ("pearson", "g"):
+        if n >= LARGE_N:
+            stat = _large_n_statistic(x, p, method)
+            return stat, float(stats.chi2.sf(stat, df)), df
         lam = "pearson" if method == "pearson" else "log-likelihood"
         res = stats.power_divergence(x, e, lambda_=lam)
         return float(res.statistic), float(res.pvalue), df
