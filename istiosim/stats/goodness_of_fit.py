@@ -104,6 +104,36 @@ def _large_n_statistic(x: npt.NDArray[np.int64], p: npt.NDArray[np.float64], met
     return float(2 * (ef * _h_vec(d / ef)).sum())
 
 
+#: Above this variance a conditional binomial draw is a rounded normal one (skewness < 1e-6).
+_NORMAL_DRAW_VARIANCE = 1e12
+
+
+def _multinomial_large(
+    gen: np.random.Generator, n: int, p: npt.NDArray[np.float64], size: tuple[int, ...]
+) -> npt.NDArray[np.int64]:
+    """Multinomial draws for n >= LARGE_N, where ``Generator.multinomial`` goes wrong twice.
+
+    It draws arm by arm with ``p_i / (1 - sum before)``: after two arms of 1/2 an arm of share
+    5e-19 is left 0 in doubles and never drawn, though it expects 2.3 hits at n = 2^62; so the
+    rarest arm goes first. And its binomial sampler inflates the variance by 8% at n = 2^62
+    (17% at 2^63 - 1); so a conditional draw whose variance exceeds 1e12 is normal, rounded.
+    """
+    order = np.argsort(p, kind="stable")
+    left = np.full(size, n, dtype=np.int64)
+    out = np.zeros((*size, len(p)), dtype=np.int64)
+    for rank, arm in enumerate(order[:-1]):
+        q = float(p[arm] / p[order[rank:]].sum())  # at most 1/2: rarest first
+        mean = left.astype(np.float64) * q
+        var = mean * (1 - q)
+        normal = np.rint(mean + np.sqrt(var) * gen.standard_normal(size)).astype(np.int64)
+        hits = np.where(var > _NORMAL_DRAW_VARIANCE, normal, gen.binomial(left, q))
+        hits = np.clip(hits, 0, left)
+        out[..., arm] = hits
+        left = left - hits
+    out[..., order[-1]] = left
+    return out
+
+
 def _gof(
     x: npt.NDArray[np.int64],
     p: npt.NDArray[np.float64],
@@ -139,10 +169,16 @@ def _gof(
     if not isinstance(n_resamples, int) or n_resamples < 1:
         raise InvalidArgument(f"n_resamples must be a positive integer, got {n_resamples!r}")
     gen = np.random.default_rng(rng)
+
+    def draw(size: tuple[int, ...]) -> npt.NDArray[np.int64]:
+        # scipy passes size=(batch, k): the last axis is the observation axis
+        if n >= LARGE_N:
+            return _multinomial_large(gen, n, p, size[:-1])
+        return np.asarray(gen.multinomial(n, p, size=size[:-1]), dtype=np.int64)
+
     res = stats.monte_carlo_test(
         x,
-        # scipy passes size=(batch, k): the last axis is the observation axis
-        lambda size: gen.multinomial(n, p, size=size[:-1]),
+        draw,
         lambda sample, axis=-1: _pearson(sample, e),
         vectorized=True,
         n_resamples=n_resamples,
