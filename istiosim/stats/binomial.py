@@ -8,10 +8,12 @@ below 2^31. The rule, written once here:
 * n < ``LARGE_N`` = 2^31: scipy, as before (``betaincinv`` checked by ``betainc``, see
   :func:`beta_ppf`), so every result that was right stays bit for bit the same;
 * n >= 2^31: a tail whose near side has at most ``SMALL_SIDE`` = 1000 outcomes is an exact sum
-  of probabilities (Loader's saddle-point form of the pmf, relative error ~1e-13); otherwise the
-  Lugannani-Rice saddle-point approximation with Daniels' second continuity correction, whose
-  relative error is O(1/n) (below 1e-9 here; it matches the exact sum to 1e-10 at n = 10^12).
-  The deviation k - n·p is taken in exact rational arithmetic, so no digit is lost to n·p.
+  of probabilities (Loader's saddle-point form of the pmf; measured within 1e-14 of Boost at
+  n = 2^31 + 2 and 10^12); otherwise the Lugannani-Rice saddle-point approximation with Daniels'
+  second continuity correction, whose relative error shrinks like 1/(n·p·(1-p)): measured
+  within 1e-9 of Boost for shares of 1% to 99% at 2^31 + 2 and 10^12, within 2e-5 (deep tails
+  included) where n·p·(1-p) is only 500 to 3000. The deviation k - n·p is taken in exact
+  rational arithmetic, so no digit is lost to n·p.
 
 Quantiles of the share (interval bounds) invert these tails by bracketed root finding.
 """
@@ -67,7 +69,7 @@ def _pmf_sum(j0: int, j1: int, n: int, p: float) -> float:
         end = 0 if p <= 0.0 else n
         return 1.0 if j0 <= end <= j1 else 0.0
     j = np.arange(0, j1 - j0 + 1, dtype=np.float64) + j0
-    nj = np.arange(n - j0, n - j1 - 1, -1, dtype=np.float64)  # n - j, exact where j is small
+    nj = np.arange(n - j0, n - j1 - 1, -1, dtype=np.float64)  # n - j
     inner = (j > 0) & (nj > 0)
     js, njs = np.where(inner, j, 1.0), np.where(inner, nj, 1.0)
     # Loader: log pmf = stirlerr(n) - stirlerr(j) - stirlerr(n-j) - bd0(j, np) - bd0(n-j, nq)
