@@ -117,7 +117,7 @@ def test_perfect_split_is_equivalent(n: int, method: str) -> None:
 
 
 @pytest.mark.parametrize("n", NS)
-def test_perfect_split_at_1000_is_inconclusive_not_nan(n: int) -> None:
+def test_equivalence_pvalue_is_never_nan(n: int) -> None:
     eq = split_equivalence(perfect(n), [50, 50])
     assert math.isfinite(eq.pvalue)
     assert eq.verdict == ("inconclusive" if n < eq.n_required else "equivalent")
