@@ -60,6 +60,7 @@ LAYER = {
     "simulate": 5,
     "stats": 5,
     "stats.inputs": 5,
+    "stats.binomial": 5,
     "stats.render": 5,
     "stats.results": 5,
     "stats.intervals": 5,
@@ -124,6 +125,7 @@ THIRD_PARTY_ONLY_IN = {
         "testing.routes",
     },
     "scipy": {
+        "stats.binomial",
         "stats.intervals",
         "stats.goodness_of_fit",
         "stats.equivalence",

@@ -407,6 +407,19 @@ def test_intervals_reproduce_statistics_md() -> None:
     assert jeffreys == pytest.approx((0.49620, 0.51580), abs=1e-5)
 
 
+@pytest.mark.parametrize("n", [10**9, 2**31 - 2])
+def test_clopper_pearson_survives_a_wrong_betaincinv(n: int) -> None:
+    """scipy's betaincinv(1000, n - 999, 0.025) is off by a factor 30 and 2.2 at these n:
+    the bound is the one where the binomial tail (bdtrc, independent of betaincinv) is 0.025."""
+    from scipy.special import bdtrc
+
+    low, high = split_ci([1000, n - 1000], method="clopper-pearson").interval("0")
+    assert float(bdtrc(999, n, low)) == pytest.approx(0.025, rel=1e-6)
+    # and a Poisson bound to O(k/n): chi2(2000) 2.5% quantile / 2n
+    assert low == pytest.approx(sps.chi2.ppf(0.025, 2000) / (2 * n), rel=1e-5)
+    assert high == pytest.approx(sps.chi2.ppf(0.975, 2002) / (2 * n), rel=1e-5)
+
+
 @pytest.mark.parametrize("counts", [[3340, 3330, 3330], [50, 30, 20, 5], [900, 100]])
 def test_simultaneous_wilson_is_goodman(counts: list[int]) -> None:
     """Goodman (1965): chi-square(1) quantile at 1 - alpha/k in the score interval."""

@@ -11,9 +11,13 @@ scipy is imported inside the functions that need it, so ``import istiosim.stats`
 The choices (which test for which n, SRM thresholds, TOST, Goodman intervals, the Dirichlet
 mixture e-process) follow ``reference/statistics.md`` part A.
 
-One module per job: ``inputs`` (weights and counts in, expected shares), ``goodness_of_fit``,
-``intervals``, ``equivalence`` (and sample size), ``sequential``; ``results`` holds the result
-objects and ``render`` the tables they print.
+Counts may reach 2^63 - 1 in total (an int64; more raises ``InvalidArgument``). Below n = 2^31
+the binomial computations are scipy's; from 2^31 on, where scipy returns NaN or wrong answers,
+exact sums or a saddle-point approximation (the rule is in ``binomial``).
+
+One module per job: ``inputs`` (weights and counts in, expected shares), ``binomial`` (its tails
+and quantiles at any n), ``goodness_of_fit``, ``intervals``, ``equivalence`` (and sample size),
+``sequential``; ``results`` holds the result objects and ``render`` the tables they print.
 """
 
 from __future__ import annotations

@@ -9,12 +9,14 @@ threshold of sample-ratio-mismatch practice. scipy is imported inside the tests.
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 from typing import Any, Literal, TypeAlias, get_args
 
 import numpy as np
 import numpy.typing as npt
 
 from ..errors import InvalidArgument
+from .binomial import LARGE_N, _h_vec, binom_two_sided
 from .inputs import Counts, RNGLike, Weights, _check_choice, _check_level, _Split, _split
 from .intervals import _intervals
 from .results import SplitTestResult, SRMResult
@@ -88,6 +90,50 @@ def _min_pvalue(method: str, n: int, p: npt.NDArray[np.float64], n_resamples: in
     return max(exact, 1 / (n_resamples + 1)) if method == "monte-carlo" else exact
 
 
+def _large_n_statistic(x: npt.NDArray[np.int64], p: npt.NDArray[np.float64], method: str) -> float:
+    """Pearson or G statistic with each deviation x - n·p exact: at n >= 2^31 rounding x and
+    n·p to floats first would leave only a few digits of a small deviation."""
+    n = int(x.sum())
+    e = [n * Fraction(float(pi)) for pi in p]
+    d = np.asarray([float(int(xi) - ei) for xi, ei in zip(x, e, strict=True)], dtype=np.float64)
+    ef = np.asarray([float(ei) for ei in e], dtype=np.float64)
+    if method == "pearson":
+        return float((d * d / ef).sum())
+    # G = 2 Σ x log(x/e) = 2 Σ (e·h(d/e) + d) with h(u) = (1+u) log1p(u) - u, and Σ d = 0
+    # (the float shares need not sum to 1 exactly: that rounding, times n, is not a deviation)
+    return float(2 * (ef * _h_vec(d / ef)).sum())
+
+
+#: Above this variance a conditional binomial draw is a rounded normal one (skewness < 1e-6).
+_NORMAL_DRAW_VARIANCE = 1e12
+
+
+def _multinomial_large(
+    gen: np.random.Generator, n: int, p: npt.NDArray[np.float64], size: tuple[int, ...]
+) -> npt.NDArray[np.int64]:
+    """Multinomial draws for n >= LARGE_N, where ``Generator.multinomial`` goes wrong twice.
+
+    It draws arm by arm with ``p_i / (1 - sum before)``: after two arms of 1/2 an arm of share
+    5e-19 is left 0 in doubles and never drawn, though it expects 2.3 hits at n = 2^62; so the
+    rarest arm goes first. And its binomial sampler inflates the variance by 8% at n = 2^62
+    (17% at 2^63 - 1); so a conditional draw whose variance exceeds 1e12 is normal, rounded.
+    """
+    order = np.argsort(p, kind="stable")
+    left = np.full(size, n, dtype=np.int64)
+    out = np.zeros((*size, len(p)), dtype=np.int64)
+    for rank, arm in enumerate(order[:-1]):
+        q = float(p[arm] / p[order[rank:]].sum())  # at most 1/2: rarest first
+        mean = left.astype(np.float64) * q
+        var = mean * (1 - q)
+        normal = np.rint(mean + np.sqrt(var) * gen.standard_normal(size)).astype(np.int64)
+        hits = np.where(var > _NORMAL_DRAW_VARIANCE, normal, gen.binomial(left, q))
+        hits = np.clip(hits, 0, left)
+        out[..., arm] = hits
+        left = left - hits
+    out[..., order[-1]] = left
+    return out
+
+
 def _gof(
     x: npt.NDArray[np.int64],
     p: npt.NDArray[np.float64],
@@ -102,9 +148,14 @@ def _gof(
     e = n * p
     df = len(p) - 1
     if method == "binomial":
+        if n >= LARGE_N:
+            return int(x[0]) / n, binom_two_sided(int(x[0]), n, float(p[0])), None
         res = stats.binomtest(int(x[0]), n, float(p[0]))
         return float(res.statistic), float(res.pvalue), None
     if method in ("pearson", "g"):
+        if n >= LARGE_N:
+            stat = _large_n_statistic(x, p, method)
+            return stat, float(stats.chi2.sf(stat, df)), df
         lam = "pearson" if method == "pearson" else "log-likelihood"
         res = stats.power_divergence(x, e, lambda_=lam)
         return float(res.statistic), float(res.pvalue), df
@@ -118,10 +169,16 @@ def _gof(
     if not isinstance(n_resamples, int) or n_resamples < 1:
         raise InvalidArgument(f"n_resamples must be a positive integer, got {n_resamples!r}")
     gen = np.random.default_rng(rng)
+
+    def draw(size: tuple[int, ...]) -> npt.NDArray[np.int64]:
+        # scipy passes size=(batch, k): the last axis is the observation axis
+        if n >= LARGE_N:
+            return _multinomial_large(gen, n, p, size[:-1])
+        return np.asarray(gen.multinomial(n, p, size=size[:-1]), dtype=np.int64)
+
     res = stats.monte_carlo_test(
         x,
-        # scipy passes size=(batch, k): the last axis is the observation axis
-        lambda size: gen.multinomial(n, p, size=size[:-1]),
+        draw,
         lambda sample, axis=-1: _pearson(sample, e),
         vectorized=True,
         n_resamples=n_resamples,

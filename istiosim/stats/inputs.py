@@ -30,6 +30,8 @@ class SupportsSubsetCounts(Protocol):
 Weights: TypeAlias = Mapping[str, float] | Sequence[float] | npt.NDArray[Any]
 _PlainCounts: TypeAlias = Mapping[str, int] | Sequence[int] | npt.NDArray[Any]
 Counts: TypeAlias = _PlainCounts | SupportsSubsetCounts
+#: The largest count, and total, the statistics take: an int64, what numpy and a simulation hold.
+MAX_COUNT = 2**63 - 1
 RNGLike: TypeAlias = (
     int | np.random.SeedSequence | np.random.BitGenerator | np.random.Generator | None
 )
@@ -100,7 +102,22 @@ def _count(arm: str, c: object) -> int:
         raise InvalidArgument(f"count of {arm!r} must be a whole number, got {c!r}")
     if c < 0:
         raise InvalidArgument(f"count of {arm!r} must not be negative, got {c!r}")
-    return int(c)
+    return _within_limit(f"count of {arm!r}", int(c))
+
+
+def _within_limit(what: str, n: int) -> int:
+    if n > MAX_COUNT:
+        raise InvalidArgument(
+            f"{what} is {n:,}, more than the statistics take (2^63 - 1 = {MAX_COUNT:,}):"
+            " counts beyond an int64 are not supported"
+        )
+    return n
+
+
+def _checked(counts: tuple[int, ...]) -> tuple[int, ...]:
+    """Counts whose total fits the limit too."""
+    _within_limit("the total count n", sum(counts))
+    return counts
 
 
 def _seed_of(observed: object) -> int | str | None:
@@ -135,7 +152,7 @@ def _parse_counts(
                     f"{', '.join(map(repr, arms))}){did_you_mean} "
                     "Give it weight 0 to assert that it receives no traffic."
                 )
-        return tuple(_count(a, by_name.get(a, 0)) for a in arms), seed
+        return _checked(tuple(_count(a, by_name.get(a, 0)) for a in arms)), seed
     if isinstance(observed, (str, bytes)):
         raise InvalidArgument(f"observed must be counts, got {observed!r}")
     values = list(observed)
@@ -144,7 +161,7 @@ def _parse_counts(
             f"observed has {len(values)} counts but there are {len(arms)} weights "
             f"({', '.join(map(repr, arms))})"
         )
-    return tuple(_count(a, c) for a, c in zip(arms, values, strict=True)), seed
+    return _checked(tuple(_count(a, c) for a, c in zip(arms, values, strict=True))), seed
 
 
 def _named_counts(observed: Counts) -> tuple[tuple[str, ...], tuple[int, ...]]:
@@ -154,10 +171,10 @@ def _named_counts(observed: Counts) -> tuple[tuple[str, ...], tuple[int, ...]]:
         arms = tuple(observed)
         if not all(isinstance(a, str) for a in arms):
             raise InvalidArgument(f"subset names must be strings, got {list(arms)!r}")
-        return arms, tuple(_count(a, observed[a]) for a in arms)
+        return arms, _checked(tuple(_count(a, observed[a]) for a in arms))
     values = list(observed)
     arms = tuple(str(i) for i in range(len(values)))
-    return arms, tuple(_count(a, c) for a, c in zip(arms, values, strict=True))
+    return arms, _checked(tuple(_count(a, c) for a, c in zip(arms, values, strict=True)))
 
 
 def _split(observed: Counts, weights: Weights, *, allow_empty: bool = False) -> _Split:
@@ -204,6 +221,7 @@ def expected_counts(n: int, weights: Weights) -> dict[str, int]:
     """
     if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 0:
         raise InvalidArgument(f"n must be a non-negative integer, got {n!r}")
+    _within_limit("n", int(n))
     arms, w = _parse_weights(weights)
     exact = _exact_weights(w)
     total = sum(exact)

@@ -13,6 +13,7 @@ from typing import Literal, TypeAlias, get_args
 import numpy as np
 
 from ..errors import InvalidArgument
+from .binomial import LARGE_N, beta_ppf, share_bounds_large
 from .inputs import Counts, _check_choice, _check_level, _named_counts
 from .results import ProportionIntervals
 
@@ -44,15 +45,19 @@ def _intervals(
         center = (k + z2 / 2) / (n + z2)
         half = z * np.sqrt(k * (n - k) / n + z2 / 4) / (n + z2)
         low, high = np.clip(center - half, 0, 1), np.clip(center + half, 0, 1)
+    elif int(sum(counts)) >= LARGE_N:
+        bounds = [share_bounds_large(c, sum(counts), a / 2, method == "jeffreys") for c in counts]
+        low = np.asarray([b[0] for b in bounds])
+        high = np.asarray([b[1] for b in bounds])
     else:
-        from scipy.special import betaincinv
-
+        # betaincinv is wrong for some parameters: beta_ppf checks it and falls back
+        ppf = np.vectorize(beta_ppf, otypes=[np.float64])
         if method == "clopper-pearson":
-            low = np.where(k > 0, betaincinv(np.maximum(k, 1), n - k + 1, a / 2), 0.0)
-            high = np.where(k < n, betaincinv(k + 1, np.maximum(n - k, 1), 1 - a / 2), 1.0)
+            low = np.where(k > 0, ppf(np.maximum(k, 1), n - k + 1, a / 2), 0.0)
+            high = np.where(k < n, ppf(k + 1, np.maximum(n - k, 1), 1 - a / 2), 1.0)
         else:  # jeffreys: equal-tailed Beta(k + 1/2, n - k + 1/2) quantiles
-            low = betaincinv(k + 0.5, n - k + 0.5, a / 2)
-            high = betaincinv(k + 0.5, n - k + 0.5, 1 - a / 2)
+            low = ppf(k + 0.5, n - k + 0.5, a / 2)
+            high = ppf(k + 0.5, n - k + 0.5, 1 - a / 2)
     low = np.where(k == 0, 0.0, low)
     high = np.where(k == n, 1.0, high)
     label = "goodman" if simultaneous and method == "wilson" else method

@@ -8,6 +8,7 @@ under the configured weights it ever rejects with probability at most alpha.
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -16,6 +17,9 @@ import numpy.typing as npt
 from ..errors import InvalidArgument
 from .inputs import Counts, Weights, _check_level, _is_number, _parse_weights, _split
 from .results import SequentialResult
+
+#: From this n on the log Bayes factor is taken in the stable form (see _log_bf_stable).
+_STABLE_FROM = 2**20
 
 
 def _log_bayes_factor(
@@ -37,6 +41,43 @@ def _log_bayes_factor(
         - xlogy(x, p).sum(axis=-1),
         dtype=np.float64,
     )
+
+
+def _log_bf_stable(counts: tuple[int, ...], p: npt.NDArray[np.float64], c: float) -> float:
+    """The same log Bayes factor for one vector of counts, without cancellation at large n.
+
+    The direct form subtracts log-gammas of size n·log(n): at n = 10^12 only two decimals of
+    the log Bayes factor survive, and at 2^63 - 1 a perfect split reads as a mismatch. Writing
+    each log-gamma as Stirling's formula plus its small remainder (``stirlerr``), the n·log(n)
+    parts cancel in closed form; what is left is ``(c + n)·KL(q || p)``, with q the posterior
+    mean shares and each deviation ``x_i - n·p_i`` exact, plus terms of size log(n).
+    """
+    from scipy.special import gammaln
+
+    from .binomial import _h_vec, _stirlerr
+
+    a = c * p
+    n = sum(counts)
+    total = c + n
+    # posterior mean share q_i = (a_i + x_i) / (c + n); u_i = q_i / p_i - 1 = (x_i - n p_i)/(c+n)p_i
+    dev = np.asarray(
+        [float(x - n * Fraction(float(pi))) for x, pi in zip(counts, p, strict=True)],
+        dtype=np.float64,
+    )
+    u = dev / (total * p)
+    z = a + np.asarray(counts, dtype=np.float64)  # a_i + x_i > 0
+    q = z / total
+    k = len(p)
+    log_gamma_ratio = (
+        total * float((p * _h_vec(u)).sum())  # sum (a_i + x_i) log(q_i / p_i), the KL part
+        + float((a * np.log(p)).sum())
+        - 0.5 * float(np.log(q).sum())
+        - 0.5 * (k - 1) * math.log(total)
+        + 0.5 * (k - 1) * math.log(2 * math.pi)
+        + float(_stirlerr(z).sum())
+        - float(_stirlerr(np.asarray([total]))[0])
+    )
+    return float(gammaln(c) - gammaln(a).sum() + log_gamma_ratio)
 
 
 class SequentialSplitTest:
@@ -97,7 +138,12 @@ class SequentialSplitTest:
         else:
             p = s.shares
             x = np.asarray(s.counts, dtype=np.int64)
-            log_e = float(_log_bayes_factor(x[p > 0], p[p > 0], self._c))
+            pos = p > 0
+            if s.n >= _STABLE_FROM:
+                kept = tuple(c for c, keep in zip(s.counts, pos, strict=True) if keep)
+                log_e = _log_bf_stable(kept, p[pos], self._c)
+            else:
+                log_e = float(_log_bayes_factor(x[pos], p[pos], self._c))
         self._counts = s.counts
         self._looks += 1
         self._max_log_e = max(self._max_log_e, log_e)
