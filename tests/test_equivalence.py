@@ -1,6 +1,10 @@
 """Property tests: the vector engine and the scalar engine give identical decisions.
 
-For any generated config (mesh, DestinationRules, VirtualServices), request batch and draws,
+For any generated config (mesh and client workloads in several namespaces, ServiceEntries,
+DestinationRules, VirtualServices bound to the mesh and to gateways, delegating rules and their
+delegates, config-time sourceLabels / sourceNamespace / gateways / port matches, faults and
+several mirrors per rule), request batch (from sidecars in several namespaces, with or without
+labels, and from gateways) and draws,
 ``route_batch(plan, batch, draws)[i] == route(plan, batch[i], draws[i])`` for every i, comparing
 every field of the ``Decision`` but the trace (outcome, status, VirtualService, rule, match,
 destination, workload, pod, candidates, flags, delay, redirect, rewritten path and authority,
@@ -35,7 +39,8 @@ def bookinfo_canary():
     return istiosim.load(*(str(BOOKINFO / f) for f in files))
 
 
-SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+#: the example count is the hypothesis profile's (conftest); only the per-example limits are set
+SETTINGS = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @SETTINGS
@@ -148,7 +153,7 @@ def test_bounded_draws_equal_scalar(sim, data):
         assert bd.subset[i] == expected.subset
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@SETTINGS
 @given(ist.simulators(), ist.requests(), ist.data())
 def test_factored_distribution_equals_enumeration(sim, template, data):
     """Convolving per-column rule bitmasks gives the same leaf probabilities as routing every
