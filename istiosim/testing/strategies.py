@@ -23,6 +23,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from ..request import Request, RequestBatch
+from ..traffic import Traffic
 
 SERVICES = ("alpha", "beta", "gamma")
 VERSIONS = ("v1", "v2", "v3")
@@ -82,8 +83,9 @@ SOURCES: tuple[tuple[str, str | None, dict[str, str]], ...] = (
 )
 #: the gateway a request enters through (None: a sidecar)
 REQUEST_GATEWAYS = (None, None, None, "istio-system/ingress", "edge", "default/edge")
-#: fault and mirror percentages: Istio truncates them to per-million (0.5 and 99.9999 included)
-PERCENTS = (0, 0.0001, 0.5, 10, 33.3, 50, 99.9999, 100)
+#: fault and mirror percentages (Istio truncates them to per-million); 50 first, as hypothesis
+#: tries the first value most
+PERCENTS = (50, 0, 0.0001, 0.5, 10, 33.3, 99.9999, 100)
 
 data = st.data
 
@@ -372,7 +374,7 @@ def http_routes(
     """One http rule: matches, then a weighted route, a redirect or a direct response.
 
     Forward rules may carry a fault, mirrors, a rewrite and header operations; with
-    ``faulty=True`` most of them get a fault and mirrors (for the analytic-vs-sampling tests).
+    ``faulty=True`` three in four get a fault and mirrors (for the analytic-vs-sampling tests).
     """
     rule: dict[str, Any] = {}
     nblocks = draw(st.integers(0, 2))
@@ -411,9 +413,10 @@ def http_routes(
     if n > 1 and sum(d.get("weight", 0) for d in dests) == 0:
         dests[0]["weight"] = 100
     rule["route"] = dests
-    if draw(st.integers(0, 1 if faulty else 3)) == 0:
+    # with faulty=True the simplest draw (0, what hypothesis tries first) means "yes"
+    if (draw(st.integers(0, 3)) != 3) if faulty else (draw(st.integers(0, 3)) == 0):
         rule["fault"] = _fault(draw)
-    if draw(st.integers(0, 1 if faulty else 2)) == 0:
+    if (draw(st.integers(0, 3)) != 3) if faulty else (draw(st.integers(0, 2)) == 0):
         rule.update(_mirrors(draw, hosts))
     if draw(st.integers(0, 3)) == 0:
         rule["rewrite"] = {"uri": "/rewritten"}
@@ -519,10 +522,11 @@ def virtual_services(
     faulty: bool = False,
 ) -> list[dict[str, Any]]:
     """0-1 VirtualService per host (services and ServiceEntry hosts) with 1-5 http rules,
-    sometimes bound to gateways, sometimes delegating rules; plus their delegates."""
+    sometimes bound to gateways, sometimes delegating rules; plus their delegates. With
+    ``faulty=True`` every service host has one."""
     docs = []
     for h in (*hosts, *extra_hosts):
-        if not draw(st.booleans()):
+        if not (faulty and h in hosts) and not draw(st.booleans()):
             continue
         rules = []
         delegates: list[dict[str, Any]] = []
@@ -624,6 +628,26 @@ def batches(draw: Any, min_size: int = 1, max_size: int = 40) -> RequestBatch:
 
 
 @st.composite
+def traffics(draw: Any, max_classes: int = 3, hosts: tuple[str, ...] = HOSTS) -> Traffic:
+    """A ``Traffic`` mix of 1-``max_classes`` request classes (generated template requests to
+    ``hosts``, each with uniform or weighted choices over some paths, methods and end-user
+    values)."""
+    parts: list[tuple[Traffic | Request, float]] = []
+    for _ in range(draw(st.integers(1, max_classes))):
+        template = draw(requests(hosts))
+        paths = draw(st.lists(st.sampled_from(PATHS), min_size=1, max_size=4, unique=True))
+        users = draw(st.lists(st.sampled_from((*USERS, None)), min_size=1, max_size=3, unique=True))
+        methods = draw(st.lists(st.sampled_from(METHODS), min_size=1, max_size=2, unique=True))
+        path: Any = paths
+        if len(paths) > 1 and draw(st.booleans()):
+            w = [draw(st.integers(1, 9)) for _ in paths]
+            path = {p: x / sum(w) for p, x in zip(paths, w, strict=True)}
+        t = Traffic.request(template, path=path, method=methods, headers={"end-user": users})
+        parts.append((t, draw(st.sampled_from((1, 1, 3, 10)))))
+    return Traffic.mix(parts)
+
+
+@st.composite
 def draws(draw: Any, n: int, k: int) -> np.ndarray[Any, np.dtype[np.uint64]]:
     """An ``(n, k)`` uint64 draw array: random 64-bit values, with small and extreme ones mixed in."""
     seed = draw(st.integers(0, 2**32 - 1))
@@ -649,5 +673,6 @@ __all__ = [
     "requests",
     "service_entries",
     "simulators",
+    "traffics",
     "virtual_services",
 ]
