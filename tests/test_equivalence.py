@@ -1,6 +1,10 @@
 """Property tests: the vector engine and the scalar engine give identical decisions.
 
-For any generated config (mesh, DestinationRules, VirtualServices), request batch and draws,
+For any generated config (mesh and client workloads in several namespaces, ServiceEntries,
+DestinationRules, VirtualServices bound to the mesh and to gateways, delegating rules and their
+delegates, config-time sourceLabels / sourceNamespace / gateways / port matches, faults and
+several mirrors per rule), request batch (from sidecars in several namespaces, with or without
+labels, and from gateways) and draws,
 ``route_batch(plan, batch, draws)[i] == route(plan, batch[i], draws[i])`` for every i, comparing
 every field of the ``Decision`` but the trace (outcome, status, VirtualService, rule, match,
 destination, workload, pod, candidates, flags, delay, redirect, rewritten path and authority,
