@@ -165,3 +165,30 @@ def test_schema_and_webhook_errors_are_reported_together(tmp_path: Path) -> None
     from istiosim.cli import main
 
     assert main(["check", "-f", str(f)]) == 2
+
+
+def test_service_entry_selects_workloads_by_labels() -> None:
+    """A ServiceEntry's workloadSelector has ``labels`` (networking.v1alpha3.WorkloadSelector,
+    istio/api networking/v1alpha3/sidecar.proto), not a DestinationRule's ``matchLabels``."""
+    import istiosim
+
+    sim = istiosim.load(
+        """
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: beta-pods}
+spec:
+  hosts: [beta.internal]
+  ports: [{number: 80, name: http, protocol: HTTP}]
+  resolution: STATIC
+  workloadSelector: {labels: {app: beta}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: beta-0, labels: {app: beta}}
+spec: {containers: [{name: beta}]}
+"""
+    )
+    d = sim.route(istiosim.Request(host="beta.internal"), rng=1)
+    assert d.outcome.value == "OK"
+    assert d.pod == "beta-0"

@@ -34,6 +34,7 @@ from .networking import Delegate as Delegate
 from .networking import Destination as Destination
 from .networking import DestinationRule as DestinationRule
 from .networking import DestinationRuleSpec as DestinationRuleSpec
+from .networking import EntryWorkloadSelector as EntryWorkloadSelector
 from .networking import FaultAbort as FaultAbort
 from .networking import FaultDelay as FaultDelay
 from .networking import HeaderOperations as HeaderOperations

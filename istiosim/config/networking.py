@@ -324,7 +324,15 @@ class Subset(IstioModel):
 
 
 class WorkloadSelector(IstioModel):
+    """``istio.type.v1beta1.WorkloadSelector`` (DestinationRule, Sidecar...): ``matchLabels``."""
+
     match_labels: dict[str, str] = Field(default_factory=dict)
+
+
+class EntryWorkloadSelector(IstioModel):
+    """A ServiceEntry's ``networking.v1alpha3.WorkloadSelector``: ``labels``, not matchLabels."""
+
+    labels: dict[str, str] = Field(default_factory=dict)
 
 
 class DestinationRuleSpec(IstioModel):
@@ -371,7 +379,7 @@ class ServiceEntrySpec(IstioModel):
     location: Literal["MESH_EXTERNAL", "MESH_INTERNAL"] | None = None
     resolution: Literal["NONE", "STATIC", "DNS", "DNS_ROUND_ROBIN"] | None = None
     endpoints: list[WorkloadEntrySpec] = Field(default_factory=list)
-    workload_selector: WorkloadSelector | None = None
+    workload_selector: EntryWorkloadSelector | None = None
     export_to: list[str] = Field(default_factory=list)
     subject_alt_names: list[str] = Field(default_factory=list)
 

@@ -306,7 +306,7 @@ def _service_entry_services(se: cfg.ServiceEntry, ns: str) -> list[Service]:
         Pod(f"{se.metadata.name}-ep{i}", ns, dict(ep.labels), se.metadata.name, ep.address)
         for i, ep in enumerate(se.spec.endpoints)
     )
-    selector = se.spec.workload_selector.match_labels if se.spec.workload_selector else None
+    selector = se.spec.workload_selector.labels if se.spec.workload_selector else None
     if (
         not endpoints
         and selector is None

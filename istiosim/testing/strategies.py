@@ -18,10 +18,6 @@ to users::
 
 Configs are produced as JSON documents (valid YAML) joined with ``---``.
 
-Two shapes Istio accepts are left out because istiosim refuses them (see the comments where
-they would be generated): a ServiceEntry ``workloadSelector: {labels: ...}``, and a delegate
-rule that inherits a root field it cannot be combined with (a fault on a redirect or direct
-response; a root ``mirror`` on a rule with ``mirrors``).
 """
 
 from __future__ import annotations
@@ -205,20 +201,20 @@ def service_entries(draw: Any) -> list[dict[str, Any]]:
         ports = [http80]
         if draw(st.booleans()):
             ports.append({"number": 8080, "name": "http-alt", "protocol": "HTTP"})
-        # STATIC endpoints only: Istio's ServiceEntry ``workloadSelector`` is ``{labels: ...}``,
-        # which istiosim's config model refuses (it reads ``matchLabels``, the DestinationRule
-        # form), so that variant is not generated until the model is fixed
         versions = draw(st.lists(st.sampled_from(VERSIONS), min_size=1, max_size=3))
         spec = {
             "hosts": ["db.example.com"],
             "ports": ports,
             "location": draw(st.sampled_from(("MESH_EXTERNAL", "MESH_INTERNAL"))),
             "resolution": "STATIC",
-            "endpoints": [
+        }
+        if draw(st.booleans()):  # the mesh's own pods, chosen by labels (ServiceEntry's form)
+            spec["workloadSelector"] = {"labels": {"app": draw(st.sampled_from(SERVICES))}}
+        else:
+            spec["endpoints"] = [
                 {"address": f"10.0.0.{i + 1}", "labels": {"version": v}}
                 for i, v in enumerate(versions)
-            ],
-        }
+            ]
         docs.append(_service_entry("db", spec))
     if draw(st.booleans()):
         docs.append(
@@ -488,18 +484,13 @@ def delegating_rules(
         ]
         if draw(st.integers(0, 3)) == 0:
             root["match"].append(draw(match_blocks()))
-    # istiosim refuses a delegate redirect/direct response that inherits the root's fault
-    # ("cannot contain both fault and redirect", reported on the delegate), which Istio's
-    # per-object validation accepts; so a root with a fault delegates to forward rules only
-    root_fault = draw(st.integers(0, 1 if faulty else 3)) == 0
-    kinds = ("route",) if root_fault else ("route", "route", "route", "redirect", "direct")
-    if root_fault:
+    # a root's fault and mirror are inherited by every delegate rule, a redirect or direct
+    # response included (Istio validates each object alone and never the merged route)
+    kinds = ("route", "route", "route", "redirect", "direct")
+    if draw(st.integers(0, 1 if faulty else 3)) == 0:
         root["fault"] = _fault(draw)
     if draw(st.integers(0, 3)) == 0:
-        # the ``mirrors`` list only: istiosim's merge copies a root ``mirror`` into a delegate
-        # rule that has ``mirrors`` and then refuses the rule ("mirror and mirrors cannot both
-        # be set"); Istio validates each object alone and accepts it
-        root.update(_mirrors(draw, hosts, single=False))
+        root.update(_mirrors(draw, hosts, single=draw(st.booleans())))
     if draw(st.integers(0, 3)) == 0:
         root["timeout"] = "3s"
     rules = []
