@@ -152,3 +152,64 @@ def test_json_in_a_real_process() -> None:
         "DestinationRule default/fake-host",
     )
     assert d["line"] is not None and d["file"].endswith("destinationrule-with-fake-host.yaml")
+
+
+# -- suppression, as istioctl analyze --suppress (istioctl/pkg/analyze/analyze.go) --------------
+
+GATEWAYS = CORPUS / "istio-analyzer-testdata/virtualservice_gateways.yaml"
+
+
+def _codes(doc: Any) -> list[tuple[str, str]]:
+    return [(d["code"], d["resource"]) for d in doc["diagnostics"]]
+
+
+def test_suppress_by_code_and_resource(capsys: pytest.CaptureFixture[str]) -> None:
+    _, doc, _ = _check(capsys, "-f", str(GATEWAYS))
+    before = _codes(doc)
+    assert ("IST0132", "VirtualService default/httpbin") in before
+    # istioctl's spelling (FriendlyName: Kind name.namespace) and ours (Kind ns/name)
+    for spec in (
+        "IST0132=VirtualService httpbin.default",
+        "IST0132=VirtualService default/httpbin",
+    ):
+        _, doc, _ = _check(capsys, "-f", str(GATEWAYS), "--suppress", spec)
+        assert _codes(doc) == [
+            c for c in before if c != ("IST0132", "VirtualService default/httpbin")
+        ]
+
+
+def test_suppress_glob_and_repeat(capsys: pytest.CaptureFixture[str]) -> None:
+    _, doc, _ = _check(capsys, "-f", str(GATEWAYS))
+    before = _codes(doc)
+    rc, doc, err = _check(
+        capsys, "-f", str(GATEWAYS), "-S", "IST0132=VirtualService *.default",
+        "-S", "IST0101=*",
+    )  # fmt: skip
+    assert err == ""
+    assert _codes(doc) == [c for c in before if c[0] not in ("IST0132", "IST0101")]
+    assert rc == 1  # the IST0106 errors are not suppressed
+
+
+def test_suppress_unknown_code_warns_and_bad_value_is_refused(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    rc, doc, err = _check(capsys, "-f", str(GATEWAYS), "-S", "IST9999=VirtualService *")
+    assert rc == 1 and doc is not None
+    assert "Supplied message code 'IST9999' is an unknown message code" in err
+    assert main(["check", "-f", str(GATEWAYS), "-S", "IST0132"]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and "is not a valid suppression value" in err
+
+
+def test_suppress_annotation(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``galley.istio.io/analyze-suppress`` on the resource: codes, comma-separated, or '*'."""
+    text = GATEWAYS.read_text().replace(
+        "metadata:\n  name: httpbin-bogus\n",
+        "metadata:\n  name: httpbin-bogus\n  annotations:\n"
+        "    galley.istio.io/analyze-suppress: IST0101,IST0132\n",
+    )
+    f = tmp_path / "gw.yaml"
+    f.write_text(text)
+    _, doc, _ = _check(capsys, "-f", str(f))
+    mine = [c for c in _codes(doc) if c[1] == "VirtualService default/httpbin-bogus"]
+    assert mine == [("IST0106", "VirtualService default/httpbin-bogus")]
