@@ -18,7 +18,7 @@ from .subject import Subject
 def analyze(s: Subject) -> list[Diagnostic]:
     out: list[Diagnostic] = []
     # initVirtualServiceDestinations: VS → its subset destinations whose host is one of its hosts
-    subset_routes: list[tuple[str, str]] = []  # (VS ns/name, destination host)
+    subset_routes: dict[str, list[str]] = {}  # destination host → VS ns/name, per destination
     for vs in s.config.virtual_services:
         hosts = set(vs.spec.hosts)
         for r in vs.spec.http:
@@ -26,7 +26,7 @@ def analyze(s: Subject) -> list[Diagnostic]:
                 d = rd.destination
                 if d is not None and d.subset and d.host in hosts:
                     key = f"{vs.metadata.namespace or 'default'}/{vs.metadata.name}"
-                    subset_routes.append((key, d.host))
+                    subset_routes.setdefault(d.host, []).append(key)
     for vs in s.config.virtual_services:
         if not vs.spec.gateways:
             continue
@@ -38,12 +38,11 @@ def analyze(s: Subject) -> list[Diagnostic]:
                 if d is not None and d.subset:
                     continue
                 host = d.host if d is not None else ""
-                for other, h in subset_routes:
-                    if h == host:
-                        col.add(
-                            "IST0140",
-                            f"Subset in virtual service {other} has no effect on ingress gateway "
-                            f"{ns}/{vs.metadata.name} requests",
-                            ("spec", "http", i, "route", j, "destination", "host"),
-                        )
+                for other in subset_routes.get(host, ()):
+                    col.add(
+                        "IST0140",
+                        f"Subset in virtual service {other} has no effect on ingress gateway "
+                        f"{ns}/{vs.metadata.name} requests",
+                        ("spec", "http", i, "route", j, "destination", "host"),
+                    )
     return out

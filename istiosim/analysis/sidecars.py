@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from ..config import Sidecar
 from ..errors import Diagnostic
-from ..mesh import labels_match
+from ..mesh import Workload, labels_match
 from .subject import Subject
 
 AMBIENT_REDIRECTION = "ambient.istio.io/redirection"
@@ -47,6 +47,9 @@ def analyze(s: Subject) -> list[Diagnostic]:
         if p.metadata.annotations.get(AMBIENT_REDIRECTION) == "enabled"
     }
     ns_labels = {n.metadata.name: dict(n.metadata.labels) for n in s.config.namespaces}
+    workloads: dict[str, list[Workload]] = {}
+    for w in s.mesh.workloads:
+        workloads.setdefault(w.namespace, []).append(w)
     by_pod: dict[tuple[str, str], list[Sidecar]] = {}
     by_ns: dict[str, list[Sidecar]] = {}
     for sc in s.config.sidecars:
@@ -56,8 +59,8 @@ def analyze(s: Subject) -> list[Diagnostic]:
             by_ns.setdefault(ns, []).append(sc)
             continue
         found = False
-        for w in s.mesh.workloads:
-            if w.namespace == ns and labels_match(sel, w.labels):
+        for w in workloads.get(ns, ()):
+            if labels_match(sel, w.labels):
                 found = True
                 by_pod.setdefault((w.namespace, w.name), []).append(sc)
         if not found:
