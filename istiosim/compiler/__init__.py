@@ -53,6 +53,14 @@ def compile_plan(config: ConfigSet, mesh: Mesh | None = None) -> RoutePlan:
     errors = list(config.errors) + [d for d in found if d.severity is Severity.ERROR]
     if errors:
         raise ConfigError(sorted(errors, key=lambda d: _reading_order(config, d)))
+    return _build(config, m, found, regexes)
+
+
+def _build(
+    config: ConfigSet, m: Mesh, found: list[Diagnostic], regexes: dict[str, Any]
+) -> RoutePlan:
+    """The plan of a config the webhook accepts (``found``: its warnings, ``regexes``: its
+    regexes compiled by ``validate``)."""
     t = Translator(config, m.domain, regexes)
     by_key = {
         (v.metadata.namespace or "default", v.metadata.name): v for v in config.virtual_services
@@ -96,7 +104,8 @@ def compile_valid(
     refused: list[Diagnostic] = list(config.errors)
     valid = dataclasses.replace(config, errors=[])
     while True:
-        found = validate(valid, m.domain, {})
+        regexes: dict[str, Any] = {}
+        found = validate(valid, m.domain, regexes)
         bad = {d.resource for d in found if d.severity is Severity.ERROR}
         if not bad:
             break
@@ -118,7 +127,7 @@ def compile_valid(
                 not in bad
             ],
         )
-    plan = compile_plan(valid, m)
+    plan = _build(valid, m, found, regexes)
     return plan, tuple(sorted(refused, key=lambda d: _reading_order(config, d)))
 
 
