@@ -261,3 +261,47 @@ def test_bookinfo_subsets_without_pods_differ_from_offline_analyze() -> None:
         ("DestinationRule default/ratings", "v2-mysql"),  # upstream live: flagged too
         ("DestinationRule default/ratings", "v2-mysql-vm"),  # upstream live: flagged too
     ]
+
+
+def test_gateway_server_host_namespaces() -> None:
+    """gateways.go ``sanitizeServerHostNamespace`` then ``host.NamesForNamespace``: ``./h`` is
+    the gateway's namespace, ``*/h`` any namespace, ``ns/h`` that namespace only; a gateway
+    named without its namespace is looked up in the VirtualService's (IST0101 when absent)."""
+    gw = (
+        "apiVersion: networking.istio.io/v1\nkind: Gateway\n"
+        "metadata: {name: gw, namespace: istio-system}\n"
+        "spec:\n  selector: {istio: ingressgateway}\n  servers:\n"
+        "  - port: {number: 80, name: http, protocol: HTTP}\n"
+        "    hosts: ['./own.example.com', '*/any.example.com', 'team/team.example.com']\n"
+    )
+
+    def vs(name: str, ns: str, host: str, gateway: str = "istio-system/gw") -> str:
+        return (
+            "---\napiVersion: networking.istio.io/v1\nkind: VirtualService\n"
+            f"metadata: {{name: {name}, namespace: {ns}}}\n"
+            f"spec:\n  hosts: [{host}]\n  gateways: [{gateway}]\n"
+            "  http: [{route: [{destination: {host: httpbin.org}}]}]\n"
+        )
+
+    text = gw + "".join(
+        [
+            vs("own-here", "istio-system", "own.example.com"),
+            vs("own-elsewhere", "default", "own.example.com"),  # IST0132
+            vs("any", "default", "any.example.com"),
+            vs("wild", "default", "'*.example.com'"),  # matches any.example.com
+            vs("team", "team", "team.example.com"),
+            vs("not-team", "default", "team.example.com"),  # IST0132
+            vs("short-name", "default", "any.example.com", "gw"),  # default/gw: IST0101+IST0132
+        ]
+    )
+    got = sorted(
+        (d.code, d.resource or "")
+        for d in check(text)
+        if d.code in ("IST0132", "IST0165") or d.message.startswith("Referenced gateway")
+    )
+    assert got == [
+        ("IST0101", "VirtualService default/short-name"),
+        ("IST0132", "VirtualService default/not-team"),
+        ("IST0132", "VirtualService default/own-elsewhere"),
+        ("IST0132", "VirtualService default/short-name"),
+    ]
