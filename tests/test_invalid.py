@@ -110,16 +110,33 @@ def _stderr_matches(stderr: str, path: str, expected: list[Expected]) -> None:
         assert e.message in line, line
 
 
-@pytest.mark.parametrize("command", ["check", "route"])
+def _refusals(stdout: str) -> str:
+    """``check``'s lines about refused input (IST0106 and the loader's ISM codes), in order;
+    its other lines are the analyzers' findings on what loaded, and the summary."""
+    return "\n".join(
+        line for line in stdout.splitlines() if re.search(r" error\[(IST0106|ISM\d+)\] ", line)
+    )
+
+
 @pytest.mark.parametrize("path", FILES, ids=[f.stem for f in FILES])
-def test_cli_prints_one_line_per_diagnostic_and_exits_2(
-    path: Path, command: str, capsys: pytest.CaptureFixture[str]
+def test_route_prints_one_line_per_diagnostic_and_exits_2(
+    path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    argv = [command, "-f", str(path)] + (["--host", "x"] if command == "route" else [])
-    assert main(argv) == 2
+    assert main(["route", "-f", str(path), "--host", "x"]) == 2
     out, err = capsys.readouterr()
     assert out == ""
     _stderr_matches(err, str(path), expectations(path))
+
+
+@pytest.mark.parametrize("path", FILES, ids=[f.stem for f in FILES])
+def test_check_reports_refusals_and_goes_on(path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """As ``istioctl analyze``: what Istio refuses is reported (IST0106 with file:line) among
+    the other findings, and the exit status is 1, not a usage error."""
+    assert main(["check", "-f", str(path)]) == 1
+    out, err = capsys.readouterr()
+    assert err == ""
+    _stderr_matches(_refusals(out), str(path), expectations(path))
+    assert re.match(r"\d+ VirtualService\(s\), ", out.splitlines()[-1])
 
 
 # -- the same in a real process: exit status 2 and no traceback ---------------------------------
@@ -138,17 +155,21 @@ def _run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[st
 @pytest.mark.parametrize("name", ["alias-bomb", "regex-lookahead", "not-utf8", "yaml-malformed"])
 def test_cli_process_exit_2_without_traceback(name: str) -> None:
     path = INVALID / f"{name}.yaml"
-    for args in (["check", "-f", str(path)], ["route", "-f", str(path), "--host", "x"]):
-        r = _run(*args)
-        assert r.returncode == 2, r.stderr
-        _stderr_matches(r.stderr, str(path), expectations(path))
+    r = _run("route", "-f", str(path), "--host", "x")
+    assert r.returncode == 2, r.stderr
+    _stderr_matches(r.stderr, str(path), expectations(path))
+    r = _run("check", "-f", str(path))
+    assert (r.returncode, r.stderr) == (1, "")
+    _stderr_matches(_refusals(r.stdout), str(path), expectations(path))
 
 
 def test_stdin_is_named_stdin() -> None:
     text = (INVALID / "unknown-field-prefx.yaml").read_text()
     r = _run("check", "-f", "-", stdin=text)
-    assert r.returncode == 2
-    _stderr_matches(r.stderr, "<stdin>", expectations(INVALID / "unknown-field-prefx.yaml"))
+    assert r.returncode == 1
+    _stderr_matches(
+        _refusals(r.stdout), "<stdin>", expectations(INVALID / "unknown-field-prefx.yaml")
+    )
 
 
 # -- paths that are not YAML files -------------------------------------------------------------

@@ -1,87 +1,146 @@
 """IST0101 and IST0112: destination hosts, subsets and ports a VirtualService names
-(istioctl's ``DestinationHostAnalyzer`` and ``DestinationRuleAnalyzer``).
+(istioctl's ``DestinationHostAnalyzer`` and ``DestinationRuleAnalyzer``,
+``pkg/config/analysis/analyzers/virtualservice/destinationhosts.go`` and ``destinationrules.go``).
 
-Each route entry's destinations and mirrors are checked against the Services and
-ServiceEntries visible to the VirtualService, and against the DestinationRule the client would
-use (semantics §3). A delegate's routes are reported under the delegate's own name.
+As upstream, the VirtualService is read as written: each destination of each ``tcp``, ``tls``
+and ``http`` route entry, then each ``mirror`` and ``mirrors`` entry (``getRouteDestinations``,
+``getHTTPMirrorDestinations``), is checked once, however many match blocks its rule has. A
+delegate's destinations are reported under the delegate's own name; a VirtualService Istio's
+webhook refuses is analysed too (istioctl runs every analyzer on every object). A destination is
+checked against the Services and ServiceEntries visible to the VirtualService, and its subset
+against the DestinationRule the client would use (semantics §3).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from ..compiler.collector import Collector, Path, dotted
+from ..config import Destination, VirtualService
 from ..errors import Diagnostic
 from ..lookup import find_destination_rule, fqdn_namespace
-from ..mesh import Service
-from ..plan import CompiledVirtualService, Forward, export_scope
+from ..mesh import Service, resolve_short_name
+from ..plan import export_scope
 from .subject import Subject
+
+
+@dataclass(frozen=True)
+class Named:
+    """One destination as written: host, subset, port (None: no port selector), where."""
+
+    host: str
+    subset: str
+    port: int | None
+    path: Path
+    mirror: bool
+
+
+def _from_model(d: Destination | None, path: Path, mirror: bool) -> Named:
+    if d is None:  # `- {}`: no destination (the webhook refuses it; upstream reports host "")
+        return Named("", "", None, path, mirror)
+    port = None if d.port is None else (d.port.number or 0)
+    return Named(d.host, d.subset or "", port, path, mirror)
+
+
+def _from_dict(d: Any, path: Path) -> Named:
+    """A tcp/tls route's destination (those routes are loaded as plain data)."""
+    d = d if isinstance(d, dict) else {}
+    host, subset, port = d.get("host"), d.get("subset"), d.get("port")
+    number = port.get("number") if isinstance(port, dict) else None
+    return Named(
+        host if isinstance(host, str) else "",
+        subset if isinstance(subset, str) else "",
+        None if not isinstance(port, dict) else (number if isinstance(number, int) else 0),
+        path,
+        False,
+    )
+
+
+def destinations(vs: VirtualService) -> Iterator[Named]:
+    """Every destination a VirtualService names, in istioctl's order."""
+    for kind, routes in (("tcp", vs.spec.tcp), ("tls", vs.spec.tls)):
+        for i, r in enumerate(routes):
+            entries = r.get("route") if isinstance(r, dict) else None
+            for j, rd in enumerate(entries if isinstance(entries, list) else []):
+                dest = rd.get("destination") if isinstance(rd, dict) else None
+                yield _from_dict(dest, ("spec", kind, i, "route", j, "destination"))
+    for i, hr in enumerate(vs.spec.http):
+        for j, hd in enumerate(hr.route if hr is not None else ()):
+            yield _from_model(hd.destination, ("spec", "http", i, "route", j, "destination"), False)
+    for i, hr in enumerate(vs.spec.http):
+        if hr is None:
+            continue
+        if hr.mirror is not None:
+            yield _from_model(hr.mirror, ("spec", "http", i, "mirror"), True)
+        for j, mp in enumerate(hr.mirrors):
+            yield _from_model(
+                mp.destination, ("spec", "http", i, "mirrors", j, "destination"), True
+            )
 
 
 def analyze(s: Subject) -> list[Diagnostic]:
     out: list[Diagnostic] = []
-    plan = s.plan
+    plan, domain = s.plan, s.mesh.domain
     by_fqdn: dict[str, list[Service]] = {}
     for service in s.mesh.services:
-        by_fqdn.setdefault(service.fqdn(s.mesh.domain), []).append(service)
+        by_fqdn.setdefault(service.fqdn(domain), []).append(service)
     wild = [(fq, x) for fq, xs in by_fqdn.items() if fq.startswith("*") for x in xs]
-    written: list[CompiledVirtualService] = [*plan.virtual_services, *plan.delegates]
-    for vs in written:
-        col = s.collector(out, "VirtualService", vs.namespace, vs.name)
-        for e in vs.entries:
-            act = e.action
-            if e.delegate is not None or not isinstance(act, Forward):
+    for vs in s.config.virtual_services:
+        ns = vs.metadata.namespace or "default"
+        export = frozenset(vs.spec.export_to)
+        col = s.collector(out, "VirtualService", ns, vs.metadata.name)
+        for d in destinations(vs):
+            fq = resolve_short_name(d.host, ns, domain) if d.host else ""
+            if d.subset:
+                svc_ns = plan.services[fq].namespace if fq in plan.services else None
+                svc_ns = svc_ns or fqdn_namespace(fq, domain)
+                dr = find_destination_rule(plan, fq, ns, svc_ns)
+                if dr is None or dr.subset(d.subset) is None:
+                    sub = "mirror+subset" if d.mirror else "host+subset"
+                    out.append(
+                        Diagnostic.make(
+                            "IST0101",
+                            f"Referenced {sub} in destinationrule not found: "
+                            f'"{d.host}+{d.subset}" (503 NC at runtime)',
+                            resource=col.resource,
+                            **_at(col, d.path, ("subset",)),
+                        )
+                    )
+            svc = visible_host(by_fqdn, wild, fq, ns, export) if fq else None
+            if svc is None:
+                what = "mirror host" if d.mirror else "host"
+                out.append(
+                    Diagnostic.make(
+                        "IST0101",
+                        f"Referenced {what} not found: {d.host!r}"
+                        + (f" ({fq})" if fq and fq != d.host else ""),
+                        resource=col.resource,
+                        **_at(col, d.path, ("host",)),
+                    )
+                )
                 continue
-            specs = [(d, "host") for d in act.destinations] + [
-                (m.destination, "mirror host") for m in act.mirrors
-            ]
-            for d, what in specs:
-                dpath = d.field_path or None
-                if d.subset:
-                    svc_ns = plan.services[d.host].namespace if d.host in plan.services else None
-                    svc_ns = svc_ns or fqdn_namespace(d.host, s.mesh.domain)
-                    dr = find_destination_rule(plan, d.host, vs.namespace, svc_ns)
-                    if dr is None or dr.subset(d.subset) is None:
-                        sub = "host+subset" if what == "host" else "mirror+subset"
-                        out.append(
-                            Diagnostic.make(
-                                "IST0101",
-                                f"Referenced {sub} in destinationrule not found: "
-                                f'"{d.host}+{d.subset}" (503 NC at runtime)',
-                                resource=col.resource,
-                                **_at(col, dpath, ("subset",)),
-                            )
-                        )
-                svc = visible_host(by_fqdn, wild, d.host, vs.namespace, vs.export_to)
-                if svc is None:
-                    out.append(
-                        Diagnostic.make(
-                            "IST0101",
-                            f"Referenced {what} not found: {d.host!r}",
-                            resource=col.resource,
-                            **_at(col, dpath, ("host",)),
-                        )
+            ports = [p.number for p in svc.ports]
+            if d.port is not None and d.port not in ports:
+                out.append(
+                    Diagnostic.make(
+                        "IST0101",
+                        f'Referenced host:port not found: "{d.host}:{d.port}"',
+                        resource=col.resource,
+                        **_at(col, d.path, ("port", "number")),
                     )
-                    continue
-                ports = [p.number for p in svc.ports]
-                if d.port is not None and d.port not in ports:
-                    out.append(
-                        Diagnostic.make(
-                            "IST0101",
-                            f'Referenced host:port not found: "{d.host}:{d.port}"',
-                            resource=col.resource,
-                            **_at(col, dpath, ("port", "number")),
-                        )
+                )
+            if d.port is None and len(ports) > 1:
+                out.append(
+                    Diagnostic.make(
+                        "IST0112",
+                        f"destination {d.host} exposes several ports {sorted(ports)}; the "
+                        "route needs a port",
+                        resource=col.resource,
+                        **_at(col, d.path, ()),
                     )
-                if d.port is None and len(ports) > 1:
-                    out.append(
-                        Diagnostic.make(
-                            "IST0112",
-                            f"destination {d.host} exposes several ports; the route needs a port",
-                            resource=col.resource,
-                            **_at(col, dpath, ()),
-                        )
-                    )
+                )
     return out
 
 
@@ -113,9 +172,9 @@ def visible_host(
     return None
 
 
-def _at(col: Collector, dpath: Path | None, leaf: tuple[str, ...]) -> dict[str, Any]:
-    """Location and field path of the offending key under a destination (Diagnostic.make)."""
-    if dpath is None:
-        return {"location": col.fallback}
+def _at(col: Collector, dpath: Path, leaf: tuple[str, ...]) -> dict[str, Any]:
+    """Location and field path of the offending key under a destination (Diagnostic.make):
+    the key itself when written, else the destination."""
     full = (*dpath, *leaf)
-    return {"location": col.loc(full), "field_path": dotted(full)}
+    loc = col.source.find(full) or col.source.find(dpath) or col.fallback
+    return {"location": loc, "field_path": dotted(full)}

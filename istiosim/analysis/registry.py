@@ -8,7 +8,18 @@ from ..errors import Diagnostic
 from ..loader import ConfigSet
 from ..mesh import Mesh
 from ..plan import RoutePlan
-from . import conflicts, deprecations, destinations, pods, rule_order
+from . import (
+    conflicts,
+    deprecations,
+    destinations,
+    gateways,
+    ingress,
+    jwt_claims,
+    pods,
+    rule_order,
+    sidecars,
+    tls_origination,
+)
 from .subject import Subject
 
 Analyzer = Callable[[Subject], list[Diagnostic]]
@@ -16,10 +27,15 @@ Analyzer = Callable[[Subject], list[Diagnostic]]
 #: (name, analyzer) in the order ``check`` reports them
 ANALYZERS: tuple[tuple[str, Analyzer], ...] = (
     ("destinations", destinations.analyze),  # IST0101, IST0112
+    ("ingress", ingress.analyze),  # IST0140
+    ("gateways", gateways.analyze),  # IST0165, IST0101, IST0132
+    ("jwt_claims", jwt_claims.analyze),  # IST0149
     ("pods", pods.analyze),  # IST0173, IST0174
     ("conflicts", conflicts.analyze),  # IST0109
     ("rule_order", rule_order.analyze),  # IST0130, IST0131
-    ("deprecations", deprecations.analyze),  # IST0002
+    ("deprecations", deprecations.analyze),  # IST0002, IST0133
+    ("tls_origination", tls_origination.analyze),  # IST0128, IST0129
+    ("sidecars", sidecars.analyze),  # IST0101, IST0110, IST0111, IST0167
 )
 
 

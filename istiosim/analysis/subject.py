@@ -13,7 +13,11 @@ from ..plan import RoutePlan
 
 @dataclass(frozen=True)
 class Subject:
-    """What an analyzer reads: the loaded config (with its source map), its mesh and plan."""
+    """What an analyzer reads: the loaded config (with its source map), its mesh and plan.
+
+    ``config`` holds every object that loaded, including those Istio's webhook refuses (as
+    istioctl's analyzers see every object); ``plan`` is compiled from the objects it accepts
+    (``compiler.compile_valid``), so analyzers that need resolved routes read only those."""
 
     config: ConfigSet
     plan: RoutePlan

@@ -11,6 +11,7 @@ produce what Envoy would (503 NC, 503 UH).
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from .. import config as cfg
@@ -31,7 +32,13 @@ from .destinationrule import translate_destination_rule
 from .virtualservice import Translator, translate_route, translate_virtual_service
 from .webhook import duration_problem, parse_duration_ms, valid_host, validate
 
-__all__ = ["compile_plan", "duration_problem", "parse_duration_ms", "valid_host"]
+__all__ = [
+    "compile_plan",
+    "compile_valid",
+    "duration_problem",
+    "parse_duration_ms",
+    "valid_host",
+]
 
 
 def compile_plan(config: ConfigSet, mesh: Mesh | None = None) -> RoutePlan:
@@ -46,6 +53,14 @@ def compile_plan(config: ConfigSet, mesh: Mesh | None = None) -> RoutePlan:
     errors = list(config.errors) + [d for d in found if d.severity is Severity.ERROR]
     if errors:
         raise ConfigError(sorted(errors, key=lambda d: _reading_order(config, d)))
+    return _build(config, m, found, regexes)
+
+
+def _build(
+    config: ConfigSet, m: Mesh, found: list[Diagnostic], regexes: dict[str, Any]
+) -> RoutePlan:
+    """The plan of a config the webhook accepts (``found``: its warnings, ``regexes``: its
+    regexes compiled by ``validate``)."""
     t = Translator(config, m.domain, regexes)
     by_key = {
         (v.metadata.namespace or "default", v.metadata.name): v for v in config.virtual_services
@@ -73,6 +88,47 @@ def compile_plan(config: ConfigSet, mesh: Mesh | None = None) -> RoutePlan:
         DRAW_MIRROR0 + t.max_mirrors,
         delegates=tuple(delegates),
     )
+
+
+def compile_valid(
+    config: ConfigSet, mesh: Mesh | None = None
+) -> tuple[RoutePlan, tuple[Diagnostic, ...]]:
+    """``check``'s entry point, as ``istioctl analyze``: never raises for a refused object.
+
+    The objects Istio's webhook refuses (an error-level finding) are left out and the plan
+    compiled from the others; returns that plan and the refused objects' findings (their
+    IST0106 errors and warnings, and the loader's errors of documents that did not load), in
+    reading order. ``compile_plan`` keeps raising for the API.
+    """
+    m = mesh if mesh is not None else config.mesh
+    refused: list[Diagnostic] = list(config.errors)
+    valid = dataclasses.replace(config, errors=[])
+    while True:
+        regexes: dict[str, Any] = {}
+        found = validate(valid, m.domain, regexes)
+        bad = {d.resource for d in found if d.severity is Severity.ERROR}
+        if not bad:
+            break
+        # a refused delegate can make its root's route refer to nothing (a warning, not an
+        # error), so this settles in one or two rounds
+        refused.extend(d for d in found if d.resource in bad)
+        valid = dataclasses.replace(
+            valid,
+            virtual_services=[
+                v
+                for v in valid.virtual_services
+                if f"VirtualService {v.metadata.namespace or 'default'}/{v.metadata.name}"
+                not in bad
+            ],
+            destination_rules=[
+                d
+                for d in valid.destination_rules
+                if f"DestinationRule {d.metadata.namespace or 'default'}/{d.metadata.name}"
+                not in bad
+            ],
+        )
+    plan = _build(valid, m, found, regexes)
+    return plan, tuple(sorted(refused, key=lambda d: _reading_order(config, d)))
 
 
 def _entries(

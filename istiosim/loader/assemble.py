@@ -30,6 +30,14 @@ class ConfigSet:
     virtual_services: list[cfg.VirtualService] = field(default_factory=list)
     destination_rules: list[cfg.DestinationRule] = field(default_factory=list)
     service_entries: list[cfg.ServiceEntry] = field(default_factory=list)
+    gateways: list[cfg.Gateway] = field(default_factory=list)
+    sidecars: list[cfg.Sidecar] = field(default_factory=list)
+    request_authentications: list[cfg.RequestAuthentication] = field(default_factory=list)
+    #: ``gateway.networking.k8s.io`` Gateways (source map kind ``KubernetesGateway``)
+    kubernetes_gateways: list[cfg.KubernetesGateway] = field(default_factory=list)
+    #: the Pod and Namespace objects as written (labels, annotations), for the analyzers
+    pods: list[cfg.K8sPod] = field(default_factory=list)
+    namespaces: list[cfg.Namespace] = field(default_factory=list)
     mesh: Mesh = field(default_factory=Mesh)
     sources: dict[ObjectKey, SourceMap] = field(default_factory=dict)
     diagnostics: list[Diagnostic] = field(default_factory=list)
@@ -114,11 +122,20 @@ def _load_doc(
     ns = meta.get("namespace") if isinstance(meta, dict) else None
     ns = ns if isinstance(ns, str) and ns else namespace
     resource = f"{kind} {ns}/{name}"
-    model = cfg.MODELS.get(kind)
+    model: type[BaseModel] | None = cfg.MODELS.get(kind)
     group = api.split("/")[0]
-    istio_kind = kind in ("VirtualService", "DestinationRule", "ServiceEntry")
-    if model is not None and istio_kind and api not in cfg.ISTIO_NETWORKING_VERSIONS:
-        if group == "networking.istio.io":
+    versions = cfg.ISTIO_KINDS.get(kind)
+    istio_kind = versions is not None
+    key_kind = kind if kind != "StatefulSet" else "Deployment"
+    if kind == "Gateway" and group == cfg.KUBERNETES_GATEWAY_GROUP:
+        model, versions, istio_kind, key_kind = (
+            cfg.KubernetesGateway,
+            None,
+            True,
+            "KubernetesGateway",
+        )
+    elif model is not None and versions is not None and api not in versions:
+        if group == versions[0].split("/")[0]:
             where = doc.source.find(("apiVersion",)) or doc.location
             errors.append(
                 Diagnostic.make(
@@ -161,7 +178,7 @@ def _load_doc(
                 )
             )
             return
-    key = (kind if kind != "StatefulSet" else "Deployment", ns, name)
+    key = (key_kind, ns, name)
     if key in entries:
         infos.append(
             Diagnostic.make(
@@ -172,9 +189,9 @@ def _load_doc(
             )
         )
         # kubectl apply keeps the object's identity (and creation time): keep its position
-        entries[key] = _Entry(kind, ns, name, obj, doc.source, doc.location)
+        entries[key] = _Entry(key_kind, ns, name, obj, doc.source, doc.location)
     else:
-        entries[key] = _Entry(kind, ns, name, obj, doc.source, doc.location)
+        entries[key] = _Entry(key_kind, ns, name, obj, doc.source, doc.location)
 
 
 def _required_string(doc: Document, path: tuple[str, ...], errors: list[Diagnostic]) -> str | None:
@@ -221,9 +238,7 @@ def _assemble(
     namespaces: set[str] = {namespace}
     nodes: dict[str, cfg.Node] = {e.name: e.model for e in entries if isinstance(e.model, cfg.Node)}
     for e in entries:
-        out.sources[(e.kind if e.kind != "StatefulSet" else "Deployment", e.namespace, e.name)] = (
-            e.source
-        )
+        out.sources[(e.kind, e.namespace, e.name)] = e.source
         m = e.model
         if isinstance(m, cfg.VirtualService):
             out.virtual_services.append(
@@ -237,6 +252,22 @@ def _assemble(
             se = m.model_copy(update={"metadata": _with_ns(m.metadata, e.namespace)})
             out.service_entries.append(se)
             services.extend(_service_entry_services(se, e.namespace))
+        elif isinstance(m, cfg.Gateway):
+            out.gateways.append(
+                m.model_copy(update={"metadata": _with_ns(m.metadata, e.namespace)})
+            )
+        elif isinstance(m, cfg.Sidecar):
+            out.sidecars.append(
+                m.model_copy(update={"metadata": _with_ns(m.metadata, e.namespace)})
+            )
+        elif isinstance(m, cfg.RequestAuthentication):
+            out.request_authentications.append(
+                m.model_copy(update={"metadata": _with_ns(m.metadata, e.namespace)})
+            )
+        elif isinstance(m, cfg.KubernetesGateway):
+            out.kubernetes_gateways.append(
+                m.model_copy(update={"metadata": _with_ns(m.metadata, e.namespace)})
+            )
         elif isinstance(m, cfg.K8sService):
             ports = tuple(ServicePort(p.port, p.name, p.protocol) for p in m.spec.ports) or (
                 ServicePort(80),
@@ -255,9 +286,11 @@ def _assemble(
                 )
             )
         elif isinstance(m, cfg.K8sPod):
+            out.pods.append(m.model_copy(update={"metadata": _with_ns(m.metadata, e.namespace)}))
             labels = _augment(dict(m.metadata.labels), m.spec.node_name, nodes)
             workloads.append(Workload(e.name, e.namespace, labels, 1, "Pod"))
         elif isinstance(m, cfg.Namespace):
+            out.namespaces.append(m)
             namespaces.add(e.name)
         namespaces.add(e.namespace)
         for route_kind in ("tcp", "tls"):
