@@ -24,7 +24,13 @@ def register(sub: Subparsers, name: str) -> None:
         help="run route cases (Envoy route check format, for Istio) and report coverage",
         description="Run route cases against configs; exit 1 on a failed case or low coverage.",
     )
-    t.add_argument("cases", metavar="CASES.yaml", help="case file (YAML or JSON), or -")
+    t.add_argument(
+        "cases",
+        metavar="CASES.yaml",
+        nargs="+",
+        help="case files (YAML or JSON, several documents each), or -: istiosim's format,"
+        " Envoy router_check_tool tests or istio-config-validator testCases",
+    )
     t.add_argument(
         "-f",
         "--filename",
@@ -44,7 +50,24 @@ def register(sub: Subparsers, name: str) -> None:
         "--details", action="store_true", help="list the rules, blocks and weights no case reached"
     )
     t.add_argument("--seed", type=int, default=0, help="draws for pod picks and fault percentages")
-    t.add_argument("--format", choices=("text", "json"), default="text")
+    t.add_argument(
+        "--format",
+        choices=("text", "json", "github"),
+        default="text",
+        help="text; json; github: the text plus GitHub Actions annotations at file:line",
+    )
+    t.add_argument(
+        "--junit",
+        metavar="FILE",
+        default=None,
+        help="also write a JUnit XML report to FILE (GitLab, Jenkins, GitHub test reporters)",
+    )
+    t.add_argument(
+        "--case-format",
+        choices=("auto", "istiosim", "envoy", "istio-config-validator"),
+        default="auto",
+        help="the format of the case files (default: detected per YAML document)",
+    )
     t.add_argument("--config-namespace", default="default")
     t.set_defaults(func=cmd_test)
 
@@ -52,18 +75,32 @@ def register(sub: Subparsers, name: str) -> None:
 def cmd_test(args: argparse.Namespace) -> int:
     import json
 
-    from ..errors import InvalidArgument
-    from ..testing import load_cases, run_cases
+    from ..errors import ConfigError, Diagnostic, InvalidArgument
+    from ..testing import RouteCase, load_cases, run_cases
+    from ..testing.cases.ci import annotation, github_annotations, write_junit
 
     pct = args.fail_under
     if pct is not None and not (math.isfinite(pct) and 0 <= pct <= 100):
         raise InvalidArgument(f"--fail-under must be a percentage in 0..100, got {pct:g}")
     if args.seed < 0:
         raise InvalidArgument("--seed must be a non-negative integer")
-    cases = load_cases(args.cases)
+    cases: list[RouteCase] = []
+    problems: list[Diagnostic] = []
+    for path in args.cases:
+        try:
+            cases.extend(load_cases(path, format=args.case_format))
+        except ConfigError as exc:
+            problems.extend(exc.diagnostics)
+    if problems:
+        if args.format == "github":
+            for d in problems:
+                print(annotation("error", f"[{d.code}] {d.message}", d.location, title="istiosim"))
+        raise ConfigError(problems)
     sim = load_simulator(args)
     report = run_cases(sim, cases, seed=args.seed)
     below = pct is not None and report.coverage.fail_under(pct)
+    if args.junit:
+        write_junit(args.junit, report)
     if args.format == "json":
         out = report.to_dict()
         out["fail_under"] = pct
@@ -75,9 +112,14 @@ def cmd_test(args: argparse.Namespace) -> int:
             print(r)
         print(report.summary())
         print(report.coverage.details() if args.details else report.coverage.summary())
-        if below:
+        if below and report.coverage.empty:
+            print(f"no VirtualService rule was loaded: --fail-under {pct:g}% cannot be met")
+        elif below:
             print(
                 f"coverage {report.coverage.percent:.1f}% is below --fail-under {pct:g}%"
                 + ("" if args.details else " (--details lists what no case reached)")
             )
+        if args.format == "github":
+            for line in github_annotations(report, fail_under=pct):
+                print(line)
     return 0 if report.passed and not below else 1
