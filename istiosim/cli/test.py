@@ -77,7 +77,7 @@ def cmd_test(args: argparse.Namespace) -> int:
 
     from ..errors import ConfigError, Diagnostic, InvalidArgument
     from ..testing import RouteCase, load_cases, run_cases
-    from ..testing.cases.ci import annotation, github_annotations, write_junit
+    from ..testing.cases.ci import diagnostic_annotation, github_annotations, write_junit
 
     pct = args.fail_under
     if pct is not None and not (math.isfinite(pct) and 0 <= pct <= 100):
@@ -91,12 +91,15 @@ def cmd_test(args: argparse.Namespace) -> int:
             cases.extend(load_cases(path, format=args.case_format))
         except ConfigError as exc:
             problems.extend(exc.diagnostics)
-    if problems:
-        if args.format == "github":
-            for d in problems:
-                print(annotation("error", f"[{d.code}] {d.message}", d.location, title="istiosim"))
-        raise ConfigError(problems)
-    sim = load_simulator(args)
+    try:
+        if problems:
+            raise ConfigError(problems)
+        sim = load_simulator(args)
+    except ConfigError as exc:
+        if args.format == "github":  # exit 2 as usual, and the problems as annotations
+            for d in exc.diagnostics:
+                print(diagnostic_annotation(d))
+        raise
     report = run_cases(sim, cases, seed=args.seed)
     below = pct is not None and report.coverage.fail_under(pct)
     if args.junit:

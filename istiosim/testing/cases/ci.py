@@ -15,11 +15,17 @@ import socket
 from datetime import datetime, timezone
 from xml.etree import ElementTree as ET
 
-from ...errors import Location
+from ...errors import CODES, Diagnostic, Location, Severity
 from .coverage import KINDS
 from .run import CaseReport, CaseResult
 
-__all__ = ["annotation", "github_annotations", "junit_xml", "write_junit"]
+__all__ = [
+    "annotation",
+    "diagnostic_annotation",
+    "github_annotations",
+    "junit_xml",
+    "write_junit",
+]
 
 
 def _suite_name(result: CaseResult, default: str) -> str:
@@ -145,6 +151,19 @@ def annotation(
         props.append(f"title={_escape_property(title)}")
     head = f"::{level} {','.join(props)}" if props else f"::{level}"
     return f"{head}::{_escape_data(message)}"
+
+
+_LEVELS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
+
+
+def diagnostic_annotation(d: Diagnostic) -> str:
+    """A diagnostic as a workflow command: error, warning or notice at its file:line:col,
+    titled with its code and name (``IST0101 ReferencedResourceNotFound``)."""
+    name = CODES.get(d.code, ("", d.severity))[0]
+    what = f"{d.field_path}: " if d.field_path else ""
+    res = f" ({d.resource})" if d.resource else ""
+    title = f"{d.code} {name}".strip()
+    return annotation(_LEVELS[d.severity], f"{what}{d.message}{res}", d.location, title=title)
 
 
 def github_annotations(report: CaseReport, *, fail_under: float | None = None) -> list[str]:
