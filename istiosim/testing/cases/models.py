@@ -49,7 +49,7 @@ __all__ = [
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class CaseSource(_Model):
@@ -254,8 +254,13 @@ class CaseValidate(_Model):
     ``response_headers`` what the route sets or adds on the response (``null``: neither, as
     when it removes the header; the upstream's own headers are not modelled),
     ``delay`` the injected fault delay (``'7s'``, ``'500ms'``, milliseconds; ``null``: none),
-    ``split`` the weights of the matched rule by subset (or host), checked exactly.
+    ``split`` the weights of the matched rule by subset (or host), checked exactly;
+    ``not`` (``negated`` in Python) fields that must each differ. ``headers`` and
+    ``response_headers`` values are a string (exact), ``null`` (absent) or a
+    :class:`HeaderMatch`.
     """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     outcome: StrictStr | None = None
     status: StrictInt | None = Field(default=None, ge=100, le=599)
