@@ -350,3 +350,27 @@ def test_coverage_is_not_100_when_no_rule_was_loaded(
     assert "100.0%" not in out
     assert code == 1  # a coverage gate cannot be met with nothing to cover
     assert main(["test", str(f), "-f", EDGE[0]]) == 0
+
+
+def test_gyg_routes_through_the_gateway_a_virtualservice_is_bound_to(tmp_path: Path) -> None:
+    """The upstream tool ignores ``gateways`` (unit.go GetRoute checks hosts only); a
+    VirtualService bound only to a gateway applies there, not on sidecars, so istiosim routes
+    the request as that gateway."""
+    cfg = tmp_path / "gw.yaml"
+    cfg.write_text(
+        "apiVersion: networking.istio.io/v1\nkind: VirtualService\n"
+        "metadata: {name: web, namespace: edge}\n"
+        "spec:\n  hosts: [www.example.com]\n  gateways: [istio-system/public]\n  http:\n"
+        "  - match: [{uri: {prefix: /api}}]\n"
+        "    route: [{destination: {host: api.backend.svc.cluster.local}}]\n"
+        "  - route: [{destination: {host: web.frontend.svc.cluster.local}}]\n"
+    )
+    sim = istiosim.load(cfg)
+    text = (
+        "testCases:\n- description: api\n  wantMatch: true\n"
+        "  request: {authority: [www.example.com], method: [GET], uri: [/api/x, /api]}\n"
+        "  route: [{destination: {host: api.backend.svc.cluster.local}}]\n"
+    )
+    report = run_cases(sim, text)
+    assert report.passed, str(report)
+    assert {r.request.gateway for r in report.results} == {"istio-system/public"}

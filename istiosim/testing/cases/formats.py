@@ -4,8 +4,8 @@ what istiosim cannot honour is kept on the case (``unsupported``) and fails it, 
 
 Envoy's router_check_tool (envoy ``test/tools/router_check/validation.proto`` and
 ``docs/root/configuration/operations/tools/router_check.rst``), run against the route
-configuration Istio generates for a sidecar in the client namespace (``default`` unless the
-case file's directory says otherwise):
+configuration Istio generates for a sidecar in namespace ``default`` (the tool takes one route
+table; Istio builds one per client proxy):
 
 * ``input``: ``authority``, ``path`` (with its query), ``method`` (default GET),
   ``random_value`` (default 0, as the tool: the weighted pick is pinned), ``ssl``
@@ -25,7 +25,8 @@ case file's directory says otherwise):
 istio-config-validator (``internal/pkg/parser/testcase.go``, ``internal/pkg/unit/unit.go``):
 each request is every combination of ``authority`` × ``method`` × ``uri`` with ``headers``;
 the rule istiosim matches (with Istio's full matching, where the upstream tool evaluates only
-uri, method, authority and headers) is compared with ``route``, ``redirect``, ``rewrite``,
+uri, method, authority and headers; through the gateway a VirtualService is bound to when it
+is not bound to the mesh) is compared with ``route``, ``redirect``, ``rewrite``,
 ``fault``, ``headers`` and ``delegate`` as written in the config, field by field as the
 upstream tool does (``reflect.DeepEqual`` on the protobuf), and ``wantMatch: false`` asks each
 of them to differ. Through a delegate, ``delegate`` is compared with the root rule and the
@@ -506,10 +507,32 @@ def _load_gyg(data: dict[str, Any], smap: Any, loc: Location) -> list[RouteCase]
                             tuple(unsupported),
                             tuple(checks),
                             "istio-config-validator",
+                            _through_gateway,
                         )
                     )
     err.raise_any()
     return out
+
+
+def _host_matches(pattern: str, host: str) -> bool:
+    if pattern.startswith("*"):
+        return host.endswith(pattern[1:]) or pattern == "*"
+    return pattern == host
+
+
+def _through_gateway(sim: Any, inp: CaseInput) -> CaseInput:
+    """The upstream tool matches a request against every VirtualService naming its authority,
+    whatever the VirtualService is bound to. A VirtualService bound only to gateways does not
+    apply to sidecars, so such a request is routed as the first of those gateways (the trace
+    says so); with one bound to the mesh, as a sidecar."""
+    host = inp.host.lower().split(":")[0]
+    claims = [
+        vs for vs in sim.plan.virtual_services if any(_host_matches(h, host) for h in vs.hosts)
+    ]
+    if not claims or any("mesh" in vs.gateways for vs in claims):
+        return inp
+    gateway = sorted(claims[0].gateways)[0]
+    return inp.model_copy(update={"source": inp.source.model_copy(update={"gateway": gateway})})
 
 
 def _normalise(adapter: TypeAdapter[Any], value: Any) -> Any:

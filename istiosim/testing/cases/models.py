@@ -368,7 +368,7 @@ class RouteCase:
     ``unsupported`` lists the fields of a case written for another tool that istiosim cannot
     check (the case then fails, naming them, rather than passing on what it skipped);
     ``extra`` are that tool's checks with no ``validate`` equivalent; ``format`` names the
-    format the case was read from."""
+    format the case was read from; ``prepare`` adapts the input to the loaded config."""
 
     name: str
     input: CaseInput
@@ -377,6 +377,9 @@ class RouteCase:
     unsupported: tuple[str, ...] = ()
     extra: tuple[ExtraCheck, ...] = ()
     format: str = "istiosim"
+    #: for another tool's case, the input as routed given the loaded config (e.g. through
+    #: the gateway its VirtualService is bound to)
+    prepare: Callable[[Any, CaseInput], CaseInput] | None = None
 
     @property
     def request(self) -> Request:

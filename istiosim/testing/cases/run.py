@@ -102,7 +102,8 @@ def run_case(sim: Simulator, case: RouteCase, *, seed: int = 0) -> CaseResult:
     """Route one case and compare its stated fields (and, for a case of another tool's
     format, its extra checks; each field istiosim cannot honour is a mismatch)."""
     start = time.perf_counter()
-    chk = check_route(sim, case.request, case.validate, seed=seed)
+    inp = case.prepare(sim, case.input) if case.prepare is not None else case.input
+    chk = check_route(sim, inp.to_request(), case.validate, seed=seed)
     d = chk.decision
     hit = None
     if d.virtual_service is not None and d.rule is not None:
