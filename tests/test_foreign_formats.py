@@ -374,3 +374,21 @@ def test_gyg_routes_through_the_gateway_a_virtualservice_is_bound_to(tmp_path: P
     report = run_cases(sim, text)
     assert report.passed, str(report)
     assert {r.request.gateway for r in report.results} == {"istio-system/public"}
+
+
+def test_envoy_json_test_file_and_header_fields(tmp_path: Path) -> None:
+    """router_check_tool reads JSON as well as YAML (route_tests.sh runs *.golden.proto.json);
+    ``*_header_fields`` compare strings, an absent header being "" (TestRoutes.golden.proto.json
+    Header_Fields expects ``:cookie`` to be "")."""
+    f = tmp_path / "t.golden.proto.json"
+    f.write_text(
+        '{"tests": [{"test_name": "Header_Fields",'
+        ' "input": {"authority": "www.lyft.com", "path": "/new_endpoint/a", "method": "GET"},'
+        ' "validate": {"request_header_fields": ['
+        '{"key": ":path", "value": "/api/new_endpoint/a"},'
+        '{"key": ":method", "value": "GET"}, {"key": "cookie", "value": ""}]}}]}'
+    )
+    sim = istiosim.load(ENVOY / "lyft-istio.yaml")
+    report = run_cases(sim, f)
+    assert report.passed, str(report)
+    assert [c.format for c in load_cases(f)] == ["envoy"]

@@ -237,7 +237,8 @@ def _envoy_case(
             hv = _header_values(v, err, p, old=k in ("header_fields", "custom_header_fields"))
             side = "response" if k == "response_header_fields" else "request"
             for hk, hval in hv or ():
-                checks.append(_header_check(k, side, hk, HeaderMatch(exact=hval)))
+                # HeaderValue checks compare strings: an absent header reads "" (router.cc)
+                checks.append(_header_check(k, side, hk, HeaderMatch(exact=hval), absent=""))
         elif k in ("request_header_matches", "response_header_matches"):
             side = k.split("_", 1)[0]
             if not isinstance(v, list):
@@ -353,7 +354,9 @@ def _request_header(d: Decision, req: Request, name: str) -> str | None:
     return None if got is None else str(got)
 
 
-def _header_check(field: str, side: str, name: str, m: HeaderMatch) -> ExtraCheck:
+def _header_check(
+    field: str, side: str, name: str, m: HeaderMatch, *, absent: str | None = None
+) -> ExtraCheck:
     def check(sim: Any, d: Decision, req: Request) -> list[tuple[str, str, str]]:
         if side == "response":
             vals = [
@@ -362,6 +365,8 @@ def _header_check(field: str, side: str, name: str, m: HeaderMatch) -> ExtraChec
             got = ",".join(vals) if vals else None
         else:
             got = _request_header(d, req, name)
+        if got is None:
+            got = absent
         if m.matches(got):
             return []
         return [(f"{field}.{name}", str(m), "absent" if got is None else repr(got))]
