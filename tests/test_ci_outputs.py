@@ -304,3 +304,19 @@ def test_the_schema_is_not_vacuous() -> None:
         ok.replace(' failures="0"', ""),
     ):
         assert not XSD.is_valid(bad), bad
+
+
+def test_junit_reports_why_nothing_ran(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """Exit code 2 (a bad case file or config) still leaves a JUnit report, with an error."""
+    f = tmp_path / "c.yaml"
+    f.write_text("tests:\n- test_name: t\n  input: {host: reviews}\n  validate: {sbset: v1}\n")
+    out_file = tmp_path / "junit.xml"
+    assert main(["test", str(f), "-f", K8S, "--junit", str(out_file)]) == 2
+    capsys.readouterr()
+    XSD.validate(str(out_file))
+    (suite,) = list(junitparser.JUnitXml.fromfile(str(out_file)))
+    assert (suite.tests, suite.errors) == (1, 1)
+    (case,) = list(suite)
+    (res,) = case.result
+    assert isinstance(res, junitparser.Error) and "sbset" in res.message
+    assert res.message.startswith(f"{f}:4:")

@@ -77,7 +77,12 @@ def cmd_test(args: argparse.Namespace) -> int:
 
     from ..errors import ConfigError, Diagnostic, InvalidArgument
     from ..testing import RouteCase, load_cases, run_cases
-    from ..testing.cases.ci import diagnostic_annotation, github_annotations, write_junit
+    from ..testing.cases.ci import (
+        diagnostic_annotation,
+        github_annotations,
+        junit_error_xml,
+        write_junit,
+    )
 
     pct = args.fail_under
     if pct is not None and not (math.isfinite(pct) and 0 <= pct <= 100):
@@ -99,6 +104,8 @@ def cmd_test(args: argparse.Namespace) -> int:
         if args.format == "github":  # exit 2 as usual, and the problems as annotations
             for d in exc.diagnostics:
                 print(diagnostic_annotation(d))
+        if args.junit:  # and a report that says why nothing ran
+            write_junit(args.junit, junit_error_xml(exc.diagnostics))
         raise
     report = run_cases(sim, cases, seed=args.seed)
     below = pct is not None and report.coverage.fail_under(pct)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Iterable
 from datetime import datetime, timezone
 from xml.etree import ElementTree as ET
 
@@ -23,6 +24,7 @@ __all__ = [
     "annotation",
     "diagnostic_annotation",
     "github_annotations",
+    "junit_error_xml",
     "junit_xml",
     "write_junit",
 ]
@@ -107,13 +109,30 @@ def junit_xml(
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
-def write_junit(path: str | os.PathLike[str], report: CaseReport, **kw: object) -> None:
-    """Write :func:`junit_xml` to ``path`` (UTF-8), creating its folder."""
+def junit_error_xml(diagnostics: Iterable[Diagnostic], *, name: str = "istiosim") -> str:
+    """JUnit XML for a run that could not start (bad case file or config, exit code 2): one
+    test case ``load`` with an ``error`` listing every problem, so the CI report shows why."""
+    diags = list(diagnostics)
+    root = ET.Element("testsuites", name=name, tests="1", failures="0", errors="1", time="0")
+    s = ET.SubElement(
+        root, "testsuite", name=name, tests="1", failures="0", errors="1", skipped="0", time="0"
+    )
+    tc = ET.SubElement(s, "testcase", name="load", classname=name, time="0")
+    first = str(diags[0]) if diags else "the input could not be read"
+    e = ET.SubElement(tc, "error", message=_one_line(first), type="ConfigError")
+    e.text = "\n".join(str(d) for d in diags)
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def write_junit(path: str | os.PathLike[str], report: CaseReport | str) -> None:
+    """Write :func:`junit_xml` of ``report`` (or XML text already made) to ``path`` (UTF-8),
+    creating its folder."""
     d = os.path.dirname(os.fspath(path))
     if d:
         os.makedirs(d, exist_ok=True)
     with open(path, "w", encoding="utf-8") as fh:
-        fh.write(junit_xml(report, **kw))  # type: ignore[arg-type]
+        fh.write(report if isinstance(report, str) else junit_xml(report))
 
 
 def _one_line(text: str) -> str:
