@@ -392,3 +392,12 @@ def test_envoy_json_test_file_and_header_fields(tmp_path: Path) -> None:
     report = run_cases(sim, f)
     assert report.passed, str(report)
     assert [c.format for c in load_cases(f)] == ["envoy"]
+
+
+def test_cli_case_format_flag(capsys: pytest.CaptureFixture[str]) -> None:
+    args = [str(ENVOY / "details.router_check.yaml"), "-f", str(ENVOY / "prod-services.yaml")]
+    args += ["-f", str(ENVOY / "details-virtualservice.yaml")]
+    assert main(["test", *args, "--case-format", "envoy"]) == 0
+    assert "2 case(s): 2 passed, 0 failed" in capsys.readouterr().out
+    assert main(["test", *args, "--case-format", "istio-config-validator"]) == 2
+    assert "unknown field 'tests'" in capsys.readouterr().err
