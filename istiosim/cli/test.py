@@ -1,5 +1,6 @@
-"""``istiosim test``: run route cases (Envoy's route table check format, for Istio) and report
-route coverage.
+"""``istiosim test``: run route cases (Envoy's route table check format, for Istio; also Envoy
+router_check_tool tests and istio-config-validator testCases as they are) and report route
+coverage, as text, JSON or text with GitHub annotations, optionally with a JUnit XML file.
 
 Exit codes as everywhere: 0 all good, 1 a case failed or coverage is below ``--fail-under``,
 2 bad input (``file:line:col: error[CODE] message``).
