@@ -23,7 +23,8 @@ table; Istio builds one per client proxy):
   is "".
 
 istio-config-validator (``internal/pkg/parser/testcase.go``, ``internal/pkg/unit/unit.go``):
-each request is every combination of ``authority`` × ``method`` × ``uri`` with ``headers``;
+each request is every combination of ``authority`` × ``method`` × ``uri`` with ``headers``
+(a query in ``uri`` is kept, for ``queryParams`` matches; the upstream tool drops it);
 the rule istiosim matches (with Istio's full matching, where the upstream tool evaluates only
 uri, method, authority and headers; through the gateway a VirtualService is bound to when it
 is not bound to the mesh) is compared with ``route``, ``redirect``, ``rewrite``,
