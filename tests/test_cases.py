@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -52,6 +53,11 @@ SUITES: dict[str, list[Path | str]] = {
         str(BUNDLED / "destination.yaml"),
         CASES / "productpage-edge.config.yaml",
     ],
+    "productpage-edge-more.cases.yaml": [
+        str(BUNDLED / "bookinfo-k8s.yaml"),
+        str(BUNDLED / "destination.yaml"),
+        CASES / "productpage-edge.config.yaml",
+    ],
     "pilot-corpus.cases.yaml": [
         PILOT / "rule-redirect-injection.yaml",
         PILOT / "rule-default-route-append-headers.yaml",
@@ -71,7 +77,20 @@ def test_every_case_file_has_its_configs() -> None:
 def test_case_file_passes_against_its_configs(name: str) -> None:
     report = run_cases(_sim(name), CASES / name)
     assert report.passed, str(report)
-    assert len(report.results) == len(yaml.safe_load((CASES / name).read_text())["tests"])
+    assert len(report.results) == sum(map(_n_requests, _written_cases(CASES / name)))
+
+
+def _written_cases(path: Path) -> list[dict[str, Any]]:
+    return [c for doc in yaml.safe_load_all(path.read_text()) for c in doc["tests"]]
+
+
+def _n_requests(case: dict[str, Any]) -> int:
+    """The requests one written case runs: every combination of its listed input values."""
+    n = 1
+    for k in ("host", "authority", "method", "path"):
+        v = case["input"].get(k)
+        n *= len(v) if isinstance(v, list) else 1
+    return n
 
 
 def test_case_files_state_every_validate_and_input_field() -> None:
@@ -80,8 +99,8 @@ def test_case_files_state_every_validate_and_input_field() -> None:
     source: set[str] = set()
     sampled: set[str] = set()
     for f in CASES.glob("*.cases.yaml"):
-        for case in yaml.safe_load(f.read_text())["tests"]:
-            validate |= set(case["validate"])
+        for case in _written_cases(f):
+            validate |= {"negated" if k == "not" else k for k in case["validate"]}
             inputs |= set(case["input"])
             source |= set(case["input"].get("source", {}))
             sampled |= set(case["validate"].get("sampled", {}))
@@ -452,11 +471,14 @@ BAD = [
         ],
     ),
     ("", ["cases.yaml: error[ISM0007] a case file is empty; write one 'tests:' list"]),
-    (
+    (  # several documents: each is checked (issue 13)
         "tests: [{test_name: a}]\n---\ntests: []\n",
         [
-            "cases.yaml:3:1: error[ISM0007] a case file has more than one YAML document;"
-            " write one 'tests:' list"
+            "cases.yaml:1:9: error[ISM0008] tests[0].input: missing required field 'input' (cases)",
+            "cases.yaml:1:9: error[ISM0008] tests[0].validate: missing required field 'validate'"
+            " (cases)",
+            "cases.yaml:3:1: error[ISM0004] tests: List should have at least 1 item after"
+            " validation, not 0 (got list) (cases)",
         ],
     ),
     ("- a\n- b\n", ["cases.yaml:1:1: error[ISM0007] a document must be a mapping, not list"]),

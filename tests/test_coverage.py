@@ -158,14 +158,20 @@ def test_fail_under_compares_exactly(sim: istiosim.Simulator) -> None:
             report.fail_under(bad)
 
 
-def test_nothing_to_cover_is_full_coverage() -> None:
+def test_nothing_to_cover_says_so_instead_of_100_percent() -> None:
+    """Issue 13: with no VirtualService rule loaded the figure is n/a, not 100%, and a
+    coverage gate above 0 cannot be met."""
     sim = istiosim.load(str(KUBE))
     report = route_coverage(sim.plan, [])
-    assert report.percent == 100.0 and not report.fail_under(100)
-    assert report.details().splitlines()[1] == (
-        "  no VirtualService http rules were loaded: nothing to cover"
+    assert report.empty and report.fail_under(100) and not report.fail_under(0)
+    assert report.summary() == (
+        "route coverage: n/a (no VirtualService http rule was loaded: nothing to cover)"
     )
-    assert CoverageReport().percent == 100.0
+    assert report.details().splitlines()[1] == (
+        "  check the -f paths: cases ran, but against no VirtualService rule"
+    )
+    assert report.to_dict()["percent"] is None
+    assert CoverageReport().empty
 
 
 def test_to_dict(sim: istiosim.Simulator) -> None:

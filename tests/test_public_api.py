@@ -88,6 +88,8 @@ LAYER = {
     "testing.cases.coverage": 7,
     "testing.cases.models": 7,
     "testing.cases.run": 7,
+    "testing.cases.formats": 7,
+    "testing.cases.ci": 7,
     "testing.routes": 7,
     "testing.split": 7,
     "testing.strategies": 7,
@@ -129,6 +131,7 @@ THIRD_PARTY_ONLY_IN = {
         "loader.assemble",
         "loader.errors",
         "testing.cases.models",
+        "testing.cases.formats",
         "testing.routes",
     },
     "scipy": {

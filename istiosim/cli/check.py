@@ -26,7 +26,12 @@ SUPPRESS_ANNOTATION = "galley.istio.io/analyze-suppress"
 def register(sub: Subparsers, name: str) -> None:
     c = sub.add_parser(name, help="validate configs (Istio's codes) and report diagnostics")
     c.add_argument("-f", "--filename", action="append", required=True, metavar="PATH")
-    c.add_argument("--format", choices=("text", "json"), default="text")
+    c.add_argument(
+        "--format",
+        choices=("text", "json", "github"),
+        default="text",
+        help="text; json; github: the text plus GitHub Actions annotations at file:line",
+    )
     c.add_argument(
         "--all", action="store_true", help="also list info about ignored kinds and replaced objects"
     )
@@ -149,6 +154,11 @@ def cmd_check(args: argparse.Namespace) -> int:
             f"{len(config.virtual_services)} VirtualService(s), {len(config.destination_rules)} "
             f"DestinationRule(s), {len(plan.services)} service(s): {n_err} error(s), {n_warn} warning(s)"
         )
+    if args.format == "github":
+        from ..testing.cases.ci import diagnostic_annotation
+
+        for d in unreadable or diags:
+            print(diagnostic_annotation(d))
     if unreadable:
         return 2
     return 1 if any(d.severity is Severity.ERROR for d in diags) else 0

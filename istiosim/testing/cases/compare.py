@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from ...request import Request
 from ...results import Candidate, Decision, Outcome
 from ...weights import WeightTable
-from .models import CaseValidate, SampledCheck
+from .models import CaseValidate, HeaderMatch, SampledCheck
 
 if TYPE_CHECKING:
     from ...simulator import Simulator
@@ -232,11 +232,52 @@ def _compare(v: CaseValidate, d: Decision, req: Request) -> list[Mismatch]:
                 continue
             fwd = d.request_headers if d.request_headers is not None else req.headers
             for h, hv in (want or {}).items():
-                cmp(f"headers.{h}", hv, fwd.get(h.lower()))
+                got = fwd.get(h.lower())
+                _cmp_header(out, f"headers.{h}", hv, None if got is None else str(got))
         elif name == "response_headers":
             for h, hv in (want or {}).items():
-                cmp(f"response_headers.{h}", hv, _response_header(d, h))
+                _cmp_header(out, f"response_headers.{h}", hv, _response_header(d, h))
     return out
+
+
+def _cmp_header(
+    out: list[Mismatch], name: str, want: str | HeaderMatch | None, got: str | None
+) -> None:
+    if isinstance(want, HeaderMatch):
+        if not want.matches(got):
+            out.append(Mismatch(name, str(want), "absent" if got is None else repr(got)))
+    elif want != got:
+        out.append(Mismatch(name, _show(want), _show(got)))
+
+
+def _single_checks(v: CaseValidate) -> list[tuple[str, CaseValidate, str]]:
+    """``v`` cut into one check per field (per header for the header maps): (field, check,
+    what it expects)."""
+    out: list[tuple[str, CaseValidate, str]] = []
+    for name in v.stated:
+        want = getattr(v, name)
+        if name in ("headers", "response_headers"):
+            for h, hv in (want or {}).items():
+                fields: dict[str, Any] = {name: {h: hv}}
+                one = CaseValidate.model_construct(_fields_set={name}, **fields)
+                shown = str(hv) if isinstance(hv, HeaderMatch) else _show(hv)
+                out.append((f"{name}.{h}", one, shown))
+        elif name != "negated":
+            value: dict[str, Any] = {name: want}
+            one = CaseValidate.model_construct(_fields_set={name}, **value)
+            out.append((name, one, _show(want)))
+    return out
+
+
+def _negated(v: CaseValidate | None, d: Decision, req: Request) -> list[Mismatch]:
+    """The fields of a ``not:`` block that hold (each one must not)."""
+    if v is None:
+        return []
+    return [
+        Mismatch(f"not.{field}", f"not {shown}", f"{shown} holds")
+        for field, one, shown in _single_checks(v)
+        if not _compare(one, d, req)
+    ]
 
 
 def _variants(
@@ -274,7 +315,7 @@ def check_route(sim: Simulator, req: Request, v: CaseValidate, *, seed: int = 0)
     """Route ``req`` (draws from ``seed``) and compare the fields ``v`` states."""
     d = sim.route(req, rng=seed, trace=True)
     variants = _variants(sim, req, d, seed)
-    per = [_compare(v, dv, req) for _, _, dv in variants]
+    per = [_compare(v, dv, req) + _negated(v.negated, dv, req) for _, _, dv in variants]
     everywhere = set.intersection(*(set(ms) for ms in per))
     mismatches: list[Mismatch] = [m for m in per[0] if m in everywhere]
     for (when, _, _), ms in zip(variants, per, strict=True):

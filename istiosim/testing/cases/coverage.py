@@ -93,8 +93,13 @@ class CoverageReport:
 
     @property
     def percent(self) -> float:
-        """Overall coverage in percent (100 when there is nothing to cover)."""
+        """Overall coverage in percent (100 when there is nothing to cover: see ``empty``)."""
         return _pct(*self.count())
+
+    @property
+    def empty(self) -> bool:
+        """No VirtualService http rule was loaded: there is nothing to cover, and no figure."""
+        return not self.items
 
     @property
     def uncovered(self) -> tuple[CoverageItem, ...]:
@@ -106,9 +111,13 @@ class CoverageReport:
             raise InvalidArgument(f"fail-under must be a percentage in 0..100, got {percent!r}")
         # compare in exact integers so that 2/3 is not "below 66.67" by rounding
         covered, total = self.count()
-        return total > 0 and covered * 100 < percent * total
+        if total == 0:  # nothing loaded to cover: a coverage gate cannot be met
+            return percent > 0
+        return covered * 100 < percent * total
 
     def summary(self) -> str:
+        if self.empty:
+            return "route coverage: n/a (no VirtualService http rule was loaded: nothing to cover)"
         parts = []
         for kind in KINDS:
             c, t = self.count(kind)
@@ -119,8 +128,8 @@ class CoverageReport:
         """The summary and every item no case reached, with file:line."""
         lines = [self.summary()]
         missing = self.uncovered
-        if not self.items:
-            lines.append("  no VirtualService http rules were loaded: nothing to cover")
+        if self.empty:
+            lines.append("  check the -f paths: cases ran, but against no VirtualService rule")
         elif not missing:
             lines.append("  every rule, match block and weighted destination was reached")
         for kind in KINDS:
@@ -134,7 +143,7 @@ class CoverageReport:
         return self.summary()
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"percent": self.percent}
+        out: dict[str, Any] = {"percent": None if self.empty else self.percent}
         for kind in KINDS:
             c, t = self.count(kind)
             out[_KIND_NAMES[kind].replace(" ", "_")] = {
