@@ -8,7 +8,7 @@ from ..errors import Diagnostic
 from ..loader import ConfigSet
 from ..mesh import Mesh
 from ..plan import RoutePlan
-from . import conflicts, deprecations, destinations, pods, rule_order
+from . import conflicts, deprecations, destinations, pods, rollouts_lint, rule_order
 from .subject import Subject
 
 Analyzer = Callable[[Subject], list[Diagnostic]]
@@ -20,6 +20,7 @@ ANALYZERS: tuple[tuple[str, Analyzer], ...] = (
     ("conflicts", conflicts.analyze),  # IST0109
     ("rule_order", rule_order.analyze),  # IST0130, IST0131
     ("deprecations", deprecations.analyze),  # IST0002
+    ("rollouts_lint", rollouts_lint.analyze),  # ISM0300, ISM0301, ISM0307 (Canary, Rollout)
 )
 
 

@@ -73,6 +73,9 @@ from .networking import VirtualServiceSpec as VirtualServiceSpec
 from .networking import WarmupConfiguration as WarmupConfiguration
 from .networking import WorkloadEntrySpec as WorkloadEntrySpec
 from .networking import WorkloadSelector as WorkloadSelector
+from .rollouts import ROLLOUT_API_VERSIONS as ROLLOUT_API_VERSIONS
+from .rollouts import Canary as Canary
+from .rollouts import Rollout as Rollout
 
 #: kind -> model for the kinds istiosim reads; other kinds load with an info diagnostic.
 MODELS: dict[str, type[BaseModel]] = {
@@ -85,4 +88,6 @@ MODELS: dict[str, type[BaseModel]] = {
     "Pod": K8sPod,
     "Node": Node,
     "Namespace": Namespace,
+    "Canary": Canary,
+    "Rollout": Rollout,
 }

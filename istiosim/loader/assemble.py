@@ -30,6 +30,8 @@ class ConfigSet:
     virtual_services: list[cfg.VirtualService] = field(default_factory=list)
     destination_rules: list[cfg.DestinationRule] = field(default_factory=list)
     service_entries: list[cfg.ServiceEntry] = field(default_factory=list)
+    #: Flagger Canaries and Argo Rollouts, in apply order (they write VirtualServices)
+    rollouts: list[cfg.Canary | cfg.Rollout] = field(default_factory=list)
     mesh: Mesh = field(default_factory=Mesh)
     sources: dict[ObjectKey, SourceMap] = field(default_factory=dict)
     diagnostics: list[Diagnostic] = field(default_factory=list)
@@ -131,7 +133,10 @@ def _load_doc(
             )
             return
         model = None  # same kind name in another API group: not ours
-    if model is not None and not istio_kind and group not in ("v1", "apps"):
+    rollout_kind = kind in cfg.ROLLOUT_API_VERSIONS
+    if model is not None and rollout_kind and api not in cfg.ROLLOUT_API_VERSIONS[kind]:
+        model = None  # another version or API group: not read
+    if model is not None and not (istio_kind or rollout_kind) and group not in ("v1", "apps"):
         model = None
     if model is None:
         infos.append(
@@ -237,6 +242,10 @@ def _assemble(
             se = m.model_copy(update={"metadata": _with_ns(m.metadata, e.namespace)})
             out.service_entries.append(se)
             services.extend(_service_entry_services(se, e.namespace))
+        elif isinstance(m, cfg.Canary | cfg.Rollout):
+            out.rollouts.append(
+                m.model_copy(update={"metadata": _with_ns(m.metadata, e.namespace)})
+            )
         elif isinstance(m, cfg.K8sService):
             ports = tuple(ServicePort(p.port, p.name, p.protocol) for p in m.spec.ports) or (
                 ServicePort(80),
