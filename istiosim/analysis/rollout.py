@@ -179,12 +179,18 @@ class RolloutPlan:
         notes = [(None, d) for d in self.diagnostics] + [
             (s.index, d) for s in self.steps for d in s.diagnostics
         ]
-        if notes:
+        # a finding repeated on several steps (same code and message) is printed once
+        groups: dict[tuple[str, str], tuple[list[int], Diagnostic]] = {}
+        for i, d in notes:
+            key = (d.code, d.message) if i is not None else (d.code, f"plan:{d.message}")
+            groups.setdefault(key, ([], d))[0].extend([] if i is None else [i])
+        if groups:
             lines.append("")
-            for i, d in notes:
-                lines.append(("" if i is None else f"step {i}: ") + str(d))
-        n_err = sum(d.severity is Severity.ERROR for _, d in notes)
-        n_warn = sum(d.severity is Severity.WARNING for _, d in notes)
+            for where, d in groups.values():
+                label = _step_label(where)
+                lines.append((f"{label}: " if label else "") + str(d))
+        n_err = sum(d.severity is Severity.ERROR for _, d in groups.values())
+        n_warn = sum(d.severity is Severity.WARNING for _, d in groups.values())
         lines.append(f"{n_err} error(s), {n_warn} warning(s)")
         return "\n".join(lines)
 
@@ -208,6 +214,17 @@ class RolloutPlan:
             f"<div><b>{title}</b><table><thead><tr>{th}</tr></thead><tbody>{body}</tbody>"
             f"</table>{f'<ul>{notes}</ul>' if notes else ''}</div>"
         )
+
+
+def _step_label(indexes: list[int]) -> str:
+    """``step 3``, ``steps 1, 4`` or ``steps 0-11`` (a run of consecutive steps)."""
+    if not indexes:
+        return ""
+    if len(indexes) == 1:
+        return f"step {indexes[0]}"
+    if indexes == list(range(indexes[0], indexes[-1] + 1)):
+        return f"steps {indexes[0]}-{indexes[-1]}"
+    return "steps " + ", ".join(map(str, indexes))
 
 
 def _pct(x: float | None) -> str:

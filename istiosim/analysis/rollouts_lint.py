@@ -161,10 +161,16 @@ def _lint_canary(c: cfg.Canary, out: _Out) -> None:
         if not 0 <= value <= 100:
             out.add("ISM0300", f"{field} {value} must be within 0..100", (*base, field))
     for i, w in enumerate(a.step_weights):
-        if not 0 < w <= 100:
+        if w <= 0:
             out.add(
                 "ISM0300",
-                f"stepWeights[{i}] = {w} must be within 1..100",
+                f"stepWeights[{i}] = {w} must be positive",
+                (*base, "stepWeights", i),
+            )
+        elif w > 100:
+            out.add(
+                "ISM0307",
+                f"stepWeights[{i}] = {w} is above 100: Flagger clamps the weight at 100",
                 (*base, "stepWeights", i),
             )
         elif i and w <= a.step_weights[i - 1]:

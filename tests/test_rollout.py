@@ -1,0 +1,510 @@
+"""Rollout plans: the VirtualServices Flagger and Argo Rollouts write, step by step.
+
+The step arithmetic and the VirtualService shapes are checked against the controllers' own code
+and tests (fluxcd/flagger and argoproj/argo-rollouts, cited per test); the shares are exact
+(the analytic engine), so they are compared with ``==`` or to 1e-12.
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import istiosim
+from istiosim import ConfigError, Request, Traffic
+from istiosim.analysis.rollout import RolloutPlan, parse_rate
+from istiosim.cli import main
+from istiosim.errors import InvalidArgument
+from istiosim.stats import required_samples
+
+DATA = Path(__file__).parent / "data" / "rollouts"
+
+
+def canary_yaml(analysis: str, service: str = "port: 9898") -> str:
+    """A Flagger Canary for the Deployment ``podinfo`` in ``test`` with this analysis."""
+    return textwrap.dedent(
+        """\
+        apiVersion: flagger.app/v1beta1
+        kind: Canary
+        metadata:
+          name: podinfo
+          namespace: test
+        spec:
+          targetRef:
+            apiVersion: apps/v1
+            kind: Deployment
+            name: podinfo
+          service:
+        {service}
+          analysis:
+        {analysis}
+        """
+    ).format(
+        service=textwrap.indent(textwrap.dedent(service), "    "),
+        analysis=textwrap.indent(textwrap.dedent(analysis), "    "),
+    )
+
+
+def plan_of(text: str, **kw: Any) -> RolloutPlan:
+    return istiosim.rollout(istiosim.load(text), **kw)
+
+
+def canary_weights(plan: RolloutPlan) -> list[int | None]:
+    return [s.weights.get("podinfo-canary") for s in plan.steps]
+
+
+# -- Flagger: step arithmetic (pkg/controller/scheduler.go) -------------------------------------
+
+
+def test_flagger_docs_podinfo_steps_by_ten_up_to_max_weight() -> None:
+    """docs/gitbook/tutorials/istio-progressive-delivery.md: stepWeight 10, maxWeight 50; each
+    interval runCanary adds nextStepWeight while the canary weight is below maxWeight, then
+    promotion routes everything back to the primary (runPromotionTrafficShift)."""
+    plan = istiosim.rollout(istiosim.load(DATA / "flagger-podinfo.yaml"), rate=200)
+    assert plan.kind == "Canary" and plan.strategy == "canary"
+    assert canary_weights(plan) == [0, 10, 20, 30, 40, 50, 0]
+    assert [s.canary_share for s in plan.steps] == [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.0]
+    assert all(s.duration_s == 60.0 for s in plan.steps)  # interval: 1m
+    assert [s.weights["podinfo-primary"] for s in plan.steps] == [100, 90, 80, 70, 60, 50, 100]
+    assert plan.ok
+
+
+def test_flagger_docs_max_weight_overshoot() -> None:
+    """docs/gitbook/usage/deployment-strategies.md "Rollout Weights": maxWeight 50, stepWeight 20
+    gives 20, 40, 60, then promotion; the 60 passes maxWeight (ISM0304, cf. flagger #189)."""
+    plan = plan_of(canary_yaml("interval: 1m\nmaxWeight: 50\nstepWeight: 20"))
+    assert canary_weights(plan) == [0, 20, 40, 60, 0]
+    codes = [[d.code for d in s.diagnostics] for s in plan.steps]
+    assert "ISM0304" in codes[3] and all("ISM0304" not in c for i, c in enumerate(codes) if i != 3)
+    assert "overshoots maxWeight 50" in str(plan)
+
+
+@pytest.mark.parametrize(
+    ("weights", "primary"),
+    [
+        # pkg/controller/scheduler_svc_test.go TestScheduler_ServicePromotionWithWeightsHappyCase
+        ("[1, 2, 10, 80]", [100, 99, 98, 90, 20]),
+        # ... TestScheduler_ServicePromotionWithWeightsOverflow: the last entry is clamped at 100
+        ("[1, 2, 10, 200]", [100, 99, 98, 90, 0]),
+    ],
+)
+def test_flagger_step_weights_as_flaggers_own_tests(weights: str, primary: list[int]) -> None:
+    plan = plan_of(canary_yaml(f"interval: 1m\nstepWeights: {weights}"))
+    # the primary weights testServicePromotion asserts, then the promotion step
+    assert [s.weights["podinfo-primary"] for s in plan.steps[:-1]] == primary
+    assert plan.steps[-1].weights == {"podinfo-primary": 100, "podinfo-canary": 0}
+
+
+def test_flagger_mirror_step_comes_first_at_weight_zero() -> None:
+    """runCanary: with mirror, the first step mirrors at weight 0 (SetRoutes(.., mirrored=true)),
+    the next one starts weighting; SetRoutes puts mirror and mirrorPercentage on http[0]."""
+    plan = plan_of(
+        canary_yaml("interval: 30s\nstepWeight: 25\nmaxWeight: 50\nmirror: true\nmirrorWeight: 40")
+    )
+    assert [s.action for s in plan.steps] == [
+        "initialise",
+        "mirror",
+        "advance canary weight 25",
+        "advance canary weight 50",
+        "promote: all traffic to primary",
+    ]
+    mirror = plan.steps[1]
+    assert mirror.canary_share == 0.0 and mirror.mirror_share == pytest.approx(0.4, abs=1e-12)
+    http = mirror.virtual_services[0].spec.http[0]
+    assert http is not None and http.mirror is not None and http.mirror.host == "podinfo-canary"
+    assert http.mirror_percentage is not None and http.mirror_percentage.value == 40.0
+    assert plan.steps[2].mirror_share == 0.0 and plan.steps[2].canary_share == 0.25
+
+
+def test_flagger_gradual_promotion() -> None:
+    """runPromotionTrafficShift with stepWeightPromotion: the primary gains that much per
+    interval until it has everything."""
+    plan = plan_of(
+        canary_yaml("interval: 1m\nstepWeight: 30\nmaxWeight: 60\nstepWeightPromotion: 25")
+    )
+    assert canary_weights(plan) == [0, 30, 60, 35, 10, 0]
+
+
+def test_flagger_set_routes_shape() -> None:
+    """IstioRouter.reconcileVirtualService / SetRoutes (pkg/router/istio.go): the VirtualService
+    is named after the apex service, hosts = service.hosts + apex, gateways default to mesh,
+    one http route with the service's retries and the primary/canary destinations."""
+    plan = istiosim.rollout(istiosim.load(DATA / "flagger-podinfo.yaml"))
+    vs = plan.steps[2].virtual_services[0]
+    assert (vs.metadata.namespace, vs.metadata.name) == ("test", "podinfo")
+    assert vs.spec.hosts == ["podinfo"] and vs.spec.gateways == ["mesh"]
+    (rule,) = vs.spec.http
+    assert rule is not None and rule.retries is not None and rule.retries.attempts == 3
+    assert [(d.destination.host, d.weight) for d in rule.route if d.destination] == [
+        ("podinfo-primary", 80),
+        ("podinfo-canary", 20),
+    ]
+
+
+def test_flagger_ab_routes_only_matching_traffic() -> None:
+    """docs/gitbook/tutorials/istio-ab-testing.md; runAB sets primary 0 / canary 100 for each
+    iteration and SetRoutes writes the A/B pair: the merged match → canary, the rest → primary."""
+    sim = istiosim.load(DATA / "flagger-ab.yaml")
+    host = "abtest.test.svc.cluster.local"
+    traffic = Traffic.mix(
+        [
+            (Request(host, headers={"x-canary": "insider"}, namespace="test"), 1),
+            (Request(host, headers={"cookie": "canary=always"}, namespace="test"), 1),
+            (Request(host, namespace="test"), 8),
+        ]
+    )
+    plan = istiosim.rollout(sim, traffic, rate=50)
+    assert plan.strategy == "ab" and len(plan) == 12
+    it = plan.steps[1]
+    assert it.action == "iteration 1/10"
+    assert it.canary_share == pytest.approx(0.2, abs=1e-12)
+    assert it.managed_share == pytest.approx(0.2, abs=1e-12)
+    assert it.canary_share_managed == pytest.approx(1.0, abs=1e-12)
+    assert len(it.virtual_services[0].spec.http) == 2
+    assert it.requests == pytest.approx(50 * 60 * 0.2)
+    assert plan.steps[0].canary_share == 0.0 and plan.steps[-1].canary_share == 0.0
+
+
+def test_flagger_blue_green_then_all_to_canary() -> None:
+    """runBlueGreen: iterations at 100/0 (mirroring when mirror is set), then all traffic to the
+    canary, then promotion."""
+    plan = plan_of(canary_yaml("interval: 1m\niterations: 2\nmirror: true"))
+    assert plan.strategy == "bluegreen"
+    assert canary_weights(plan) == [0, 0, 0, 100, 0]
+    assert [s.mirror_share for s in plan.steps] == [0.0, 1.0, 1.0, 0.0, 0.0]
+
+
+def test_flagger_session_affinity_cookie_route_first() -> None:
+    """getSessionAffinityRouteRules: while the canary has weight, a rule matching the Cookie
+    header regex ``.*<name>.*<value>.*`` sends sticky users to the canary, ahead of the weighted
+    route (whose canary destination sets the cookie)."""
+    plan = plan_of(
+        canary_yaml(
+            "interval: 1m\nstepWeight: 50\nmaxWeight: 50\n"
+            "sessionAffinity:\n  cookieName: flagger-cookie\n  maxAge: 21600"
+        )
+    )
+    step = plan.steps[1]
+    sticky, weighted = step.virtual_services[0].spec.http
+    assert sticky is not None and weighted is not None
+    assert sticky.match[0].headers["Cookie"] is not None
+    assert sticky.match[0].headers["Cookie"].regex == ".*flagger-cookie.*RANDOM.*"
+    add = weighted.route[1].headers.response.add  # type: ignore[union-attr]
+    assert add == {"Set-Cookie": "flagger-cookie=RANDOM; Max-Age=21600"}
+    assert step.canary_share == 0.5 and step.canary_share_managed == 0.5
+    # without the cookie, users reach the weighted route: the managed route is the second rule
+    assert step.managed_share == 1.0
+
+
+# -- Argo Rollouts (rollout/trafficrouting/istio/istio.go) --------------------------------------
+
+
+def test_argo_header_route_e2e_plan() -> None:
+    """test/e2e/header-routing/istio-hr-host.yaml: setWeight 20, then a header route for
+    firefox, replaced by one for chrome, removed after setWeight 40. createHeaderRoute appends
+    the route (canary 100) and orderRoutes puts the managed routes first."""
+    sim = istiosim.load(DATA / "argo-header-route.yaml")
+    host = "stable-service"
+    traffic = Traffic.mix(
+        [
+            (Request(host, headers={"agent": "firefox 118"}), 3),
+            (Request(host, headers={"agent": "chrome 120"}), 5),
+            (Request(host), 2),
+        ]
+    )
+    plan = istiosim.rollout(sim, traffic, rate="200/s")
+    shares = [round(s.canary_share or 0, 12) for s in plan.steps]
+    # firefox 30% + 20% of the rest; chrome 50% + 20% of the rest; 40% weight once removed
+    assert shares == [0.2, 0.44, 0.44, 0.6, 0.6, 0.7, 0.4, 0.4, 1.0, 0.0]
+    assert [s.set_weight for s in plan.steps] == [20, 20, 20, 20, 20, 40, 40, 40, 100, 0]
+    http = plan.steps[3].virtual_services[0].spec.http
+    assert [h.name for h in http if h] == ["set-header-1", "primary"]
+    first = http[0]
+    assert first is not None and first.match[0].headers["agent"] is not None
+    assert first.match[0].headers["agent"].regex == "chrome(.*)"
+    assert [d.weight for d in first.route] == [100]
+    assert [h.name for h in plan.steps[6].virtual_services[0].spec.http if h] == ["primary"]
+    # the weighted route's split is what setWeight says, whatever the header route takes
+    assert all(s.canary_share_managed == pytest.approx((s.set_weight or 0) / 100) for s in plan)
+    assert plan.steps[2].duration_s == 600 and plan.steps[7].duration_s is None
+
+
+def test_argo_user_rule_ahead_of_weighted_route_shows_the_shortfall() -> None:
+    """docs/features/traffic-management/istio.md subset-level split, with a user rule for
+    jason first: the canary gets 75% of setWeight (ISM0305 says by how much)."""
+    sim = istiosim.load(DATA / "argo-subset.yaml")
+    traffic = Traffic.mix(
+        [
+            (Request("rollout-demo", headers={"end-user": "jason"}), 1),
+            (Request("rollout-demo"), 3),
+        ]
+    )
+    plan = istiosim.rollout(sim, traffic, rate=200)
+    s2 = plan.steps[2]
+    assert s2.weights == {"rollout-demo:stable": 50, "rollout-demo:canary": 50}
+    assert s2.canary_share == pytest.approx(0.375, abs=1e-12)
+    assert s2.canary_share_managed == pytest.approx(0.5, abs=1e-12)
+    assert s2.managed_share == pytest.approx(0.75, abs=1e-12)
+    (d,) = [d for d in s2.diagnostics if d.code == "ISM0305"]
+    assert "37.5% of all traffic, not the 50%" in d.message and "12.5 points less" in d.message
+    assert d.location is not None and d.location.line == 78  # the setWeight: 50 step
+
+
+def test_argo_process_routes_deletes_unknown_destinations_and_keeps_ports() -> None:
+    """processRoutes: canary = desired, stable = 100 - desired, any other destination deleted
+    (appendPatch toDelete)."""
+    text = (
+        (DATA / "argo-header-route.yaml")
+        .read_text()
+        .replace(
+            "      weight: 0\n---",
+            "      weight: 0\n    - destination:\n        host: old-service\n      weight: 0\n---",
+            1,
+        )
+    )
+    plan = plan_of(text)
+    assert plan.steps[0].weights == {"stable-service": 80, "canary-service": 20}
+
+
+def test_argo_mirror_route_prepended_with_current_weights() -> None:
+    """createMirrorRoute: a managed route with the step's matches, the weighted route's current
+    destinations, ``mirror: canary`` and mirrorPercentage; it goes first (orderRoutes)."""
+    text = (
+        (DATA / "argo-header-route.yaml")
+        .read_text()
+        .replace(
+            "        - name: set-header-1\n",
+            "        - name: mirror-1\n        - name: set-header-1\n",
+        )
+    )
+    text = text.replace(
+        "      - setWeight: 40\n",
+        "      - setWeight: 40\n      - setMirrorRoute:\n          name: mirror-1\n"
+        "          percentage: 35\n          match:\n          - method: {exact: GET}\n",
+    )
+    plan = plan_of(text)
+    step = next(s for s in plan.steps if s.action == "setMirrorRoute mirror-1")
+    http = step.virtual_services[0].spec.http
+    first = http[0]
+    assert first is not None and first.name == "mirror-1"
+    assert first.mirror is not None and first.mirror.host == "canary-service"
+    assert [d.weight for d in first.route] == [60, 40]
+    # every request is a GET: all of it mirrored at 35%, split 60/40 by the mirror route
+    assert step.mirror_share == pytest.approx(0.35, abs=1e-12)
+    assert step.canary_share == pytest.approx(0.4, abs=1e-12)
+    assert step.canary_share_managed == pytest.approx(0.4, abs=1e-12)
+
+
+def test_a_step_istio_refuses_keeps_the_previous_virtual_service() -> None:
+    """A header route with a regex RE2 refuses: Istio's webhook rejects the update (ISM0302),
+    the previous VirtualService stays in effect and its routing is what the step sees."""
+    text = (DATA / "argo-header-route.yaml").read_text().replace("firefox(.*)", "firefox(")
+    plan = plan_of(text)
+    s1 = plan.steps[1]
+    assert s1.rejected and [d.code for d in s1.diagnostics][:1] == ["ISM0302"]
+    assert "stays in effect" in s1.diagnostics[0].message
+    assert s1.canary_share == plan.steps[0].canary_share == 0.2
+    assert not plan.ok
+    assert not plan.steps[3].rejected  # chrome(.*) replaces the bad route
+
+
+# -- verification at alpha / tolerance ----------------------------------------------------------
+
+
+def test_step_sample_size_uses_required_samples() -> None:
+    plan = istiosim.rollout(
+        istiosim.load(DATA / "flagger-podinfo.yaml"), rate="200/s", alpha=0.05, tolerance=0.01
+    )
+    s1, s2 = plan.steps[1], plan.steps[2]
+    assert s1.requests == 200 * 60
+    assert s1.required == required_samples({"p": 90, "c": 10}, tolerance=0.01, alpha=0.05)
+    assert s2.required == required_samples({"p": 80, "c": 20}, tolerance=0.01, alpha=0.05)
+    assert s1.verifiable is True and s2.verifiable is False
+    assert any(d.code == "ISM0306" for d in s2.diagnostics)
+    wider = istiosim.rollout(
+        istiosim.load(DATA / "flagger-podinfo.yaml"), rate="200/s", tolerance=0.02
+    )
+    assert all(s.verifiable for s in wider.steps)
+    no_rate = istiosim.rollout(istiosim.load(DATA / "flagger-podinfo.yaml"))
+    assert all(s.requests is None and s.verifiable is None for s in no_rate.steps)
+
+
+@pytest.mark.parametrize(
+    ("text", "per_s"),
+    [
+        (200, 200.0),
+        ("200", 200.0),
+        ("200/s", 200.0),
+        ("12000/m", 200.0),
+        ("720000/h", 200.0),
+        ("0.2/ms", 200.0),
+    ],
+)
+def test_parse_rate(text: Any, per_s: float) -> None:
+    assert parse_rate(text) == pytest.approx(per_s)
+
+
+@pytest.mark.parametrize("bad", ["fast", "200/week", -1, float("inf"), True])
+def test_parse_rate_refuses(bad: Any) -> None:
+    with pytest.raises(InvalidArgument):
+        parse_rate(bad)
+
+
+# -- results: text, JSON, HTML ------------------------------------------------------------------
+
+
+def test_json_shape_is_the_design_contract(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(
+        ["rollout", "-f", str(DATA / "flagger-podinfo.yaml"), "--rate", "200/s", "--format", "json"]
+    )
+    assert code == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["kind"] == "Canary" and data["name"] == "podinfo"
+    step = data["steps"][1]
+    for key in (
+        "index",
+        "action",
+        "weights",
+        "canary_share",
+        "canary_share_managed",
+        "duration_s",
+        "requests",
+        "required",
+        "verifiable",
+        "diagnostics",
+    ):
+        assert key in step
+    assert step["weights"] == {"podinfo-primary": 90, "podinfo-canary": 10}
+    assert step["canary_share"] == 0.1 and step["requests"] == 12000.0
+
+
+def test_html_and_repr() -> None:
+    plan = istiosim.rollout(istiosim.load(DATA / "flagger-podinfo.yaml"), rate=200)
+    html = plan._repr_html_()
+    assert html.count("<tr>") == 1 + len(plan) and "podinfo-canary=10" in html
+    assert repr(plan) == "<RolloutPlan Canary test/podinfo: 7 steps>"
+    assert istiosim.RolloutPlan is type(plan) and type(plan).__module__ == "istiosim"
+
+
+# -- bad input: located errors, exit 2 ----------------------------------------------------------
+
+
+def run(capsys: pytest.CaptureFixture[str], argv: list[str]) -> tuple[int, str, str]:
+    code = main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def write(tmp_path: Path, text: str) -> str:
+    p = tmp_path / "in.yaml"
+    p.write_text(text)
+    return str(p)
+
+
+def test_unknown_field_in_canary_is_located(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    f = write(tmp_path, canary_yaml("interval: 1m\nstepWieght: 10"))
+    code, out, err = run(capsys, ["rollout", "-f", f])
+    assert code == 2 and out == ""
+    assert f"{f}:15:5: error[ISM0003]" in err and "stepWieght" in err
+
+
+def test_missing_virtual_service_is_located(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = (
+        (DATA / "argo-header-route.yaml")
+        .read_text()
+        .replace("name: rollouts-demo-vsvc\n            routes", "name: nope\n            routes")
+    )
+    f = write(tmp_path, text)
+    code, _, err = run(capsys, ["rollout", "-f", f])
+    assert code == 2
+    line = next(n for n, t in enumerate(text.splitlines(), 1) if "name: nope" in t)
+    assert f"{f}:{line}:13: error[ISM0301] " in err
+    # `check` runs the same lint: an error, exit 1
+    code, out, _ = run(capsys, ["check", "-f", f])
+    assert code == 1 and "ISM0301" in out
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "code", "message"),
+    [
+        (
+            "            - primary\n",
+            "            - primry\n",
+            "ISM0301",
+            "HTTP Route 'primry' is not found",
+        ),
+        (
+            "      - setWeight: 40\n",
+            "      - setWeight: 140\n",
+            "ISM0300",
+            "SetWeight needs to be between 0 and 100",
+        ),
+        ("      - setWeight: 40\n", "      - {}\n", "ISM0300", "Step must have one of"),
+        (
+            "      - setWeight: 40\n",
+            "      - setWeight: 40\n        pause: {}\n",
+            "ISM0300",
+            "a step sets setWeight and pause",
+        ),
+        (
+            "          name: set-header-1\n          match:\n          - headerName: agent\n"
+            "            headerValue:\n              regex: firefox",
+            "          name: set-header-2\n          match:\n          - headerName: agent\n"
+            "            headerValue:\n              regex: firefox",
+            "ISM0300",
+            "does not exist in spec.strategy.canary.trafficRouting.managedRoutes",
+        ),
+        (
+            "      stableService: stable-service\n",
+            "      stableService: canary-service\n",
+            "ISM0300",
+            "the same service for the stable and canary",
+        ),
+        (
+            "      - pause: {duration: 10m}\n",
+            "      - pause: {duration: soon}\n",
+            "ISM0300",
+            "is not a duration",
+        ),
+    ],
+)
+def test_bad_rollouts(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    old: str,
+    new: str,
+    code: str,
+    message: str,
+) -> None:
+    text = (DATA / "argo-header-route.yaml").read_text()
+    assert old in text
+    f = write(tmp_path, text.replace(old, new, 1))
+    rc, out, err = run(capsys, ["rollout", "-f", f])
+    assert rc == 2 and out == ""
+    lines = [x for x in err.splitlines() if f"error[{code}]" in x and message in x]
+    assert lines and lines[0].startswith(f"{f}:"), err
+
+
+def test_bad_canaries_raise_located_config_errors() -> None:
+    with pytest.raises(ConfigError) as exc:
+        plan_of(canary_yaml("interval: 1m\nmaxWeight: 50"))
+    (d,) = exc.value.diagnostics
+    assert d.code == "ISM0300" and "never shifts traffic" in d.message
+    assert d.location is not None and d.location.line == 13
+    with pytest.raises(ConfigError, match="stepWeights must increase"):
+        plan_of(canary_yaml("interval: 1m\nstepWeights: [10, 5]"))
+    with pytest.raises(ConfigError, match="not a positive Go duration"):
+        plan_of(canary_yaml("interval: often\nstepWeight: 10"))
+
+
+def test_no_rollout_loaded_is_an_argument_error() -> None:
+    with pytest.raises(InvalidArgument, match="no Flagger Canary or Argo Rollout"):
+        istiosim.rollout(istiosim.load("apiVersion: v1\nkind: Service\nmetadata: {name: a}\n"))
