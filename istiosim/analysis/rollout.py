@@ -144,6 +144,7 @@ class RolloutPlan:
     def rows(self) -> list[dict[str, str]]:
         """The step table as strings, one mapping per step (text and HTML share it)."""
         out = []
+        mirrors = any(s.mirror_share for s in self.steps)  # the column only when something is
         for s in self.steps:
             out.append(
                 {
@@ -153,7 +154,7 @@ class RolloutPlan:
                     "canary": _pct(s.canary_share),
                     "canary (managed)": _pct(s.canary_share_managed),
                     "managed": _pct(s.managed_share),
-                    "mirror": _pct(s.mirror_share) if s.mirror_share else "-",
+                    **({"mirror": _pct(s.mirror_share)} if mirrors else {}),
                     "duration": _secs(s.duration_s),
                     "requests": "-" if s.requests is None else f"{s.requests:,.0f}",
                     "needed": "-" if s.required is None else f"{s.required:,}",

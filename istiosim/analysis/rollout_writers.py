@@ -520,7 +520,7 @@ def argo_steps(config: ConfigSet, r: cfg.Rollout, mesh: Mesh) -> Controller:
     set_weight(100)
     steps.append(
         Written(
-            "full promotion: setWeight 100",
+            "promote: setWeight 100",
             snapshot(),
             weighted_now(),
             100,
@@ -536,7 +536,7 @@ def argo_steps(config: ConfigSet, r: cfg.Rollout, mesh: Mesh) -> Controller:
     set_weight(0)
     steps.append(
         Written(
-            "stable = new version: setWeight 0, managed routes removed",
+            "promoted: setWeight 0, managed routes removed",
             snapshot(),
             weighted_now(),
             0,
