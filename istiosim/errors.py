@@ -71,6 +71,7 @@ CODES: dict[str, tuple[str, Severity]] = {
     "ISM0305": ("RolloutCanaryShareBelowWeight", Severity.WARNING),
     "ISM0306": ("RolloutStepUnverifiable", Severity.INFO),
     "ISM0307": ("RolloutPlanSuspicious", Severity.WARNING),
+    "ISM0308": ("RolloutStepFailsRequests", Severity.WARNING),
 }
 
 

@@ -73,7 +73,7 @@ LAYER = {
     "analysis.rule_order": 4,
     "analysis.deprecations": 4,
     "analysis.rollouts_lint": 4,
-    "analysis.rollout": 6,
+    "analysis.rollout": 7,
     "analysis.rollout_writers": 4,
     "testing": 7,
     "testing.cases": 7,

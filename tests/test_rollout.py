@@ -251,7 +251,7 @@ def test_argo_user_rule_ahead_of_weighted_route_shows_the_shortfall() -> None:
     assert s2.managed_share == pytest.approx(0.75, abs=1e-12)
     (d,) = [d for d in s2.diagnostics if d.code == "ISM0305"]
     assert "37.5% of all traffic, not the 50%" in d.message and "12.5 points less" in d.message
-    assert d.location is not None and d.location.line == 78  # the setWeight: 50 step
+    assert d.location is not None and d.location.line == 83  # the setWeight: 50 step
 
 
 def test_argo_process_routes_deletes_unknown_destinations_and_keeps_ports() -> None:
@@ -508,3 +508,42 @@ def test_bad_canaries_raise_located_config_errors() -> None:
 def test_no_rollout_loaded_is_an_argument_error() -> None:
     with pytest.raises(InvalidArgument, match="no Flagger Canary or Argo Rollout"):
         istiosim.rollout(istiosim.load("apiVersion: v1\nkind: Service\nmetadata: {name: a}\n"))
+
+
+def test_requests_that_fail_at_a_step_are_reported() -> None:
+    """Without the Rollout's pod template (and no Deployment loaded) the subsets select no pods:
+    every step's requests end in 503 UH, and each step says how many (ISM0308)."""
+    text = (DATA / "argo-subset.yaml").read_text()
+    text = text.replace(
+        "  template:\n    metadata:\n      labels:\n        app: rollout-demo\n", ""
+    )
+    plan = plan_of(text)
+    msgs = sorted(d.message for d in plan.steps[0].diagnostics if d.code == "ISM0308")
+    assert msgs == [
+        "10.0% of the traffic fails with 503 UH "
+        "(rollout-demo.default.svc.cluster.local subset canary)",
+        "90.0% of the traffic fails with 503 UH "
+        "(rollout-demo.default.svc.cluster.local subset stable)",
+    ]
+    # with the template, the Rollout's pods are modelled and nothing fails
+    ok = istiosim.rollout(istiosim.load(DATA / "argo-subset.yaml"))
+    assert not [d for s in ok.steps for d in s.diagnostics if d.code == "ISM0308"]
+
+
+def test_a_user_catch_all_ahead_of_the_weighted_route() -> None:
+    """A user rule without match before the route Argo patches: the weighted route is never
+    reached (ISM0303 on every step and in `check`)."""
+    text = (
+        (DATA / "argo-subset.yaml")
+        .read_text()
+        .replace(
+            "  - name: jason\n    match:\n    - headers:\n        end-user:\n          exact: jason\n",
+            "  - name: jason\n",
+        )
+    )
+    plan = plan_of(text)
+    assert all(any(d.code == "ISM0303" for d in s.diagnostics) for s in plan.steps)
+    assert all(s.canary_share == 0.0 and s.managed_share == 0.0 for s in plan.steps)
+    assert "comes after http[0], which matches every request" in str(plan)
+    found = [d for d in istiosim.load(text).diagnostics if d.code == "ISM0303"]
+    assert len(found) == 1 and "never reached" in found[0].message

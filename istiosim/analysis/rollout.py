@@ -29,13 +29,14 @@ import html
 import json
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from .. import config as cfg
 from ..compiler import compile_plan
+from ..display import html_table, table
 from ..engine.vector import Router
 from ..errors import ConfigError, Diagnostic, InvalidArgument, Location, Severity
 from ..loader import ConfigSet
@@ -173,10 +174,7 @@ class RolloutPlan:
             head += f"; rate {self.rate:g}/s, verify at alpha={self.alpha:g}, "
             head += f"tolerance={self.tolerance:g}"
         cols = list(rows[0]) if rows else []
-        widths = {c: max(len(c), *(len(r[c]) for r in rows)) for c in cols}
-        lines = [head, "  ".join(c.ljust(widths[c]) for c in cols).rstrip()]
-        for r in rows:
-            lines.append("  ".join(r[c].ljust(widths[c]) for c in cols).rstrip())
+        lines = [head, table(cols, [[r[c] for c in cols] for r in rows])]
         notes = [(None, d) for d in self.diagnostics] + [
             (s.index, d) for s in self.steps for d in s.diagnostics
         ]
@@ -201,10 +199,7 @@ class RolloutPlan:
     def _repr_html_(self) -> str:
         rows = self.rows()
         cols = list(rows[0]) if rows else []
-        th = "".join(f"<th>{html.escape(c)}</th>" for c in cols)
-        body = "".join(
-            "<tr>" + "".join(f"<td>{html.escape(r[c])}</td>" for c in cols) + "</tr>" for r in rows
-        )
+        grid = html_table(cols, [[r[c] for c in cols] for r in rows])
         notes = "".join(
             f"<li>step {s.index}: {html.escape(str(d))}</li>"
             for s in self.steps
@@ -212,8 +207,7 @@ class RolloutPlan:
         )
         title = html.escape(f"{self.kind} {self.namespace}/{self.name} ({self.strategy})")
         return (
-            f"<div><b>{title}</b><table><thead><tr>{th}</tr></thead><tbody>{body}</tbody>"
-            f"</table>{f'<ul>{notes}</ul>' if notes else ''}</div>"
+            f"<div><b>{title}</b>{grid}{f'<ul>{notes}</ul>' if notes else ''}</div>"
         )
 
 
@@ -251,6 +245,8 @@ class _Shares:
     canary_managed: float | None
     managed: float
     mirror: float
+    #: (outcome, host) → share of all traffic that fails (404 NR, 503 NC/UH) at this step
+    failed: dict[tuple[str, str], float] = field(default_factory=dict)
 
 
 def _route(
@@ -265,11 +261,16 @@ def _route(
     probs = class_leaf_probabilities(router, traffic)
     p = np.asarray(traffic.shares, np.float64) @ probs
     canary = managed = managed_canary = mirror = 0.0
+    failed: dict[tuple[str, str], float] = {}
     for i in np.flatnonzero(p > 0):
         lf = router.leaves[int(i)]
         pi = float(p[i])
         t = lf.target_obj
         hit = lf.resolved
+        outcome = lf.outcome.value
+        if outcome in ("NR", "NC", "UH"):
+            where = lf.host(lf.program.key[0]) + (f" subset {t.subset}" if t and t.subset else "")
+            failed[(outcome, where)] = failed.get((outcome, where), 0.0) + pi
         to_canary = t is not None and is_canary(t.host, t.subset)
         if to_canary:
             canary += pi
@@ -281,7 +282,9 @@ def _route(
             for mt, pm in hit.mirrors:
                 if is_canary(mt.host, mt.subset):
                     mirror += pi * fire_probability(pm)
-    return _Shares(canary, managed_canary / managed if managed > 0 else None, managed, mirror)
+    return _Shares(
+        canary, managed_canary / managed if managed > 0 else None, managed, mirror, failed
+    )
 
 
 def _config_for(base: ConfigSet, vss: Mapping[VSKey, cfg.VirtualService], mesh: Mesh) -> ConfigSet:
@@ -362,9 +365,12 @@ def rollout(
                 "istiosim simulates the VirtualServices a Rollout writes, and this one writes none"
             )
         ctl = argo_steps(config, obj, mesh)
-    if ctl.services:
+    if ctl.services or ctl.workloads:
         mesh = Mesh.build(
-            [*mesh.services, *ctl.services], list(mesh.workloads), set(mesh.namespaces) | {ns}
+            [*mesh.services, *ctl.services],
+            [*mesh.workloads, *ctl.workloads],
+            set(mesh.namespaces) | {ns},
+            domain=mesh.domain,
         )
     t = as_traffic(traffic) if traffic is not None else Traffic.constant(ctl.default_request)
     src = config.source(obj.kind, ns, obj.metadata.name)
@@ -417,6 +423,12 @@ def rollout(
                     f"comes after http[{earlier[0]}], which matches every request: it is never "
                     "reached",
                 )
+        for (outcome, where_to), share in sorted(shares.failed.items()):
+            status = 404 if outcome == "NR" else 503
+            note(
+                "ISM0308",
+                f"{_pct(share)} of the traffic fails with {status} {outcome} ({where_to})",
+            )
         if shares.managed == 0 and not any(d.code == "ISM0303" for d in diags):
             note(
                 "ISM0303",

@@ -13,7 +13,7 @@ from typing import Any
 
 from .. import config as cfg
 from ..loader import ConfigSet
-from ..mesh import Mesh, Service, ServicePort, resolve_short_name
+from ..mesh import Mesh, Service, ServicePort, Workload, resolve_short_name
 from ..request import Request
 from .rollouts_lint import (
     flagger_strategy,
@@ -58,6 +58,8 @@ class Controller:
     services: list[Service]
     default_request: Request
     strategy: str
+    #: the pods the controller's objects run on that the loaded config does not model
+    workloads: list[Workload] = field(default_factory=list)
 
 
 def _dest(
@@ -280,12 +282,20 @@ def flagger_steps(c: cfg.Canary, mesh: Mesh) -> Controller:
     domain = mesh.domain
     canary_fqdn = resolve_short_name(canary, ns, domain)
     existing = {(s.name, s.namespace) for s in mesh.services}
-    target = mesh.workload(c.spec.target_ref.name, ns)
-    labels = dict(target.labels) if target is not None else {"app": c.spec.target_ref.name}
+    # Flagger creates <target>-primary (the target's labels, app=<target>-primary) and the
+    # apex, primary and canary Services; the target Deployment itself must exist in the
+    # cluster: when the loaded config lacks any of them, they are modelled (one pod each)
+    tname = c.spec.target_ref.name
+    target = mesh.workload(tname, ns)
+    labels = dict(target.labels) if target is not None else {"app": tname}
+    primary_labels = {**labels, "app": f"{tname}-primary"}
+    workloads = [] if target is not None else [Workload(tname, ns, labels, 1)]
+    if mesh.workload(f"{tname}-primary", ns) is None:
+        workloads.append(Workload(f"{tname}-primary", ns, primary_labels, 1))
     services = []
     for name, selector in (
-        (apex, {"app": f"{c.spec.target_ref.name}-primary"}),
-        (primary, {"app": f"{c.spec.target_ref.name}-primary"}),
+        (apex, {"app": f"{tname}-primary"}),
+        (primary, {"app": f"{tname}-primary"}),
         (canary, labels),
     ):
         if (name, ns) not in existing:
@@ -298,7 +308,7 @@ def flagger_steps(c: cfg.Canary, mesh: Mesh) -> Controller:
         req = Request(
             host if "." in host else resolve_short_name(host, ns, domain), namespace=ns, gateway=g
         )
-    return Controller(steps, lambda h, s: h == canary_fqdn, services, req, strategy)
+    return Controller(steps, lambda h, s: h == canary_fqdn, services, req, strategy, workloads)
 
 
 def _merge(
@@ -556,7 +566,15 @@ def argo_steps(config: ConfigSet, r: cfg.Rollout, mesh: Mesh) -> Controller:
         req = Request(host, namespace=first_key[0], gateway=g)
     else:
         req = Request(host, namespace=first_key[0])
-    return Controller(steps, is_canary_dest, [], req, "canary")
+    # the Rollout's own pods (its template), when the loaded config has no workload of its name
+    workloads = []
+    template = r.spec.template or {}
+    labels = (template.get("metadata") or {}).get("labels") or {}
+    if labels and mesh.workload(r.metadata.name, ns) is None:
+        labels = {str(k): str(v) for k, v in labels.items()}
+        n = r.spec.replicas if r.spec.replicas is not None else 1
+        workloads.append(Workload(r.metadata.name, ns, labels, max(1, min(n, 100)), "Rollout"))
+    return Controller(steps, is_canary_dest, [], req, "canary", workloads)
 
 
 def _secs(x: float | None) -> str:

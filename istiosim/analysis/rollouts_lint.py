@@ -433,6 +433,16 @@ def _lint_istio_refs(
             problem = route_destinations_problem(http[i], canary, dr)
             if problem:
                 out.add("ISM0301", f"{problem} (VirtualService {key[0]}/{key[1]}, http[{i}])", rp)
+            # managed routes go first (orderRoutes); user routes stay in the user's order
+            before = [j for j in range(i) if not http[j].match and http[j].name not in managed]
+            if before:
+                out.add(
+                    "ISM0303",
+                    f"the weighted route http[{i}] ({http[i].name or 'unnamed'}) of VirtualService "
+                    f"{key[0]}/{key[1]} comes after http[{before[0]}], which matches every "
+                    "request: it is never reached and setWeight moves no traffic",
+                    rp,
+                )
 
 
 def weighted_route_indexes(names: list[str], http: list[cfg.HTTPRoute]) -> list[int]:
