@@ -547,3 +547,44 @@ def test_a_user_catch_all_ahead_of_the_weighted_route() -> None:
     assert "comes after http[0], which matches every request" in str(plan)
     found = [d for d in istiosim.load(text).diagnostics if d.code == "ISM0303"]
     assert len(found) == 1 and "never reached" in found[0].message
+
+
+def test_flagger_skip_analysis_promotes_at_once() -> None:
+    """shouldSkipAnalysis (pkg/controller/scheduler.go): with skipAnalysis the canary is promoted
+    without any traffic step."""
+    text = canary_yaml("interval: 1m\nstepWeight: 10").replace(
+        "  service:", "  skipAnalysis: true\n  service:"
+    )
+    plan = plan_of(text)
+    assert [s.action for s in plan.steps] == ["initialise", "skipAnalysis: promote"]
+    assert canary_weights(plan) == [0, 0]
+
+
+def test_flagger_refused_on_every_step_routes_nothing() -> None:
+    """A Canary whose service.match has a regex RE2 refuses: every VirtualService Flagger writes
+    is refused by Istio's webhook, and no step has a VirtualService in effect."""
+    text = canary_yaml(
+        "interval: 1m\nstepWeight: 50",
+        service="port: 9898\nmatch:\n- uri:\n    regex: '/api/(v1'",
+    )
+    plan = plan_of(text)
+    assert all(s.rejected and s.canary_share is None for s in plan.steps)
+    assert all(s.diagnostics[0].code == "ISM0302" for s in plan.steps)
+    assert "nothing is routed" in plan.steps[0].diagnostics[0].message
+    assert not plan.ok
+
+
+def test_check_runs_the_rollout_lint(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    f = write(tmp_path, canary_yaml("interval: 1m\nstepWeights: [10, 5]"))
+    code, out, _ = run(capsys, ["check", "-f", f])
+    assert code == 1
+    assert f"{f}:15:23: error[ISM0300]" in out and "stepWeights must increase: 10 then 5" in out
+
+
+def test_rollout_pods_are_modelled_by_the_loader() -> None:
+    """A Rollout's template runs pods as a Deployment's does: its subsets select them."""
+    sim = istiosim.load(DATA / "argo-subset.yaml")
+    d = sim.route(Request("rollout-demo"), rng=0)
+    assert d.outcome.value == "OK" and d.destination is not None
+    assert sim.mesh is not None and sim.mesh.workload("rollout-demo") is not None
+    assert not [x for x in sim.diagnostics if x.code == "IST0173"]

@@ -206,9 +206,7 @@ class RolloutPlan:
             for d in s.diagnostics
         )
         title = html.escape(f"{self.kind} {self.namespace}/{self.name} ({self.strategy})")
-        return (
-            f"<div><b>{title}</b>{grid}{f'<ul>{notes}</ul>' if notes else ''}</div>"
-        )
+        return f"<div><b>{title}</b>{grid}{f'<ul>{notes}</ul>' if notes else ''}</div>"
 
 
 def _step_label(indexes: list[int]) -> str:

@@ -233,7 +233,11 @@ def flagger_steps(c: cfg.Canary, mesh: Mesh) -> Controller:
 
     strategy = flagger_strategy(c)
     add("initialise", total, 0)
-    if strategy == "ab":
+    if c.spec.skip_analysis:
+        # shouldSkipAnalysis: all traffic to the primary and promote at once, no steps
+        add("skipAnalysis: promote", total, 0, check_share=False)
+        strategy = "skip"
+    elif strategy == "ab":
         for i in range(a.iterations):
             add(f"iteration {i + 1}/{a.iterations}", 0, total, check_share=False)
     elif strategy == "bluegreen":
@@ -268,7 +272,9 @@ def flagger_steps(c: cfg.Canary, mesh: Mesh) -> Controller:
                         "(runCanary), so the last step can pass it",
                     )
                 )
-    if strategy == "canary" and a.step_weight_promotion:
+    if strategy == "skip":
+        pass
+    elif strategy == "canary" and a.step_weight_promotion:
         cw = steps[-1].set_weight or 0
         pw = total - cw
         while cw > 0 and len(steps) < MAX_STEPS:
@@ -566,15 +572,8 @@ def argo_steps(config: ConfigSet, r: cfg.Rollout, mesh: Mesh) -> Controller:
         req = Request(host, namespace=first_key[0], gateway=g)
     else:
         req = Request(host, namespace=first_key[0])
-    # the Rollout's own pods (its template), when the loaded config has no workload of its name
-    workloads = []
-    template = r.spec.template or {}
-    labels = (template.get("metadata") or {}).get("labels") or {}
-    if labels and mesh.workload(r.metadata.name, ns) is None:
-        labels = {str(k): str(v) for k, v in labels.items()}
-        n = r.spec.replicas if r.spec.replicas is not None else 1
-        workloads.append(Workload(r.metadata.name, ns, labels, max(1, min(n, 100)), "Rollout"))
-    return Controller(steps, is_canary_dest, [], req, "canary", workloads)
+    # the Rollout's own pods come from the loader (ConfigSet.mesh), as a Deployment's do
+    return Controller(steps, is_canary_dest, [], req, "canary")
 
 
 def _secs(x: float | None) -> str:

@@ -246,6 +246,8 @@ def _assemble(
             out.rollouts.append(
                 m.model_copy(update={"metadata": _with_ns(m.metadata, e.namespace)})
             )
+            if isinstance(m, cfg.Rollout):  # a Rollout runs pods as a Deployment does
+                workloads.extend(_rollout_workload(m, e.namespace))
         elif isinstance(m, cfg.K8sService):
             ports = tuple(ServicePort(p.port, p.name, p.protocol) for p in m.spec.ports) or (
                 ServicePort(80),
@@ -281,6 +283,18 @@ def _assemble(
                 )
     out.mesh = Mesh.build(services, workloads, namespaces)
     return out
+
+
+def _rollout_workload(r: cfg.Rollout, ns: str) -> list[Workload]:
+    """The pods of a Rollout's template (its stable and canary ReplicaSets share its labels)."""
+    meta = (r.spec.template or {}).get("metadata")
+    labels = meta.get("labels") if isinstance(meta, dict) else None
+    if not isinstance(labels, dict) or not labels:
+        return []
+    n = 1 if r.spec.replicas is None else max(0, min(r.spec.replicas, MAX_REPLICAS))
+    return [
+        Workload(r.metadata.name, ns, {str(k): str(v) for k, v in labels.items()}, n, "Rollout")
+    ]
 
 
 #: Node labels Istio copies onto a pod's endpoint (``AugmentLabels``), when not empty.
