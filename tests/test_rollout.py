@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import istiosim
 from istiosim import ConfigError, Request, Traffic
@@ -588,3 +590,41 @@ def test_rollout_pods_are_modelled_by_the_loader() -> None:
     assert d.outcome.value == "OK" and d.destination is not None
     assert sim.mesh is not None and sim.mesh.workload("rollout-demo") is not None
     assert not [x for x in sim.diagnostics if x.code == "IST0173"]
+
+
+def test_flagger_on_a_gateway_routes_the_gateway_traffic() -> None:
+    """The tutorial's Canary binds the VirtualService to istio-system/public-gateway for
+    app.example.com: the default traffic is that gateway's, and the mesh is not bound."""
+    text = (
+        (DATA / "flagger-podinfo.yaml")
+        .read_text()
+        .replace(
+            "    port: 9898\n",
+            "    port: 9898\n    gateways:\n    - istio-system/public-gateway\n"
+            "    hosts:\n    - app.example.com\n",
+            1,
+        )
+    )
+    plan = plan_of(text)
+    assert plan.traffic == "every request to app.example.com via istio-system/public-gateway"
+    vs = plan.steps[1].virtual_services[0]
+    assert vs.spec.gateways == ["istio-system/public-gateway"]
+    assert vs.spec.hosts == ["app.example.com", "podinfo"]
+    assert [s.canary_share for s in plan.steps] == [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.0]
+
+
+@settings(max_examples=60, deadline=None)
+@given(step=st.integers(1, 100), max_weight=st.integers(1, 100))
+def test_flagger_linear_plan_invariants(step: int, max_weight: int) -> None:
+    """runCanary with stepWeight/maxWeight: the canary weight grows by stepWeight from 0,
+    clamped at 100, until it reaches maxWeight (the first weight at or past it is the last);
+    every step's weights add up to 100; promotion returns all traffic to the primary."""
+    plan = plan_of(canary_yaml(f"interval: 1m\nstepWeight: {step}\nmaxWeight: {max_weight}"))
+    weights = canary_weights(plan)
+    assert weights[0] == 0 and weights[-1] == 0
+    ramp = weights[1:-1]
+    assert ramp == [min(step * k, 100) for k in range(1, len(ramp) + 1)]
+    assert ramp[-1] >= max_weight and all(w < max_weight for w in ramp[:-1])
+    assert all(sum(s.weights.values()) == 100 for s in plan.steps)
+    overshoot = [s.index for s in plan.steps for d in s.diagnostics if d.code == "ISM0304"]
+    assert overshoot == ([len(ramp)] if ramp[-1] > max_weight else [])

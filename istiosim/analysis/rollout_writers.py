@@ -363,9 +363,11 @@ def argo_steps(config: ConfigSet, r: cfg.Rollout, mesh: Mesh) -> Controller:
     def weighted_indexes(key: VSKey, names: list[str]) -> list[int]:
         http = [cfg.HTTPRoute.model_validate(h) for h in state[key]["spec"]["http"]]
         names = list(names)
-        # managed mirror routes are patched by SetWeight too (generateVirtualServicePatches)
+        # managed mirror routes are patched by SetWeight too (generateVirtualServicePatches
+        # appends their names to the route names). As there, once a mirror route exists and
+        # the Rollout lists no routes, only the named routes are patched, not the unnamed one.
         names += [h.name for h in http if h.mirror is not None and h.name in managed and h.name]
-        return weighted_route_indexes(names, http) if names else weighted_route_indexes([], http)
+        return weighted_route_indexes(names, http)
 
     def is_canary_dest(host: str, subset: str | None) -> bool:
         if dr is not None:
