@@ -628,3 +628,25 @@ def test_flagger_linear_plan_invariants(step: int, max_weight: int) -> None:
     assert all(sum(s.weights.values()) == 100 for s in plan.steps)
     overshoot = [s.index for s in plan.steps for d in s.diagnostics if d.code == "ISM0304"]
     assert overshoot == ([len(ramp)] if ramp[-1] > max_weight else [])
+
+
+def test_a_steps_simulator_agrees_with_the_plan() -> None:
+    """Each step keeps its compiled config: its Simulator's exact simulation (an independent
+    path through SimulationResult) gives the share the plan reports, and routes one request
+    as the step's VirtualService says."""
+    sim = istiosim.load(DATA / "argo-subset.yaml")
+    traffic = Traffic.mix(
+        [(Request("rollout-demo", headers={"end-user": "jason"}), 1), (Request("rollout-demo"), 3)]
+    )
+    plan = istiosim.rollout(sim, traffic)
+    for step in plan.steps:
+        res = step.simulator().simulate(traffic, 1000, mode="exact")
+        canary = res.shares(by="subset").get("canary", 0.0)
+        assert canary == pytest.approx(step.canary_share, abs=1e-12), step.action
+    d = plan.steps[2].simulator().route(Request("rollout-demo"), rng=0, trace=True)
+    assert d.virtual_service == "default/rollout-vsvc" and d.rule == 1
+    assert sorted((c.subset, c.probability) for c in d.candidates) == [
+        ("canary", 0.5),
+        ("stable", 0.5),
+    ]
+    assert sim.route(Request("rollout-demo"), rng=0).candidates[0].probability == 1.0  # unchanged

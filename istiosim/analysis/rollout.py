@@ -39,12 +39,14 @@ from ..compiler import compile_plan
 from ..display import html_table, table
 from ..engine.vector import Router
 from ..errors import ConfigError, Diagnostic, InvalidArgument, Location, Severity
-from ..loader import ConfigSet
+from ..loader import ConfigSet, SourceMap
 from ..mesh import Mesh
-from ..plan import fire_probability
+from ..plan import RoutePlan, fire_probability
 from ..simulate import class_leaf_probabilities
+from ..simulator import Simulator
+from ..stats import required_samples
 from ..traffic import Traffic, as_traffic
-from .rollout_writers import VSKey, Written, argo_steps, flagger_steps
+from .rollout_writers import Controller, VSKey, Written, argo_steps, flagger_steps
 from .rollouts_lint import lint
 
 # -- results ----------------------------------------------------------------------------------
@@ -73,6 +75,15 @@ class RolloutStep:
     #: the VirtualServices in effect at this step (what the controller wrote, or kept)
     virtual_services: tuple[cfg.VirtualService, ...] = ()
     rejected: bool = False
+    #: the compiled config in effect at this step (None: nothing was ever accepted)
+    plan: RoutePlan | None = field(default=None, repr=False, compare=False)
+    config: ConfigSet | None = field(default=None, repr=False, compare=False)
+
+    def simulator(self, rng: Any = None) -> Simulator:
+        """A Simulator of the config as it stands at this step (route or simulate through it)."""
+        if self.plan is None:
+            raise InvalidArgument(f"step {self.index}: Istio refused every VirtualService so far")
+        return Simulator(self.plan, config=self.config, rng=rng)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -322,8 +333,6 @@ def rollout(
     pause) sees enough requests to verify its split within ``tolerance`` at ``alpha``
     (``istiosim.stats.required_samples``). Raises ``ConfigError`` (located) when the object is
     one its controller would refuse."""
-    from ..stats import required_samples
-
     config = getattr(sim, "config", None)
     if not isinstance(config, ConfigSet):
         raise InvalidArgument("rollout() needs a Simulator made by istiosim.load (with its config)")
@@ -372,49 +381,142 @@ def rollout(
         )
     t = as_traffic(traffic) if traffic is not None else Traffic.constant(ctl.default_request)
     src = config.source(obj.kind, ns, obj.metadata.name)
-    resource = f"{obj.kind} {ns}/{obj.metadata.name}"
-    live: dict[VSKey, cfg.VirtualService] | None = None
-    live_weighted: list[tuple[VSKey, int]] = []
-    steps: list[RolloutStep] = []
-    for index, w in enumerate(ctl.steps):
-        where: Location | None = src.find(w.where)
+    run = _Run(config, mesh, t, ctl, src, f"{obj.kind} {ns}/{obj.metadata.name}", per_s)
+    steps = [run.step(index, w, alpha, tolerance) for index, w in enumerate(ctl.steps)]
+    return RolloutPlan(
+        obj.kind,
+        obj.metadata.name,
+        ns,
+        ctl.strategy,
+        tuple(steps),
+        _describe(t, traffic),
+        per_s,
+        alpha,
+        tolerance,
+        tuple(d for d in found if d.severity is not Severity.ERROR),
+    )
+
+
+class _Run:
+    """Steps through a plan: the VirtualServices in effect (the last ones Istio accepted) and
+    each step's routing, findings and sample size."""
+
+    def __init__(
+        self,
+        config: ConfigSet,
+        mesh: Mesh,
+        traffic: Traffic,
+        ctl: Controller,
+        src: SourceMap,
+        resource: str,
+        per_s: float | None,
+    ) -> None:
+        self.config, self.mesh, self.traffic, self.ctl = config, mesh, traffic, ctl
+        self.src, self.resource, self.per_s = src, resource, per_s
+        self.live: dict[VSKey, cfg.VirtualService] | None = None
+        self.live_weighted: list[tuple[VSKey, int]] = []
+        self.live_plan: RoutePlan | None = None
+        self.live_config: ConfigSet | None = None
+
+    def step(self, index: int, w: Written, alpha: float, tolerance: float) -> RolloutStep:
+        where: Location | None = self.src.find(w.where)
         diags: list[Diagnostic] = []
 
-        def note(
-            code: str,
-            message: str,
-            where: Location | None = where,
-            diags: list[Diagnostic] = diags,
-        ) -> None:
-            diags.append(Diagnostic.make(code, message, where, resource=resource))
+        def note(code: str, message: str) -> None:
+            diags.append(Diagnostic.make(code, message, where, resource=self.resource))
 
         for code, message in w.notes:
             note(code, message)
         written = {k: cfg.VirtualService.model_validate(v) for k, v in w.vss.items()}
+        step_config = _config_for(self.config, written, self.mesh)
         rejected = False
         try:
-            plan = compile_plan(_config_for(config, written, mesh), mesh)
-            live, live_weighted = written, w.weighted
+            compiled = compile_plan(step_config, self.mesh)
+            self.live, self.live_weighted = written, w.weighted
+            self.live_plan, self.live_config = compiled, step_config
         except ConfigError as exc:
             rejected = True
             why = "; ".join(d.message for d in exc.diagnostics[:3])
-            kept = "the previous VirtualService stays in effect" if live else "nothing is routed"
+            kept = (
+                "the previous VirtualService stays in effect" if self.live else "nothing is routed"
+            )
             note(
                 "ISM0302",
                 f"Istio's webhook refuses the VirtualService written at this step "
                 f"({why}): the update fails and {kept}",
             )
-            if live is None:
-                steps.append(_step(index, w, None, None, diags, (), True))
-                continue
-            plan = compile_plan(_config_for(config, live, mesh), mesh)
-        assert live is not None
-        weighted = {(f"{k[0]}/{k[1]}", _rule_of(live[k], i)) for k, i in live_weighted}
-        shares = _route(plan, t, weighted, ctl.is_canary)
-        for k, i in live_weighted:
-            http = [h for h in live[k].spec.http if h is not None]
+        live, plan = self.live, self.live_plan
+        if live is None or plan is None:
+            return RolloutStep(
+                index,
+                w.action,
+                _weights_written(w),
+                w.set_weight,
+                None,
+                None,
+                None,
+                None,
+                w.duration_s,
+                None,
+                None,
+                None,
+                tuple(diags),
+                (),
+                True,
+            )
+        shares = _route(plan, self.traffic, self._weighted_rules(), self.ctl.is_canary)
+        self._findings(w, shares, rejected, note)
+        weights = _weights(live, self.live_weighted)
+        required = requests = verifiable = None
+        if self.per_s is not None and w.duration_s is not None:
+            requests = self.per_s * w.duration_s * shares.managed
+            split = {k: v for k, v in weights.items() if v >= 0}
+            if split and sum(split.values()) > 0:
+                required = required_samples(split, tolerance=tolerance, alpha=alpha)
+                verifiable = requests >= required
+                if not verifiable:
+                    note(
+                        "ISM0306",
+                        f"{requests:,.0f} requests reach the weighted route in "
+                        f"{_secs(w.duration_s)}; verifying the split within ±{tolerance:g} at "
+                        f"alpha={alpha:g} needs {required:,}",
+                    )
+        return RolloutStep(
+            index,
+            w.action,
+            _weights_written(w) if rejected else weights,
+            w.set_weight,
+            shares.canary,
+            shares.canary_managed,
+            shares.managed,
+            shares.mirror,
+            w.duration_s,
+            requests,
+            required,
+            verifiable,
+            tuple(diags),
+            tuple(live.values()),
+            rejected,
+            plan,
+            self.live_config,
+        )
+
+    def _weighted_rules(self) -> set[tuple[str, int]]:
+        """(``ns/name``, http index) of the weighted routes in effect; the plan's rule index
+        is the position in ``spec.http`` (the controllers write no null rules)."""
+        return {(f"{k[0]}/{k[1]}", i) for k, i in self.live_weighted}
+
+    def _findings(
+        self, w: Written, shares: _Shares, rejected: bool, note: Callable[[str, str], None]
+    ) -> None:
+        """Shadowed weighted routes, failing requests, and a canary short of its weight."""
+        assert self.live is not None
+        shadowed = False
+        for k, i in self.live_weighted:
+            http = [h for h in self.live[k].spec.http if h is not None]
             earlier = [j for j in range(i) if not http[j].match]
             if earlier:
+                shadowed = True
                 note(
                     "ISM0303",
                     f"the weighted route http[{i}] of VirtualService {k[0]}/{k[1]} "
@@ -427,7 +529,7 @@ def rollout(
                 "ISM0308",
                 f"{_pct(share)} of the traffic fails with {status} {outcome} ({where_to})",
             )
-        if shares.managed == 0 and not any(d.code == "ISM0303" for d in diags):
+        if shares.managed == 0 and not shadowed:
             note(
                 "ISM0303",
                 "none of the traffic reaches the weighted routes the controller "
@@ -446,57 +548,6 @@ def rollout(
                 f"points less): {_pct(1 - shares.managed)} of the traffic is routed by other "
                 "rules",
             )
-        weights = _weights(live, live_weighted) if not rejected else _weights_written(w)
-        required = requests = verifiable = None
-        if per_s is not None and w.duration_s is not None:
-            requests = per_s * w.duration_s * shares.managed
-            split = {k: v for k, v in _weights(live, live_weighted).items() if v >= 0}
-            if split and sum(split.values()) > 0:
-                required = required_samples(split, tolerance=tolerance, alpha=alpha)
-                verifiable = requests >= required
-                if not verifiable:
-                    note(
-                        "ISM0306",
-                        f"{requests:,.0f} requests reach the weighted route in "
-                        f"{_secs(w.duration_s)}; verifying the split within ±{tolerance:g} at "
-                        f"alpha={alpha:g} needs {required:,}",
-                    )
-        steps.append(
-            RolloutStep(
-                index,
-                w.action,
-                weights,
-                w.set_weight,
-                shares.canary,
-                shares.canary_managed,
-                shares.managed,
-                shares.mirror,
-                w.duration_s,
-                requests,
-                required,
-                verifiable,
-                tuple(diags),
-                tuple(live.values()),
-                rejected,
-            )
-        )
-    return RolloutPlan(
-        obj.kind,
-        obj.metadata.name,
-        ns,
-        ctl.strategy,
-        tuple(steps),
-        _describe(t, traffic),
-        per_s,
-        alpha,
-        tolerance,
-        tuple(d for d in found if d.severity is not Severity.ERROR),
-    )
-
-
-def _rule_of(vs: cfg.VirtualService, i: int) -> int:
-    """The compiled rule index of ``http[i]`` (the plan counts the non-null rules)."""
-    return i
 
 
 def _weights(
@@ -518,34 +569,6 @@ def _weights(
 def _weights_written(w: Written) -> dict[str, int]:
     vss = {k: cfg.VirtualService.model_validate(v) for k, v in w.vss.items()}
     return _weights(vss, w.weighted)
-
-
-def _step(
-    index: int,
-    w: Written,
-    canary: float | None,
-    managed: float | None,
-    diags: list[Diagnostic],
-    vss: tuple[cfg.VirtualService, ...],
-    rejected: bool,
-) -> RolloutStep:
-    return RolloutStep(
-        index,
-        w.action,
-        _weights_written(w),
-        w.set_weight,
-        canary,
-        None,
-        managed,
-        None,
-        w.duration_s,
-        None,
-        None,
-        None,
-        tuple(diags),
-        vss,
-        rejected,
-    )
 
 
 def _describe(t: Traffic, given: Any) -> str:
