@@ -650,3 +650,18 @@ def test_a_steps_simulator_agrees_with_the_plan() -> None:
         ("stable", 0.5),
     ]
     assert sim.route(Request("rollout-demo"), rng=0).candidates[0].probability == 1.0  # unchanged
+
+
+def test_plans_that_make_no_sense_warn() -> None:
+    """Weights with iterations (DeploymentStrategy ignores them) and an Argo plan whose steps
+    never give the canary traffic: warnings (ISM0307), the plan still runs."""
+    plan = plan_of(canary_yaml("interval: 1m\niterations: 3\nstepWeight: 10"))
+    assert plan.strategy == "bluegreen"
+    (d,) = [d for d in plan.diagnostics if d.code == "ISM0307"]
+    assert "stepWeight is ignored with iterations" in d.message and d.location is not None
+    text = (DATA / "argo-subset.yaml").read_text()
+    text = text.replace("      - setWeight: 10\n", "").replace("      - setWeight: 50\n", "")
+    plan = plan_of(text)
+    (d,) = [d for d in plan.diagnostics if d.code == "ISM0307"]
+    assert "the canary receives no traffic until the full promotion" in d.message
+    assert [s.canary_share for s in plan.steps] == [0.0, 0.0, 1.0, 0.0]

@@ -131,6 +131,10 @@ def flagger_strategy(c: cfg.Canary) -> str:
     return "canary"
 
 
+def strategy_name(strategy: str) -> str:
+    return {"ab": "A/B testing", "bluegreen": "blue/green", "canary": "a canary"}[strategy]
+
+
 def _lint_canary(c: cfg.Canary, out: _Out) -> None:
     a = c.get_analysis()
     base = (
@@ -201,6 +205,14 @@ def _lint_canary(c: cfg.Canary, out: _Out) -> None:
                 f"entry, {a.step_weights[-1]}, is the maximum)",
                 (*base, "maxWeight"),
             )
+    if strategy != "canary" and (a.step_weight or a.step_weights or a.max_weight):
+        field = "stepWeight" if a.step_weight else "stepWeights" if a.step_weights else "maxWeight"
+        out.add(
+            "ISM0307",
+            f"{field} is ignored with iterations: Flagger runs {strategy_name(strategy)} "
+            f"({a.iterations} iterations), not a weight ramp",
+            (*base, field),
+        )
     if a.mirror_weight and not a.mirror:
         out.add(
             "ISM0307",
@@ -347,6 +359,16 @@ def _lint_rollout(config: ConfigSet, r: cfg.Rollout, out: _Out) -> None:
                     f"{what} steps are not simulated (the weights stay as they are)",
                     (*sp, what),
                 )
+    if canary.steps and all(
+        st.set_weight in (None, 0) and st.set_header_route is None and st.set_mirror_route is None
+        for st in canary.steps
+    ):
+        out.add(
+            "ISM0307",
+            "no step sets a weight above 0 or a header/mirror route: the canary receives no "
+            "traffic until the full promotion",
+            (*cp, "steps"),
+        )
     if istio is None:
         if tr is None:
             out.add(
