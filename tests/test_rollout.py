@@ -665,3 +665,21 @@ def test_plans_that_make_no_sense_warn() -> None:
     (d,) = [d for d in plan.diagnostics if d.code == "ISM0307"]
     assert "the canary receives no traffic until the full promotion" in d.message
     assert [s.canary_share for s in plan.steps] == [0.0, 0.0, 1.0, 0.0]
+
+
+def test_json_virtual_services_are_loadable_yaml(capsys: pytest.CaptureFixture[str]) -> None:
+    """Each step's JSON carries the VirtualServices in effect, in their YAML shape: loaded back
+    beside the Services they name, they route as the step says."""
+    code = main(["rollout", "-f", str(DATA / "argo-header-route.yaml"), "--format", "json"])
+    assert code == 0
+    data = json.loads(capsys.readouterr().out)
+    step = data["steps"][3]
+    (vs,) = step["virtual_services"]
+    assert vs["kind"] == "VirtualService" and [h["name"] for h in vs["spec"]["http"]] == [
+        "set-header-1",
+        "primary",
+    ]
+    services = (DATA / "argo-header-route.yaml").read_text().split("---")[:2]
+    sim = istiosim.load("---".join(services) + "---\n" + json.dumps(vs))
+    d = sim.route(Request("stable-service", headers={"agent": "chrome 1"}), rng=0)
+    assert d.destination is not None and d.destination.host.startswith("canary-service.")

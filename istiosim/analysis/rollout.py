@@ -101,6 +101,9 @@ class RolloutStep:
             "verifiable": self.verifiable,
             "rejected": self.rejected,
             "diagnostics": [d.to_dict() for d in self.diagnostics],
+            # what is in effect at this step, as YAML would write it (flagger #1760: review
+            # the VirtualServices a controller will write before it writes them)
+            "virtual_services": [_vs_dict(v) for v in self.virtual_services],
         }
 
 
@@ -218,6 +221,13 @@ class RolloutPlan:
         )
         title = html.escape(f"{self.kind} {self.namespace}/{self.name} ({self.strategy})")
         return f"<div><b>{title}</b>{grid}{f'<ul>{notes}</ul>' if notes else ''}</div>"
+
+
+def _vs_dict(vs: cfg.VirtualService) -> dict[str, Any]:
+    """A VirtualService as its YAML would say it (fields left at their defaults omitted)."""
+    body = vs.model_dump(mode="json", by_alias=True, exclude_none=True, exclude_defaults=True)
+    body.pop("apiVersion", None)
+    return {"apiVersion": vs.api_version, "kind": vs.kind, **body}
 
 
 def _step_label(indexes: list[int]) -> str:
