@@ -683,3 +683,19 @@ def test_json_virtual_services_are_loadable_yaml(capsys: pytest.CaptureFixture[s
     sim = istiosim.load("---".join(services) + "---\n" + json.dumps(vs))
     d = sim.route(Request("stable-service", headers={"agent": "chrome 1"}), rng=0)
     assert d.destination is not None and d.destination.host.startswith("canary-service.")
+
+
+def test_header_route_with_an_empty_match_list_takes_everything() -> None:
+    """reconcileVirtualServiceHeaderRoutes removes the route only when Match is nil; an empty
+    list writes a route with no match, which takes every request (ISM0307 warns)."""
+    text = (DATA / "argo-header-route.yaml").read_text()
+    old = (
+        "          name: set-header-1\n          match:\n          - headerName: agent\n"
+        "            headerValue:\n              regex: firefox(.*)\n"
+    )
+    assert old in text
+    plan = plan_of(text.replace(old, "          name: set-header-1\n          match: []\n"))
+    assert any("empty match list" in d.message for d in plan.diagnostics)
+    s1 = plan.steps[1]
+    assert s1.canary_share == 1.0 and s1.managed_share == 0.0
+    assert any(d.code == "ISM0303" for d in s1.diagnostics)  # the weighted route is shadowed

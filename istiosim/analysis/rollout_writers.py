@@ -429,7 +429,7 @@ def argo_steps(config: ConfigSet, r: cfg.Rollout, mesh: Mesh) -> Controller:
         for key, ref in refs:
             port = weighted_port(key, ref)
             remove(key, step.name)
-            if step.match:
+            if step.match is not None:  # Go: Match == nil removes; an empty list matches all
                 matches = []
                 for m in step.match:
                     v = {

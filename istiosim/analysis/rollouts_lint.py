@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from .. import config as cfg
+from ..config.rollouts import SetHeaderRoute, SetMirrorRoute
 from ..errors import Diagnostic, Location, Severity
 from ..loader import ConfigSet
 from .subject import Subject
@@ -335,6 +336,18 @@ def _lint_rollout(config: ConfigSet, r: cfg.Rollout, out: _Out) -> None:
                     f"{what} {route.name!r}: Steps define a route that does not "
                     "exist in spec.strategy.canary.trafficRouting.managedRoutes",
                     (*sp, what, "name"),
+                )
+        routes: tuple[tuple[str, SetHeaderRoute | SetMirrorRoute | None], ...] = (
+            ("setHeaderRoute", step.set_header_route),
+            ("setMirrorRoute", step.set_mirror_route),
+        )
+        for what, sr in routes:
+            if sr is not None and sr.match is not None and not sr.match:
+                out.add(
+                    "ISM0307",
+                    f"{what} {sr.name!r} has an empty match list: the route matches every "
+                    "request (to remove the route, leave match out)",
+                    (*sp, what, "match"),
                 )
         if step.set_header_route is not None:
             for j, m in enumerate(step.set_header_route.match or []):
