@@ -30,6 +30,7 @@ _NAMES: dict[str, str] = {
     "PerRequest": "istiosim.results",
     "Request": "istiosim.request",
     "RequestBatch": "istiosim.batch",
+    "RolloutPlan": "istiosim.analysis.rollout",
     "RoutePlan": "istiosim.plan",
     "Service": "istiosim.mesh",
     "Severity": "istiosim.errors",
@@ -42,6 +43,7 @@ _NAMES: dict[str, str] = {
     "compile_plan": "istiosim.compiler",
     "load": "istiosim.simulator",
     "load_config": "istiosim.loader",
+    "rollout": "istiosim.analysis.rollout",
 }
 _SUBMODULES = {"stats", "testing", "analysis", "display", "traffic", "engine"}
 
@@ -61,6 +63,7 @@ __all__ = [
     "PerRequest",
     "Request",
     "RequestBatch",
+    "RolloutPlan",
     "RoutePlan",
     "Service",
     "Severity",
@@ -74,6 +77,7 @@ __all__ = [
     "compile_plan",
     "load",
     "load_config",
+    "rollout",
 ]
 
 
@@ -94,6 +98,8 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
+    from .analysis.rollout import RolloutPlan as RolloutPlan
+    from .analysis.rollout import rollout as rollout
     from .batch import RequestBatch as RequestBatch
     from .compiler import compile_plan as compile_plan
     from .config import DestinationRule as DestinationRule

@@ -72,6 +72,15 @@ CODES: dict[str, tuple[str, Severity]] = {
     "ISM0100": ("UnknownKind", Severity.INFO),
     "ISM0101": ("NotSimulated", Severity.INFO),
     "ISM0102": ("ObjectReplaced", Severity.INFO),
+    "ISM0300": ("RolloutInvalid", Severity.ERROR),
+    "ISM0301": ("RolloutReferenceNotFound", Severity.ERROR),
+    "ISM0302": ("RolloutStepRejected", Severity.ERROR),
+    "ISM0303": ("RolloutRouteShadowed", Severity.WARNING),
+    "ISM0304": ("RolloutMaxWeightOvershoot", Severity.WARNING),
+    "ISM0305": ("RolloutCanaryShareBelowWeight", Severity.WARNING),
+    "ISM0306": ("RolloutStepUnverifiable", Severity.INFO),
+    "ISM0307": ("RolloutPlanSuspicious", Severity.WARNING),
+    "ISM0308": ("RolloutStepFailsRequests", Severity.WARNING),
 }
 
 

@@ -407,6 +407,16 @@ CLI: dict[str, str] = {
     # demo
     "demo": "demo",
     "demo-seed-7": "demo --seed 7",
+    # rollout
+    "rollout-flagger-podinfo": "rollout -f {data}/rollouts/flagger-podinfo.yaml --rate 200/s",
+    "rollout-flagger-ab": "rollout -f {data}/rollouts/flagger-ab.yaml --rate 50",
+    "rollout-argo-header-route": "rollout -f {data}/rollouts/argo-header-route.yaml --rate 200/s",
+    "rollout-argo-subset-jason": (
+        "rollout -f {data}/rollouts/argo-subset.yaml --traffic {data}/rollouts/traffic-jason.yaml"
+        " --rate 200/s --tolerance 0.02"
+    ),
+    "rollout-argo-subset.json": "rollout -f {data}/rollouts/argo-subset.yaml --rate 10 --format json",
+    "rollout-error-missing-vs": "rollout -f {golden}/rollout-missing-vs.yaml",
 }
 
 

@@ -16,6 +16,7 @@ from . import (
     ingress,
     jwt_claims,
     pods,
+    rollouts_lint,
     rule_order,
     sidecars,
     tls_origination,
@@ -36,6 +37,7 @@ ANALYZERS: tuple[tuple[str, Analyzer], ...] = (
     ("deprecations", deprecations.analyze),  # IST0002, IST0133
     ("tls_origination", tls_origination.analyze),  # IST0128, IST0129
     ("sidecars", sidecars.analyze),  # IST0101, IST0110, IST0111, IST0167
+    ("rollouts_lint", rollouts_lint.analyze),  # ISM0300, ISM0301, ISM0307 (Canary, Rollout)
 )
 
 

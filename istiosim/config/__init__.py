@@ -88,6 +88,9 @@ from .networking import VirtualServiceSpec as VirtualServiceSpec
 from .networking import WarmupConfiguration as WarmupConfiguration
 from .networking import WorkloadEntrySpec as WorkloadEntrySpec
 from .networking import WorkloadSelector as WorkloadSelector
+from .rollouts import ROLLOUT_API_VERSIONS as ROLLOUT_API_VERSIONS
+from .rollouts import Canary as Canary
+from .rollouts import Rollout as Rollout
 from .security import SECURITY_VERSIONS as SECURITY_VERSIONS
 from .security import ClaimToHeader as ClaimToHeader
 from .security import JWTHeader as JWTHeader
@@ -110,6 +113,8 @@ MODELS: dict[str, type[BaseModel]] = {
     "Pod": K8sPod,
     "Node": Node,
     "Namespace": Namespace,
+    "Canary": Canary,
+    "Rollout": Rollout,
 }
 
 #: Istio kind -> the apiVersions Istio serves it under (another version of the group is refused;

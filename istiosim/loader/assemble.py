@@ -38,6 +38,8 @@ class ConfigSet:
     #: the Pod and Namespace objects as written (labels, annotations), for the analyzers
     pods: list[cfg.K8sPod] = field(default_factory=list)
     namespaces: list[cfg.Namespace] = field(default_factory=list)
+    #: Flagger Canaries and Argo Rollouts, in apply order (they write VirtualServices)
+    rollouts: list[cfg.Canary | cfg.Rollout] = field(default_factory=list)
     mesh: Mesh = field(default_factory=Mesh)
     sources: dict[ObjectKey, SourceMap] = field(default_factory=dict)
     diagnostics: list[Diagnostic] = field(default_factory=list)
@@ -148,7 +150,10 @@ def _load_doc(
             )
             return
         model = None  # same kind name in another API group: not ours
-    if model is not None and not istio_kind and group not in ("v1", "apps"):
+    rollout_kind = kind in cfg.ROLLOUT_API_VERSIONS
+    if model is not None and rollout_kind and api not in cfg.ROLLOUT_API_VERSIONS[kind]:
+        model = None  # another version or API group: not read
+    if model is not None and not (istio_kind or rollout_kind) and group not in ("v1", "apps"):
         model = None
     if model is None:
         infos.append(
@@ -268,6 +273,12 @@ def _assemble(
             out.kubernetes_gateways.append(
                 m.model_copy(update={"metadata": _with_ns(m.metadata, e.namespace)})
             )
+        elif isinstance(m, cfg.Canary | cfg.Rollout):
+            out.rollouts.append(
+                m.model_copy(update={"metadata": _with_ns(m.metadata, e.namespace)})
+            )
+            if isinstance(m, cfg.Rollout):  # a Rollout runs pods as a Deployment does
+                workloads.extend(_rollout_workload(m, e.namespace))
         elif isinstance(m, cfg.K8sService):
             ports = tuple(ServicePort(p.port, p.name, p.protocol) for p in m.spec.ports) or (
                 ServicePort(80),
@@ -305,6 +316,18 @@ def _assemble(
                 )
     out.mesh = Mesh.build(services, workloads, namespaces)
     return out
+
+
+def _rollout_workload(r: cfg.Rollout, ns: str) -> list[Workload]:
+    """The pods of a Rollout's template (its stable and canary ReplicaSets share its labels)."""
+    meta = (r.spec.template or {}).get("metadata")
+    labels = meta.get("labels") if isinstance(meta, dict) else None
+    if not isinstance(labels, dict) or not labels:
+        return []
+    n = 1 if r.spec.replicas is None else max(0, min(r.spec.replicas, MAX_REPLICAS))
+    return [
+        Workload(r.metadata.name, ns, {str(k): str(v) for k, v in labels.items()}, n, "Rollout")
+    ]
 
 
 #: Node labels Istio copies onto a pod's endpoint (``AugmentLabels``), when not empty.
