@@ -190,3 +190,20 @@ def test_python_and_cli_accept_the_same_counts(capsys: pytest.CaptureFixture[str
     )  # fmt: skip
     assert code == 2 and err == f"istiosim: error: {exc.value}\n"
     assert str(exc.value) == "n must be an integer (a whole float such as 1e6 is taken), got 1.5"
+
+
+def test_an_srm_check_is_titled_as_one() -> None:
+    from istiosim.stats import split_test, srm_check
+
+    counts, weights = {"v2": 5_021, "v3": 4_979}, {"v2": 50, "v3": 50}
+    assert str(srm_check(counts, weights)).startswith("SRM check (binomial): p = ")
+    assert str(split_test(counts, weights)).startswith("split test (binomial): p = ")
+
+
+def test_a_named_traffic_class_keeps_its_name() -> None:
+    from istiosim import Request, Traffic
+
+    readers = Traffic.users(Request("reviews"), n_users=100, name="readers")
+    assert readers.names == ("readers",)
+    mixed = Traffic.users(Request("reviews"), n_users=100, named={"jason": 0.1}, name="readers")
+    assert mixed.names == ("readers end-user=jason", "readers other users")
