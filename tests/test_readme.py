@@ -105,3 +105,32 @@ def test_readme_runs_as_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
         else:
             pytest.fail(f"{where}: a {kind or 'plain'} block that is neither run nor a file")
     assert ran["console"] >= 4 and ran["doctest"] >= 2 and ran["file"] >= 3, ran
+
+
+def test_every_help_example_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The examples that end each subcommand's ``--help`` run as written (exit 0) where
+    ``istiosim demo --export bookinfo`` wrote the bundled files."""
+    from istiosim.cli import build_parser, main
+    from istiosim.cli.demo import export
+
+    monkeypatch.chdir(tmp_path)
+    export("bookinfo")
+    parser = build_parser()
+    (sub,) = [a for a in parser._actions if a.dest == "command"]
+    ran = 0
+    for name, p in sub.choices.items():  # type: ignore[attr-defined]
+        epilog = p.epilog or ""
+        commands = [ln.strip() for ln in epilog.splitlines()[1:] if not ln.strip().startswith("#")]
+        for command in commands:
+            argv = shlex.split(command)
+            assert argv[:2] == ["istiosim", name], command
+            if argv[2:] == [] and name == "demo":
+                argv.append("--seed=1")
+            code = main(argv[1:])
+            out, err = capsys.readouterr()
+            assert code == 0, f"$ {command}\n{out[-2000:]}{err[-2000:]}"
+            assert "error" not in err, f"$ {command}\n{err}"
+            ran += 1
+    assert ran >= 12

@@ -48,8 +48,8 @@ EXAMPLES: dict[str, list[tuple[str, str]]] = {
          f"istiosim test bookinfo/reviews.cases.yaml {_B} -f bookinfo/virtual-service.yaml"
          " -f bookinfo/header-jason-v3.yaml"),
         ("fail under full coverage, listing what no case reached",
-         f"istiosim test bookinfo/reviews.cases.yaml {_B} -f bookinfo/header-jason-v3.yaml"
-         " --fail-under 100 --details"),
+         f"istiosim test bookinfo/reviews.cases.yaml {_B} -f bookinfo/virtual-service.yaml"
+         " -f bookinfo/header-jason-v3.yaml --fail-under 100 --details"),
     ],
 }  # fmt: skip
 
