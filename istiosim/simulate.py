@@ -89,8 +89,13 @@ def simulate(
     """See ``Simulator.simulate``. ``router``: the plan's vector engine state to reuse (the
     Simulator's); None makes one for this run."""
     # -- arguments, all checked before any work --------------------------------------------------
+    if isinstance(n, float) and float(n).is_integer():  # 1e6 works, as the CLI's -n 1e6 does
+        n = int(n)
     if isinstance(n, bool) or not isinstance(n, int | np.integer):
-        raise InvalidArgument(f"n must be an integer, got {type(n).__name__}")
+        got = repr(n) if isinstance(n, float) else type(n).__name__
+        raise InvalidArgument(
+            f"n must be an integer (a whole float such as 1e6 is taken), got {got}"
+        )
     n = int(n)
     if n < 0:
         raise InvalidArgument(f"n must be >= 0, got {n}")

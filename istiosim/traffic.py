@@ -267,7 +267,9 @@ class Traffic:
                 if others == 1
                 else template
             )
-            classes.append((RequestClass(f"{base} other users", t, cols), max(rest, 0.0)))
+            # a class the user named holds all its users unless some are named: keep its name
+            label = name if name and not named else f"{base} other users"
+            classes.append((RequestClass(label, t, cols), max(rest, 0.0)))
         return cls(classes)
 
     @classmethod

@@ -171,7 +171,7 @@ def test_verify_ok(capsys: pytest.CaptureFixture[str]) -> None:
     assert lines[0] == (
         "reviews: 40,000 observed requests vs default/reviews rule 0 (v1 80/100, v2 20/100)"
     )
-    assert lines[2].startswith("split test (binomial): p = ")
+    assert lines[2].startswith("SRM check (binomial): p = ")
     assert lines[2].endswith("alpha = 0.0005 -> consistent")
     assert lines[-1] == "verified: every share is within ±0.01 of its weight"
 

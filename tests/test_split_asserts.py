@@ -75,7 +75,14 @@ seed unknown: simulate with a fixed rng (e.g. the istiosim_seed fixture) to make
 
 
 def test_message_inconclusive_says_how_many_requests() -> None:
-    assert _message({"v1": 506, "v2": 494}, W50) == INCONCLUSIVE
+    assert _message(FakeResult({"v1": 506, "v2": 494}), W50) == INCONCLUSIVE
+
+
+def test_message_on_observed_counts_suggests_neither_simulation_nor_seed() -> None:
+    """Counts observed in a cluster (a plain mapping): collect more, and no seed to show."""
+    lines = INCONCLUSIVE.splitlines()
+    expected = [*lines[:-2], lines[-2].replace("simulate more", "collect more")]
+    assert _message({"v1": 506, "v2": 494}, W50).splitlines() == expected
     assert required_samples(W50, tolerance=0.01, alpha=1e-6, power=1 - 1e-6) == 232_569
 
 
@@ -85,7 +92,7 @@ def test_message_inconclusive_near_the_band_edge() -> None:
         "split of 100,000 requests does not match the weights:"
         " goodness of fit rejects the weights (p = 1.062e-26 < alpha = 1e-06)"
     )
-    assert message.splitlines()[-2] == (
+    assert message.splitlines()[-1] == (
         "n is already above the 83,725 requests a correct split needs (power 1 - alpha):"
         " some share sits near the edge of the band, so the split is probably off"
     )

@@ -58,13 +58,22 @@ def add_request_flags(p: argparse.ArgumentParser) -> None:
         help="YAML file, folder or - (stdin); repeatable, later objects replace earlier",
     )
     p.add_argument("--host", required=True, help="the host the client calls (short name or FQDN)")
-    p.add_argument("-H", "--header", action="append", default=[], metavar="'NAME: VALUE'")
-    p.add_argument("--path", default="/", help="path, may carry a query string")
-    p.add_argument("--method", default="GET")
+    p.add_argument(
+        "-H",
+        "--header",
+        action="append",
+        default=[],
+        metavar="'NAME: VALUE'",
+        help="a request header; repeatable (also NAME=VALUE)",
+    )
+    p.add_argument("--path", default="/", help="path, may carry a query string (default: /)")
+    p.add_argument("--method", default="GET", help="HTTP method (default: GET)")
     p.add_argument("--port", type=int, default=None, help="listener port (default: the service's)")
     p.add_argument("--authority", default=None, help="Host header (default: --host)")
-    p.add_argument("--scheme", default="http")
-    p.add_argument("--namespace", default="default", help="the client's namespace")
+    p.add_argument("--scheme", default="http", help="http or https (default: http)")
+    p.add_argument(
+        "--namespace", default="default", help="the client's namespace (default: default)"
+    )
     p.add_argument(
         "--source-label",
         action="append",
@@ -78,7 +87,20 @@ def add_request_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--gateway", default=None, help="route as this gateway (ns/name) instead of a sidecar"
     )
-    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="text for people, json for programs (default: text)",
+    )
+
+
+def examples(items: Sequence[tuple[str, str]]) -> str:
+    """The epilog of a subcommand's ``--help``: examples, each a comment and a command."""
+    lines = ["examples:"]
+    for what, command in items:
+        lines += [f"  # {what}", f"  {command}"]
+    return "\n".join(lines)
 
 
 def build_request(args: argparse.Namespace, random_value: int | None = None) -> Request:
@@ -105,11 +127,94 @@ def build_request(args: argparse.Namespace, random_value: int | None = None) -> 
     )
 
 
-def load_simulator(args: argparse.Namespace, **kw: Any) -> Simulator:
-    """``istiosim.load`` of the ``-f`` files, objects without a namespace in --config-namespace."""
+def load_simulator(args: argparse.Namespace, *, report: bool = True, **kw: Any) -> Simulator:
+    """``istiosim.load`` of the ``-f`` files, objects without a namespace in --config-namespace;
+    with ``report``, the problems the config has are printed on stderr (:func:`report_problems`)."""
     from ..simulator import load
 
-    return load(*args.filename, namespace=getattr(args, "config_namespace", "default"), **kw)
+    sim = load(*args.filename, namespace=getattr(args, "config_namespace", "default"), **kw)
+    if report:
+        report_problems(sim, args.filename)
+    return sim
+
+
+def report_problems(sim: Simulator, sources: Sequence[str], file: Any = None) -> None:
+    """On stderr, what a loaded config gets wrong, so that an answer never hides it: the
+    warnings and errors of loading and analysis (``sim.diagnostics``: a subset that selects no
+    pods, a destination that does not exist...), objects that replace one another within one
+    ``-f`` file or folder (applied together, one silently wins), and weights that do not total
+    100 (Istio accepts them; the line says which shares they give)."""
+    from pathlib import Path
+
+    from ..errors import Severity
+
+    out = file if file is not None else sys.stderr
+    roots = [Path(s).resolve() for s in sources if s != "-" and "\n" not in s]
+
+    def root(path: str) -> Path | None:
+        p = Path(path).resolve()
+        for r in roots:
+            if p == r or r in p.parents:
+                return r
+        return None
+
+    for d in sim.diagnostics:
+        if d.severity is not Severity.INFO:
+            print(d, file=out)
+        elif d.code == "ISM0102" and d.location is not None:
+            # "replaces the <kind> loaded from <file>:<line>:<col>"
+            earlier = d.message.rpartition(" loaded from ")[2].rsplit(":", 2)[0]
+            here = root(d.location.file)
+            if here is not None and here == root(earlier):
+                print(f"{d} (both come from -f {here.name or here})", file=out)
+    for line in weight_notes(sim):
+        print(line, file=out)
+
+
+def weight_notes(sim: Simulator) -> list[str]:
+    """``file:line:col: info: ...`` for each weighted route whose weights do not total 100."""
+    from ..plan import Forward
+
+    notes: list[str] = []
+    for vs in [*sim.plan.virtual_services, *sim.plan.delegates]:
+        seen: set[int] = set()
+        for e in vs.entries:
+            act = e.action
+            if not isinstance(act, Forward) or e.rule in seen or len(act.destinations) < 2:
+                continue
+            seen.add(e.rule)
+            table = act.weights
+            if table.total == 100:
+                continue
+            shares = ", ".join(
+                f"{d.subset or d.host} {w}/{table.total} = {w / table.total:.2%}"
+                for d, w in zip(act.destinations, table.weights, strict=True)
+                if w
+            )
+            where = f"{e.location}: " if e.location else ""
+            notes.append(
+                f"{where}info: the weights of VirtualService {vs.key} rule {e.rule} total "
+                f"{table.total}, not 100; Istio accepts them as relative shares: {shares}"
+            )
+    return notes
+
+
+def unknown_host_hint(sim: Simulator, host: str) -> str:
+    """ "no Service or VirtualService for 'review'; did you mean 'reviews'?" for a host that
+    falls through to the passthrough cluster."""
+    import difflib
+
+    names: set[str] = set()
+    for fqdn in sim.plan.services:
+        names.update((fqdn, fqdn.split(".")[0]))
+    for vs in sim.plan.virtual_services:
+        names.update(vs.hosts)
+    guess = difflib.get_close_matches(host, sorted(names), n=1, cutoff=0.6)
+    hint = f"; did you mean {guess[0]!r}?" if guess else ""
+    return (
+        f"istiosim: warning: no Service or VirtualService for {host!r}{hint}"
+        " (the request goes to the passthrough cluster)"
+    )
 
 
 def print_error(exc: Exception) -> int | None:

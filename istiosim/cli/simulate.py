@@ -21,39 +21,81 @@ a traffic file (``--traffic``)::
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import TYPE_CHECKING
 
-from .common import add_request_flags, build_request, load_simulator
+from .common import (
+    add_request_flags,
+    build_request,
+    examples,
+    load_simulator,
+    report_problems,
+    unknown_host_hint,
+)
 
 if TYPE_CHECKING:
     from ..traffic import Traffic
     from .common import Subparsers
 
 
-def _count(text: str) -> int:
-    """``-n``: an integer, also written ``1e9`` or ``1_000_000``."""
+def _count(text: str) -> int | float:
+    """``-n``: a number of requests, ``1_000_000`` or ``1e6``; whether it is a whole number is
+    checked by ``Simulator.simulate``, so the CLI and Python accept the same values (same words)."""
     try:
         return int(text.replace("_", ""))
     except ValueError:
         pass
     try:
-        value = float(text)
+        return float(text.replace("_", ""))
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number of requests: {text!r}") from None
-    if not value.is_integer():
-        raise argparse.ArgumentTypeError(f"not a whole number of requests: {text!r}")
-    return int(value)
+
+
+EXAMPLES = [
+    ("a million requests to the 50/50 canary, seeded (files from `istiosim demo --export bookinfo`)",
+     "istiosim simulate -f bookinfo/bookinfo-k8s.yaml -f bookinfo/destination.yaml"
+     " -f bookinfo/canary-50-50.yaml --host reviews -n 1e6 --seed 1"),
+    ("the exact shares, no sampling",
+     "istiosim simulate -f bookinfo/bookinfo-k8s.yaml -f bookinfo/destination.yaml"
+     " -f bookinfo/canary-50-50.yaml --host reviews --mode exact"),
+    ("jason and 10,000 other readers on the header canary, counts per class",
+     "istiosim simulate -f bookinfo/bookinfo-k8s.yaml -f bookinfo/destination.yaml"
+     " -f bookinfo/header-jason-v3.yaml --traffic bookinfo/traffic.yaml -n 1e6 --seed 1"),
+]  # fmt: skip
 
 
 def register(sub: Subparsers, name: str) -> None:
-    p = sub.add_parser(name, help="route many requests; counts by destination and outcome")
+    p = sub.add_parser(
+        name,
+        help="route many requests; counts by destination and outcome",
+        description="Route many requests (one request from the flags, or a --traffic model) and"
+        " print counts per host, subset, workload and outcome. Problems of the config are"
+        " printed on stderr.",
+        epilog=examples(EXAMPLES),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     add_request_flags(p)
     for action in p._actions:
         if action.dest == "host":
             action.required = False
-    p.add_argument("-n", type=_count, default=100_000, help="number of requests (default 100000)")
-    p.add_argument("--seed", type=int, default=None, help="seed (same seed, same counts)")
-    p.add_argument("--mode", choices=("sample", "exact", "stratified"), default="sample")
+            action.help = "the host the client calls (or give --traffic)"
+    p.add_argument(
+        "-n",
+        type=_count,
+        default=100_000,
+        metavar="N",
+        help="number of requests: 1000000, 1_000_000 or 1e6 (default 100000)",
+    )
+    p.add_argument(
+        "--seed", type=int, default=None, metavar="N", help="seed (same seed, same counts)"
+    )
+    p.add_argument(
+        "--mode",
+        choices=("sample", "exact", "stratified"),
+        default="sample",
+        help="sample: seeded Monte Carlo (default); exact: analytic probabilities;"
+        " stratified: deterministic counts, each within 1 of n × p",
+    )
     p.add_argument(
         "--sampler",
         choices=("auto", "counts", "vector"),
@@ -61,9 +103,17 @@ def register(sub: Subparsers, name: str) -> None:
         help="sample by one multinomial per request class (counts) or request by request (vector)",
     )
     p.add_argument("--threads", type=int, default=None, help="worker threads (default: all cores)")
-    p.add_argument("--traffic", default=None, metavar="TRAFFIC.yaml", help="a traffic model file")
     p.add_argument(
-        "--config-namespace", default="default", help="namespace for objects without one"
+        "--traffic",
+        default=None,
+        metavar="TRAFFIC.yaml",
+        help="a traffic model file (request classes with weights), instead of --host",
+    )
+    p.add_argument(
+        "--config-namespace",
+        default="default",
+        metavar="NS",
+        help="namespace for objects without one (default: default)",
     )
     p.set_defaults(func=cmd_simulate)
 
@@ -93,7 +143,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     from ..simulate import keep_freed_memory
 
     traffic = read_traffic(args.traffic) if args.traffic else build_request(args)
-    sim = load_simulator(args)
+    sim = load_simulator(args, report=False)
     keep_freed_memory()  # this process is ours: reuse freed chunk buffers (simulate.py)
     res = sim.simulate(
         traffic,
@@ -103,6 +153,12 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         method=args.sampler,
         threads=args.threads,
     )
+    report_problems(sim, args.filename)  # once there is an answer (exit 2 shows only the bad input)
+    passthrough = sorted(
+        {str(h) for h, outcome in res.counts(by=("host", "outcome")) if outcome == "PASSTHROUGH"}
+    )
+    for host in passthrough:
+        print(unknown_host_hint(sim, host), file=sys.stderr)
     if args.format == "json":
         print(json.dumps(res.to_dict(), indent=2))
     else:

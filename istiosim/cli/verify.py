@@ -7,20 +7,30 @@ Exit codes as everywhere: 0 the split verifies, 1 it does not, 2 bad input
 
 from __future__ import annotations
 
+import argparse
 import math
 import os
 from typing import TYPE_CHECKING, Any
 
-from .common import add_request_flags, build_request, load_simulator
+from .common import add_request_flags, build_request, examples, load_simulator, report_problems
 
 if TYPE_CHECKING:
-    import argparse
-
     from ..errors import ConfigError, Location
     from .common import Subparsers
 
     #: one observation of a counts file: host, subset, outcome, count, where it is written
     Row = tuple[str | None, str | None, str | None, int, Location]
+
+
+EXAMPLES = [
+    ("counts observed during the 50/50 canary (files from `istiosim demo --export bookinfo`)",
+     "istiosim verify -f bookinfo/bookinfo-k8s.yaml -f bookinfo/destination.yaml"
+     " -f bookinfo/canary-50-50.yaml --host reviews --observed bookinfo/reviews-counts.yaml"),
+    ("the same, every share within ±2 percentage points, as JSON",
+     "istiosim verify -f bookinfo/bookinfo-k8s.yaml -f bookinfo/destination.yaml"
+     " -f bookinfo/canary-50-50.yaml --host reviews --observed bookinfo/reviews-counts.yaml"
+     " --tolerance 0.02 --format json"),
+]  # fmt: skip
 
 
 def register(sub: Subparsers, name: str) -> None:
@@ -32,9 +42,17 @@ def register(sub: Subparsers, name: str) -> None:
             "or the output of `istiosim simulate --format json`) against the weights the "
             "config gives this request. Exit 1 when the split does not verify."
         ),
+        epilog=examples(EXAMPLES),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_request_flags(v)
-    v.add_argument("--observed", required=True, metavar="COUNTS.json")
+    v.add_argument(
+        "--observed",
+        required=True,
+        metavar="COUNTS.json",
+        help="observed requests per subset: {subset: count} (JSON or YAML), or the output of"
+        " `istiosim simulate --format json`",
+    )
     v.add_argument(
         "--tolerance",
         type=float,
@@ -47,7 +65,12 @@ def register(sub: Subparsers, name: str) -> None:
     v.add_argument(
         "--srm-alpha", type=float, default=5e-4, help="level of the SRM check (default 0.0005)"
     )
-    v.add_argument("--config-namespace", default="default")
+    v.add_argument(
+        "--config-namespace",
+        default="default",
+        metavar="NS",
+        help="namespace for objects without one (default: default)",
+    )
     v.set_defaults(func=cmd_verify)
 
 
@@ -130,7 +153,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     _level("--alpha", args.alpha, 0.5)
     _level("--srm-alpha", args.srm_alpha, 1.0)
     rows = read_counts(args.observed)
-    sim = load_simulator(args)
+    sim = load_simulator(args, report=False)
     req = build_request(args)
     d = sim.route(req, rng=0, trace=True)
     cands = d.candidates
@@ -172,6 +195,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     srm = srm_check(observed, weights, alpha=args.srm_alpha)
     eq = split_equivalence(observed, weights, tolerance=args.tolerance, alpha=args.alpha)
     ok = srm.verdict != "mismatch" and eq.verdict == "equivalent"
+    report_problems(sim, args.filename)  # once there is an answer (exit 2 shows only the bad input)
     where = f"{d.virtual_service} rule {d.rule}" if d.rule is not None else "default route"
     if args.format == "json":
         out: dict[str, Any] = {

@@ -9,6 +9,7 @@ threshold of sample-ratio-mismatch practice. scipy is imported inside the tests.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from fractions import Fraction
 from typing import Any, Literal, TypeAlias, get_args
 
@@ -268,4 +269,4 @@ def srm_check(observed: Counts, weights: Weights, *, alpha: float = 5e-4) -> SRM
     alpha (n <= 11 for 50/50 with the exact binomial), so a tiny sample never reads as healthy.
     """
     _check_level("alpha", alpha)
-    return _fixed_test(_split(observed, weights), alpha)
+    return replace(_fixed_test(_split(observed, weights), alpha), check="SRM check")

@@ -160,6 +160,8 @@ class SplitTestResult(_Rendered):
     ci: ProportionIntervals
     verdict: Literal["consistent", "mismatch", "insufficient-data"]
     seed: int | str | None = None
+    #: what the test is called in its title: "split test", or "SRM check" from ``srm_check``
+    check: str = "split test"
 
     @property
     def rejected(self) -> bool:
@@ -201,7 +203,7 @@ class SplitTestResult(_Rendered):
 
     def _render(self) -> tuple[str, list[str], list[list[str]], list[str]]:
         title = (
-            f"split test ({self.method}): p = {_fmt_p(self.pvalue)}, alpha = {self.alpha:g}"
+            f"{self.check} ({self.method}): p = {_fmt_p(self.pvalue)}, alpha = {self.alpha:g}"
             f" -> {self.verdict}"
         )
         header, rows = _split_rows(self.arms, self.weights, self.observed, self.ci)

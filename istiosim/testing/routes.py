@@ -95,13 +95,14 @@ def _message(req: Request, chk: RouteCheck, rng: int) -> str:
     lines.extend(notes)
     lines.append("trace:")
     lines.extend(f"  {s}" for s in chk.decision.explain().splitlines())
-    lines.append(
-        f"seed: rng={rng} (draws for the pod pick and fault percentages; the weighted pick is"
-        + (
-            f" pinned by random_value={req.random_value})"
-            if req.random_value is not None
-            else " checked for every destination it can choose)"
+    if rows:  # a sampled-split failure alone names its own seed: one seed per message
+        lines.append(
+            f"seed: rng={rng} (draws for the pod pick and fault percentages; the weighted pick"
+            + (
+                f" is pinned by random_value={req.random_value})"
+                if req.random_value is not None
+                else " is checked for every destination it can choose)"
+            )
         )
-    )
-    lines.append(f"reproduce: sim.route({chk.request!r}, rng={rng}, trace=True).explain()")
+        lines.append(f"reproduce: sim.route({chk.request!r}, rng={rng}, trace=True).explain()")
     return "\n".join(lines)

@@ -35,7 +35,9 @@ class SplitAssertionError(AssertionError):
         self.result = result
 
 
-def _split_message(eq: EquivalenceResult) -> str:
+def _split_message(eq: EquivalenceResult, simulated: bool = True) -> str:
+    """The failure message; ``simulated`` False for counts observed elsewhere (a cluster), which
+    no seed reproduces and no longer simulation fixes."""
     band = _fmt_pp(eq.tolerance)
     hits = [a for a, st in zip(eq.arms, eq.arm_status, strict=True) if st == "hit"]
     out = [a for a, st in zip(eq.arms, eq.arm_status, strict=True) if st == "outside"]
@@ -66,9 +68,9 @@ def _split_message(eq: EquivalenceResult) -> str:
             eq.weights, tolerance=eq.tolerance, alpha=eq.alpha, power=1 - eq.alpha
         )
         if eq.n < need:
+            more = "simulate more requests" if simulated else "collect more requests"
             lines.append(
-                f"need about n = {need:,} requests to decide (power 1 - alpha at {band});"
-                " simulate more requests"
+                f"need about n = {need:,} requests to decide (power 1 - alpha at {band}); {more}"
             )
         else:
             lines.append(
@@ -76,7 +78,9 @@ def _split_message(eq: EquivalenceResult) -> str:
                 " 1 - alpha): some share sits near the edge of the band, so the split is"
                 " probably off"
             )
-    if eq.seed is None:
+    if not simulated:
+        pass  # observed counts: no seed to show
+    elif eq.seed is None:
         lines.append(
             "seed unknown: simulate with a fixed rng (e.g. the istiosim_seed fixture)"
             " to make this failure reproducible"
@@ -108,7 +112,8 @@ def assert_split(
     eq = split_equivalence(result_or_counts, weights, tolerance=tolerance, alpha=alpha)
     if eq.verdict == "equivalent" and not eq.gof.rejected:
         return eq
-    raise SplitAssertionError(_split_message(eq), eq)
+    simulated = hasattr(result_or_counts, "subset_counts")  # a simulation result, not counts
+    raise SplitAssertionError(_split_message(eq, simulated), eq)
 
 
 def _fmt_fraction(q: Fraction) -> str:
