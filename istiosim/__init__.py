@@ -17,11 +17,14 @@ __version__ = "0.1.0"
 _NAMES: dict[str, str] = {
     "BatchDecision": "istiosim.results",
     "Candidate": "istiosim.results",
+    "ClassDiff": "istiosim.analysis.diff",
     "ConfigError": "istiosim.errors",
     "Decision": "istiosim.results",
     "DestinationRef": "istiosim.results",
     "DestinationRule": "istiosim.config",
+    "DerivedClass": "istiosim.analysis.classes",
     "Diagnostic": "istiosim.errors",
+    "Diff": "istiosim.analysis.diff",
     "InvalidArgument": "istiosim.errors",
     "IstiosimError": "istiosim.errors",
     "Location": "istiosim.errors",
@@ -40,6 +43,8 @@ _NAMES: dict[str, str] = {
     "VirtualService": "istiosim.config",
     "Workload": "istiosim.mesh",
     "compile_plan": "istiosim.compiler",
+    "derive_classes": "istiosim.analysis.classes",
+    "diff": "istiosim.analysis.diff",
     "load": "istiosim.simulator",
     "load_config": "istiosim.loader",
 }
@@ -48,11 +53,14 @@ _SUBMODULES = {"stats", "testing", "analysis", "display", "traffic", "engine"}
 __all__ = [
     "BatchDecision",
     "Candidate",
+    "ClassDiff",
     "ConfigError",
     "Decision",
+    "DerivedClass",
     "DestinationRef",
     "DestinationRule",
     "Diagnostic",
+    "Diff",
     "InvalidArgument",
     "IstiosimError",
     "Location",
@@ -72,6 +80,8 @@ __all__ = [
     "Workload",
     "__version__",
     "compile_plan",
+    "derive_classes",
+    "diff",
     "load",
     "load_config",
 ]
@@ -94,6 +104,11 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
+    from .analysis.classes import DerivedClass as DerivedClass
+    from .analysis.classes import derive_classes as derive_classes
+    from .analysis.diff import ClassDiff as ClassDiff
+    from .analysis.diff import Diff as Diff
+    from .analysis.diff import diff as diff
     from .batch import RequestBatch as RequestBatch
     from .compiler import compile_plan as compile_plan
     from .config import DestinationRule as DestinationRule

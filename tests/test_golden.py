@@ -407,6 +407,13 @@ CLI: dict[str, str] = {
     # demo
     "demo": "demo",
     "demo-seed-7": "demo --seed 7",
+    # diff: the Bookinfo task's steps, each against the previous one
+    "diff-all-v1-to-blue-green": f"diff {DEMO_F} --before {{demo}}/virtual-service.yaml --after {{demo}}/blue-green-v2.yaml",
+    "diff-blue-green-to-canary": f"diff {DEMO_F} --before {{demo}}/blue-green-v2.yaml --after {{demo}}/canary-50-50.yaml",
+    "diff-canary-to-jason": f"diff {DEMO_F} --before {{demo}}/canary-50-50.yaml --after {{demo}}/header-jason-v3.yaml",
+    "diff-canary-to-jason.json": f"diff {DEMO_F} --before {{demo}}/canary-50-50.yaml --after {{demo}}/header-jason-v3.yaml --format json",
+    "diff-unchanged": f"diff {DEMO_F} --before {{demo}}/canary-50-50.yaml --after {{demo}}/canary-50-50.yaml",
+    "diff-corpus-delay": f"diff {CORPUS_F} -f {NET}virtual-service-all-v1.yaml --before {NET}virtual-service-all-v1.yaml --after {NET}virtual-service-ratings-test-delay.yaml",
 }
 
 

@@ -71,6 +71,10 @@ LAYER = {
     "analysis.conflicts": 4,
     "analysis.rule_order": 4,
     "analysis.deprecations": 4,
+    "analysis.witness": 4,
+    "analysis.classes": 4,
+    "analysis.reachability": 4,
+    "analysis.diff": 7,
     "testing": 7,
     "testing.cases": 7,
     "testing.cases.compare": 7,
@@ -89,6 +93,7 @@ LAYER = {
     "cli.simulate": 8,
     "cli.test": 8,
     "cli.verify": 8,
+    "cli.diff": 8,
     "__init__": 9,
     "__main__": 9,
 }
