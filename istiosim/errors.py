@@ -63,6 +63,7 @@ CODES: dict[str, tuple[str, Severity]] = {
     "ISM0100": ("UnknownKind", Severity.INFO),
     "ISM0101": ("NotSimulated", Severity.INFO),
     "ISM0102": ("ObjectReplaced", Severity.INFO),
+    "ISM0130": ("UnreachableRoute", Severity.WARNING),
 }
 
 

@@ -112,6 +112,7 @@ SAME_STAGE = {
 #: the one upward import DESIGN allows: a result's _repr_html_ lazily importing display
 #: and a Decision's explain() lazily routing its request again through the scalar engine
 UPWARD_OK = {("results", "display"), ("compiler", "loader"), ("results", "engine.scalar")}
+UPWARD_OK |= {("analysis.reachability", "display")}  # Reachability's text and _repr_html_
 THIRD_PARTY_ONLY_IN = {
     "yaml": {"loader.yaml"},
     "pydantic": {

@@ -339,21 +339,32 @@ def derive_classes(*plans: RoutePlan) -> ClassSet:
     return ClassSet(tuple(plans), tuple(classes), tuple(undecided), tuple(scopes))
 
 
-def _scope_classes(
-    sc: Scope, si: int, show_port: bool
-) -> tuple[list[DerivedClass], list[DerivedClass]]:
-    entries = [e for t in sc.tables for e in t.entries]
+Cells = dict[tuple[int, bool], _Cell]
+
+
+def partition(
+    entry_lists: Sequence[Sequence[tuple[Matcher, ...]]],
+) -> tuple[list[Attribute], Cells, list[tuple[int, int]]]:
+    """Cut the requests by the conditions of several entry lists (each list: the entries of
+    one route table in order, each entry its conditions).
+
+    Returns the attributes, the cells (bitmask of the entries whose conditions all hold, over
+    the lists concatenated; True when a hypothetical region took part) and each list's
+    (offset, length) in the bitmask. Each cell keeps how many region combinations it holds,
+    per attribute the regions seen, and a few combinations (the first gives the witness).
+    """
+    entries = [m for lst in entry_lists for m in lst]
     offsets = []
     off = 0
-    for t in sc.tables:
-        offsets.append((off, len(t.entries)))
-        off += len(t.entries)
+    for lst in entry_lists:
+        offsets.append((off, len(lst)))
+        off += len(lst)
     conds: dict[str, dict[tuple[Any, ...], Matcher]] = {}
     ids_of: dict[str, dict[tuple[Any, ...], int]] = {}
     uses: dict[str, list[tuple[int, frozenset[int]]]] = {}
-    for g, e in enumerate(entries):
+    for g, matchers in enumerate(entries):
         mine: dict[str, set[int]] = {}
-        for m in e.entry.matchers:
+        for m in matchers:
             k = canonical_key(m.key)
             ident = (m.kind, m.value, m.ignore_case, m.invert)
             conds.setdefault(k, {}).setdefault(ident, m)
@@ -363,9 +374,9 @@ def _scope_classes(
         for k, own in mine.items():
             uses.setdefault(k, []).append((g, frozenset(own)))
     keys = sorted(conds)
-    sc.attributes = [attribute(k, list(conds[k].values())) for k in keys]
-    cells: dict[tuple[int, bool], _Cell] = {((1 << len(entries)) - 1, False): _Cell(1, [], [()])}
-    for att in sc.attributes:
+    attributes = [attribute(k, list(conds[k].values())) for k in keys]
+    cells: Cells = {((1 << len(entries)) - 1, False): _Cell(1, [], [()])}
+    for att in attributes:
         k = att.key
         on_k = 0
         by_cond: dict[int, list[tuple[int, frozenset[int]]]] = {}
@@ -381,7 +392,7 @@ def _scope_classes(
                     if fids <= reg.truth:
                         s |= 1 << g
             surv.append(s)
-        nxt: dict[tuple[int, bool], _Cell] = {}
+        nxt: Cells = {}
         for (alive, hyp), cell in cells.items():
             for r, reg in enumerate(att.regions):
                 a2 = (alive & ~on_k) | (alive & surv[r])
@@ -394,9 +405,18 @@ def _scope_classes(
                 else:
                     _merge(got, _Cell(cell.count, sets, paths))
         cells = nxt
+    return attributes, cells, offsets
+
+
+def _scope_classes(
+    sc: Scope, si: int, show_port: bool
+) -> tuple[list[DerivedClass], list[DerivedClass]]:
+    sc.attributes, cells, offsets = partition(
+        [[e.entry.matchers for e in t.entries] for t in sc.tables]
+    )
     by_pair: dict[tuple[tuple[int | None, ...], bool], _Cell] = {}
     for (alive, hyp), cell in cells.items():
-        pair = tuple(_lowest(alive >> o, n) for o, n in offsets)
+        pair = tuple(lowest(alive >> o, n) for o, n in offsets)
         got = by_pair.get((pair, hyp))
         if got is None:
             by_pair[(pair, hyp)] = _Cell(cell.count, [set(s) for s in cell.sets], cell.paths)
@@ -436,7 +456,7 @@ def _order(key: tuple[tuple[int | None, ...], bool]) -> tuple[Any, ...]:
     return (hyp, tuple((x is None, x or 0) for x in pair))
 
 
-def _lowest(mask: int, n: int) -> int | None:
+def lowest(mask: int, n: int) -> int | None:
     mask &= (1 << n) - 1
     return (mask & -mask).bit_length() - 1 if mask else None
 
@@ -466,4 +486,13 @@ def _describe(atts: list[Attribute], cell: _Cell) -> str:
     return " or ".join(f"({x})" for x in alts) + (f" or … ({more} more)" if more > 0 else "")
 
 
-__all__ = ["ALWAYS_PRESENT", "Attribute", "ClassSet", "DerivedClass", "Region", "derive_classes"]
+__all__ = [
+    "ALWAYS_PRESENT",
+    "Attribute",
+    "ClassSet",
+    "DerivedClass",
+    "Region",
+    "derive_classes",
+    "lowest",
+    "partition",
+]

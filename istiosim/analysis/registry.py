@@ -8,7 +8,7 @@ from ..errors import Diagnostic
 from ..loader import ConfigSet
 from ..mesh import Mesh
 from ..plan import RoutePlan
-from . import conflicts, deprecations, destinations, pods, rule_order
+from . import conflicts, deprecations, destinations, pods, reachability, rule_order
 from .subject import Subject
 
 Analyzer = Callable[[Subject], list[Diagnostic]]
@@ -19,6 +19,7 @@ ANALYZERS: tuple[tuple[str, Analyzer], ...] = (
     ("pods", pods.analyze),  # IST0173, IST0174
     ("conflicts", conflicts.analyze),  # IST0109
     ("rule_order", rule_order.analyze),  # IST0130, IST0131
+    ("reachability", reachability.analyze),  # ISM0130: what IST0130/IST0131 do not see
     ("deprecations", deprecations.analyze),  # IST0002
 )
 
