@@ -31,6 +31,7 @@ _NAMES: dict[str, str] = {
     "Mesh": "istiosim.mesh",
     "Outcome": "istiosim.results",
     "PerRequest": "istiosim.results",
+    "Reachability": "istiosim.analysis.reachability",
     "Request": "istiosim.request",
     "RequestBatch": "istiosim.batch",
     "RoutePlan": "istiosim.plan",
@@ -47,6 +48,7 @@ _NAMES: dict[str, str] = {
     "diff": "istiosim.analysis.diff",
     "load": "istiosim.simulator",
     "load_config": "istiosim.loader",
+    "reachability": "istiosim.analysis.reachability",
 }
 _SUBMODULES = {"stats", "testing", "analysis", "display", "traffic", "engine"}
 
@@ -67,6 +69,7 @@ __all__ = [
     "Mesh",
     "Outcome",
     "PerRequest",
+    "Reachability",
     "Request",
     "RequestBatch",
     "RoutePlan",
@@ -84,6 +87,7 @@ __all__ = [
     "diff",
     "load",
     "load_config",
+    "reachability",
 ]
 
 
@@ -109,6 +113,8 @@ if TYPE_CHECKING:
     from .analysis.diff import ClassDiff as ClassDiff
     from .analysis.diff import Diff as Diff
     from .analysis.diff import diff as diff
+    from .analysis.reachability import Reachability as Reachability
+    from .analysis.reachability import reachability as reachability
     from .batch import RequestBatch as RequestBatch
     from .compiler import compile_plan as compile_plan
     from .config import DestinationRule as DestinationRule

@@ -81,6 +81,38 @@ class Region:
     hypothetical: bool = False
 
 
+class _Index:
+    """Conditions of one attribute indexed by their literal (``Matcher.test`` semantics)."""
+
+    def __init__(self, conditions: Sequence[Matcher]) -> None:
+        self.exact: dict[tuple[bool, str], list[int]] = {}
+        self.prefix: dict[tuple[bool, str], list[int]] = {}
+        self.present: list[int] = []
+        self.other: list[tuple[int, Matcher]] = []
+        for i, m in enumerate(conditions):
+            if m.invert or m.kind == "regex":
+                self.other.append((i, m))
+            elif m.kind == "present":
+                self.present.append(i)
+            else:
+                table = self.exact if m.kind == "exact" else self.prefix
+                v = m.value.lower() if m.ignore_case else m.value
+                table.setdefault((m.ignore_case, v), []).append(i)
+        self.cased = any(ci for ci, _ in (*self.exact, *self.prefix))
+
+    def truth(self, value: str | None) -> frozenset[int]:
+        out = [i for i, m in self.other if m.test(value)]
+        if value is not None:
+            out += self.present
+            forms = [(False, value), (True, value.lower())] if self.cased else [(False, value)]
+            for ci, v in forms:
+                out += self.exact.get((ci, v), ())
+                if self.prefix:
+                    for j in range(len(v) + 1):
+                        out += self.prefix.get((ci, v[:j]), ())
+        return frozenset(out)
+
+
 @dataclass
 class Attribute:
     """One request attribute, the conditions on it, and the regions they cut it into."""
@@ -90,9 +122,14 @@ class Attribute:
     regions: list[Region] = field(default_factory=list)
     complete: bool = True
     _described: dict[int, str] = field(default_factory=dict)
+    _index: _Index | None = None
 
     def truth(self, value: str | None) -> frozenset[int]:
-        return frozenset(i for i, m in enumerate(self.conditions) if m.test(value))
+        """Which conditions hold for ``value``: exact, prefix and presence conditions through
+        an index by value (a value's prefixes looked up), the others by ``Matcher.test``."""
+        if self._index is None:
+            self._index = _Index(self.conditions)
+        return self._index.truth(value)
 
     def describe(self, r: int) -> str:
         """The region as the fewest conditions that tell it from the other regions found."""

@@ -213,7 +213,7 @@ def _class_diff(
 ) -> ClassDiff:
     rows = set(before) | set(after)
     moved = 0.5 * math.fsum(abs(before.get(r, 0.0) - after.get(r, 0.0)) for r in rows)
-    moved = 0.0 if moved <= EPS else min(moved, 1.0)
+    moved = 0.0 if moved <= EPS else min(round(moved, 12), 1.0)
     return ClassDiff(
         name,
         description,

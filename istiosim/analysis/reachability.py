@@ -194,6 +194,9 @@ def _witness(
     host = next((h for h in vs.hosts if not h.startswith("*")), None)
     if host is None:
         host = vs.hosts[0].replace("*", "any", 1) if vs.hosts else "any.example.com"
+    parts = host.split(".")
+    if len(parts) > 2 and parts[1] == vs.namespace and parts[2] == "svc":
+        host = parts[0]  # a service of the VirtualService's namespace: its short name
     uri = values.get("uri") or "/"
     query = [(k[6:], v) for k, v in values.items() if k.startswith("query:") and v is not None]
     if query:
