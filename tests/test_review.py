@@ -360,3 +360,29 @@ def test_classes_cover_every_request(
         assert c.witness is not None
         for s in (a, b):
             assert exact(s, r) == exact(s, c.witness), (c.name, r)
+
+
+def test_diff_through_a_gateway(tmp_path: Path) -> None:
+    """A gateway VirtualService's classes are requests through that gateway: dropping match
+    blocks from the corpus's bookinfo-gateway VS sends /login, /logout and the API to 404 NR."""
+    gw = NET / "bookinfo-gateway.yaml"
+    base = (KUBE, NET / "destination-rule-all.yaml")
+    before = istiosim.load(*base, gw)
+    smaller = json.loads(
+        json.dumps(
+            before.config.virtual_services[0].model_dump(
+                by_alias=True, exclude_none=True, mode="json"
+            )
+        )
+    )  # type: ignore[union-attr]
+    smaller["spec"]["http"][0]["match"] = smaller["spec"]["http"][0]["match"][:2]
+    after = before.apply(smaller)
+    d = istiosim.diff(before, after)
+    prefix = "* via default/bookinfo-gateway: "
+    assert _moved(d) == {
+        prefix + "path = /login": (1.0, "100% productpage → 100% 404 NR"),
+        prefix + "path = /logout": (1.0, "100% productpage → 100% 404 NR"),
+        prefix + "path starts with /api/v1/products": (1.0, "100% productpage → 100% 404 NR"),
+    }
+    login = next(c for c in d.classes if c.name.endswith("/login"))
+    assert login.witness == Request("any", "/login", gateway="default/bookinfo-gateway")

@@ -249,6 +249,8 @@ class Scope:
     call: str = ""
     #: the port a witness names (None: the service's first port, the default)
     call_port: int | None = None
+    #: the gateway the requests enter through (``ns/name``), None for a sidecar
+    gateway: str | None = None
 
     def request(self, values: dict[str, str | None]) -> Request:
         path = values.get("uri") or "/"
@@ -265,6 +267,7 @@ class Scope:
             scheme=values.get("scheme") or "http",
             port=self.call_port,
             namespace=self.namespace,
+            gateway=self.gateway,
         )
 
 
@@ -319,6 +322,17 @@ def _scopes(plans: Sequence[RoutePlan]) -> list[Scope]:
     seen: dict[tuple[str, int | None, str], Scope] = {}
     for plan in plans:
         for vs in plan.virtual_services:
+            for g in sorted(x for x in vs.gateways if x != "mesh"):
+                for h in vs.hosts:
+                    # a gateway: the Host a client sends (a wildcard stands for some name)
+                    call = h if not h.startswith("*") else "any" + h[1:] if h != "*" else "any"
+                    key = (call, None, "gateway " + g)
+                    if key not in seen:
+                        ctx = ProxyContext(vs.namespace, (), g)
+                        tables = tuple(p.table(call, None, ctx) for p in plans)
+                        seen[key] = Scope(
+                            f"{h} via {g}", call, None, vs.namespace, tables, [], call, None, g
+                        )
             if vs.gateways and "mesh" not in vs.gateways:
                 continue
             for h in vs.hosts:
