@@ -326,7 +326,7 @@ def _scopes(plans: Sequence[RoutePlan]) -> list[Scope]:
                 for h in vs.hosts:
                     # a gateway: the Host a client sends (a wildcard stands for some name)
                     call = h if not h.startswith("*") else "any" + h[1:] if h != "*" else "any"
-                    key = (call, None, "gateway " + g)
+                    key: tuple[str, int | None, str] = (call, None, "gateway " + g)
                     if key not in seen:
                         ctx = ProxyContext(vs.namespace, (), g)
                         tables = tuple(p.table(call, None, ctx) for p in plans)
