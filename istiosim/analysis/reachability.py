@@ -248,31 +248,48 @@ def analyze(s: Subject) -> list[Diagnostic]:
         by_rule: dict[int, list[Block]] = {}
         for b in blocks:
             by_rule.setdefault(b.rule, []).append(b)
+        names = _names(vs)
         for rule, bs in by_rule.items():
             dead = [b for b in bs if b.reachable is False]
             if not dead or ("spec", "http", rule) in rec.paths:
                 continue
-            if any(b.match is None for b in dead) or (len(dead) == len(bs) and len(bs) > 1):
-                if not all(("spec", "http", rule, "match", b.match) in rec.paths for b in dead):
-                    col.warn(_message(vs, rule, None, dead), ("spec", "http", rule), CODE)
+            left = [b for b in dead if ("spec", "http", rule, "match", b.match) not in rec.paths]
+            if not left:
+                continue  # istioctl's IST0131 says it for every dead block
+            whole = len(left) == len(bs) and (len(bs) > 1 or bs[0].match is None)
+            if whole:
+                col.warn(_message(names, rule, None, left), ("spec", "http", rule), CODE)
                 continue
-            for b in dead:
-                at: tuple[str | int, ...] = ("spec", "http", rule, "match", b.match or 0)
-                if at not in rec.paths:
-                    col.warn(_message(vs, rule, b.match, [b]), at, CODE)
+            for blk in left:
+                at: tuple[str | int, ...] = ("spec", "http", rule, "match", blk.match or 0)
+                col.warn(_message(names, rule, blk.match, [blk]), at, CODE)
     return out
 
 
-def _message(vs: CompiledVirtualService, rule: int, match: int | None, dead: list[Block]) -> str:
+def _names(vs: CompiledVirtualService) -> dict[tuple[int, int | None], str]:
+    """How istioctl names rules and match blocks: ``"name"`` when named, else ``#index``."""
+    out: dict[tuple[int, int | None], str] = {}
+    for e in vs.entries:
+        rule = f'"{e.rule_name}"' if e.rule_name else f"#{e.rule}"
+        out[(e.rule, None)] = f"rule {rule}"
+        if e.match is not None:
+            m = f'"{e.match_name}"' if e.match_name else f"#{e.match}"
+            out[(e.rule, e.match)] = f"rule {rule} match {m}"
+    return out
+
+
+def _message(
+    names: dict[tuple[int, int | None], str], rule: int, match: int | None, dead: list[Block]
+) -> str:
     by = sorted(
         {x for b in dead for x in b.shadowed_by},
         key=lambda x: (x[0], x[1] if x[1] is not None else -1),
     )
-    what = f"virtualService rule #{rule}" + (f" match #{match}" if match is not None else "")
+    what = "virtualService " + names.get((rule, match), _where(rule, match))
     if not by:
         return f"{what} is never used: its match conditions cannot all hold at once"
     return f"{what} is never used: every request it matches is taken first by " + ", ".join(
-        _where(r, m) for r, m in by
+        names.get((r, m), _where(r, m)) for r, m in by
     )
 
 
