@@ -10,12 +10,16 @@ import json
 import time
 from pathlib import Path
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 import istiosim
 from istiosim import Request
 from istiosim.analysis import ANALYZERS
 from istiosim.analysis.reachability import reachability
+from istiosim.testing import strategies as ist
 
-from conftest import CORPUS
+from conftest import CORPUS, examples
 
 DEMO = Path(istiosim.__file__).parent / "data" / "bookinfo"
 BASE = (DEMO / "bookinfo-k8s.yaml", DEMO / "destination.yaml")
@@ -190,3 +194,31 @@ def test_a_1000_rule_virtual_service_is_checked_quickly() -> None:
     assert [(b.rule, b.verdict()) for b in r.unreachable] == [(500, "shadowed by rule #7 match #0")]
     assert took < 20  # a sanity bound only; benchmarks/bench_review.py measures (< 1 s)
     assert Request  # witness type
+
+
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ist.simulators(), st.lists(ist.requests(), min_size=1, max_size=12))
+def test_unreachable_blocks_are_never_taken_and_witnesses_take_theirs(
+    sim: istiosim.Simulator, reqs: list[Request]
+) -> None:
+    """On generated configs: no generated request takes a block called unreachable, and each
+    reachable block's witness takes that very block (blocks without port conditions: with
+    one, the witness needs a listener the generated service may not have)."""
+    r = reachability(sim)
+    dead = {(b.virtual_service, b.rule, b.match) for b in r.unreachable}
+    for q in reqs:
+        d = sim.route(q)
+        if d.virtual_service is not None:
+            assert (d.virtual_service, d.rule, d.match) not in dead, q
+    by_vs = {vs.key: vs for vs in sim.plan.virtual_services}
+    for b in r.blocks:
+        if not b.reachable:
+            continue
+        entry = next(
+            e for e in by_vs[b.virtual_service].entries if (e.rule, e.match) == (b.rule, b.match)
+        )
+        if entry.source:
+            continue
+        assert b.witness is not None
+        d = sim.route(b.witness)
+        assert (d.virtual_service, d.rule, d.match) == (b.virtual_service, b.rule, b.match), b

@@ -1,7 +1,8 @@
 """Request classes derived from the match conditions of one or two configs.
 
-For each host a VirtualService names (and each port of its service), the route tables of the
-configs are cut into classes: requests that take the same first matching entry in every config.
+For each host a VirtualService names (and each port of its service), as a sidecar in the
+VirtualService's namespace without labels sees it, and for each gateway a VirtualService binds,
+the route tables of the configs are cut into classes: requests that take the same first matching entry in every config.
 Two requests of one class route the same way in each config (same destinations, weights,
 faults, header operations), so one witness request per class stands for all of them.
 

@@ -7,7 +7,9 @@ request that takes it first, or *unreachable*, with the earlier rules and match 
 together take every request it matches (or none, when its own conditions contradict each
 other). A block a regex makes undecidable is reported neither way. ``sourceLabels``,
 ``sourceNamespace``, ``gateways`` and ``port`` take part as one more attribute: blocks with
-different such conditions are treated as disjoint (so never called shadowed by each other).
+different such conditions are treated as disjoint (so never called shadowed by each other),
+and a block reached only by clients or ports an earlier block's such condition leaves out is
+undecided (which clients and listener ports exist is the mesh's business, not the rules').
 
 What IST0130/IST0131 already report is left to them; ISM0130 says the rest.
 """
@@ -21,7 +23,7 @@ from typing import Any
 from ..errors import Diagnostic
 from ..plan import CompiledVirtualService, Matcher, RouteEntry, RoutePlan, SourceCondition
 from ..request import Request
-from .classes import Attribute, lowest, partition
+from .classes import Attribute, canonical_key, lowest, partition
 from .rule_order import check_virtual_service
 from .subject import Subject
 
@@ -55,7 +57,7 @@ class Block:
         if self.reachable:
             return "reachable"
         if self.reachable is None:
-            return "undecided (regex)"
+            return "undecided (a regex, or a client or port condition of an earlier block)"
         if not self.shadowed_by:
             return "never matches (its conditions contradict each other)"
         return "shadowed by " + ", ".join(_where(r, m) for r, m in self.shadowed_by)
@@ -174,6 +176,17 @@ def virtual_service_blocks(vs: CompiledVirtualService) -> list[Block]:
         name = _where(e.rule, e.match)
         hit = first.get(k)
         if hit is not None and not hit[0]:
+            values = {a.key: a.regions[r].witness for a, r in zip(atts, hit[1], strict=True)}
+            if any(
+                entries[j].source
+                and all(m.test(values.get(canonical_key(m.key))) for m in entries[j].matchers)
+                for j in range(k)
+            ):
+                # reached only by a client or port an earlier block's sourceLabels,
+                # sourceNamespace, gateways or port leave out: whether one exists is not
+                # decided here (e.g. a port condition naming the service's only port)
+                blocks.append(Block(vs.key, e.rule, e.match, name, None))
+                continue
             w = _witness(vs, atts, hit[1], tokens)
             blocks.append(Block(vs.key, e.rule, e.match, name, True, w))
         elif hit is not None:
