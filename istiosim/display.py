@@ -54,12 +54,13 @@ _BAR = 20
 
 
 def diff_text(d: Any) -> str:
-    """A Diff as ``git diff --stat`` first (one line per class: moved share and a bar), then
-    the details of each class that changed."""
+    """A Diff as ``git diff --stat`` first (one line per class that changed: the share of its
+    requests that moved and a bar), then the details of each."""
     classes = d.classes
-    width = max((len(c.name) for c in classes), default=0)
+    changed = [c for c in classes if c.changed]
+    width = max((len(c.name) for c in changed), default=0)
     lines = []
-    for c in classes:
+    for c in changed:
         bar = "█" * round(_BAR * c.moved) if c.moved > 0 else ""
         mark = " *" if c.changes and c.moved == 0 else ""
         share = f"  ({c.share:.1%} of traffic)" if c.share is not None else ""
