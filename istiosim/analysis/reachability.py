@@ -171,6 +171,7 @@ def virtual_service_blocks(vs: CompiledVirtualService) -> list[Block]:
                 assert j is not None and k is not None
                 shadow.setdefault(j, set()).add(k)
                 rest &= rest - 1
+    sourced = [j for j, e in enumerate(entries) if e.source]
     blocks = []
     for k, e in enumerate(entries):
         name = _where(e.rule, e.match)
@@ -178,9 +179,9 @@ def virtual_service_blocks(vs: CompiledVirtualService) -> list[Block]:
         if hit is not None and not hit[0]:
             values = {a.key: a.regions[r].witness for a, r in zip(atts, hit[1], strict=True)}
             if any(
-                entries[j].source
-                and all(m.test(values.get(canonical_key(m.key))) for m in entries[j].matchers)
-                for j in range(k)
+                all(m.test(values.get(canonical_key(m.key))) for m in entries[j].matchers)
+                for j in sourced
+                if j < k
             ):
                 # reached only by a client or port an earlier block's sourceLabels,
                 # sourceNamespace, gateways or port leave out: whether one exists is not
