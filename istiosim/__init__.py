@@ -17,17 +17,21 @@ __version__ = "0.1.0"
 _NAMES: dict[str, str] = {
     "BatchDecision": "istiosim.results",
     "Candidate": "istiosim.results",
+    "ClassDiff": "istiosim.analysis.diff",
     "ConfigError": "istiosim.errors",
     "Decision": "istiosim.results",
     "DestinationRef": "istiosim.results",
     "DestinationRule": "istiosim.config",
+    "DerivedClass": "istiosim.analysis.classes",
     "Diagnostic": "istiosim.errors",
+    "Diff": "istiosim.analysis.diff",
     "InvalidArgument": "istiosim.errors",
     "IstiosimError": "istiosim.errors",
     "Location": "istiosim.errors",
     "Mesh": "istiosim.mesh",
     "Outcome": "istiosim.results",
     "PerRequest": "istiosim.results",
+    "Reachability": "istiosim.analysis.reachability",
     "Request": "istiosim.request",
     "RequestBatch": "istiosim.batch",
     "RolloutPlan": "istiosim.analysis.rollout",
@@ -41,26 +45,33 @@ _NAMES: dict[str, str] = {
     "VirtualService": "istiosim.config",
     "Workload": "istiosim.mesh",
     "compile_plan": "istiosim.compiler",
+    "derive_classes": "istiosim.analysis.classes",
+    "diff": "istiosim.analysis.diff",
     "load": "istiosim.simulator",
     "load_config": "istiosim.loader",
     "rollout": "istiosim.analysis.rollout",
+    "reachability": "istiosim.analysis.reachability",
 }
 _SUBMODULES = {"stats", "testing", "analysis", "display", "traffic", "engine"}
 
 __all__ = [
     "BatchDecision",
     "Candidate",
+    "ClassDiff",
     "ConfigError",
     "Decision",
+    "DerivedClass",
     "DestinationRef",
     "DestinationRule",
     "Diagnostic",
+    "Diff",
     "InvalidArgument",
     "IstiosimError",
     "Location",
     "Mesh",
     "Outcome",
     "PerRequest",
+    "Reachability",
     "Request",
     "RequestBatch",
     "RolloutPlan",
@@ -75,8 +86,11 @@ __all__ = [
     "Workload",
     "__version__",
     "compile_plan",
+    "derive_classes",
+    "diff",
     "load",
     "load_config",
+    "reachability",
     "rollout",
 ]
 
@@ -98,6 +112,13 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
+    from .analysis.classes import DerivedClass as DerivedClass
+    from .analysis.classes import derive_classes as derive_classes
+    from .analysis.diff import ClassDiff as ClassDiff
+    from .analysis.diff import Diff as Diff
+    from .analysis.diff import diff as diff
+    from .analysis.reachability import Reachability as Reachability
+    from .analysis.reachability import reachability as reachability
     from .analysis.rollout import RolloutPlan as RolloutPlan
     from .analysis.rollout import rollout as rollout
     from .batch import RequestBatch as RequestBatch

@@ -81,6 +81,7 @@ CODES: dict[str, tuple[str, Severity]] = {
     "ISM0306": ("RolloutStepUnverifiable", Severity.INFO),
     "ISM0307": ("RolloutPlanSuspicious", Severity.WARNING),
     "ISM0308": ("RolloutStepFailsRequests", Severity.WARNING),
+    "ISM0130": ("UnreachableRoute", Severity.WARNING),
 }
 
 

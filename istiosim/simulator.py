@@ -6,11 +6,15 @@ the Generator in blocks, so one ``route()`` costs no numpy call.
 
 from __future__ import annotations
 
+import json
 import os
+from collections.abc import Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from . import config as cfg
 from .compiler import compile_plan
 from .engine.draws import RngLike, as_generator
 from .engine.scalar import ScalarCache
@@ -134,6 +138,63 @@ class Simulator:
         )
         return res
 
+    # -- what-if: a new Simulator, this one unchanged --------------------------------------------
+
+    def apply(self, objects: Any, *, namespace: str = "default") -> Simulator:
+        """A new Simulator with ``objects`` added or replaced as ``kubectl apply`` would.
+
+        ``objects``: YAML text, a file or folder path, a config model (``VirtualService``...),
+        a mapping, or a list of those. An object of the same kind, namespace and name replaces
+        the loaded one in place (its position, hence its precedence, is kept); a new one comes
+        last. Objects without a namespace go to ``namespace``. This simulator is unchanged.
+        """
+        if self.config is None:
+            raise InvalidArgument("apply() needs a Simulator made by load() (it has no config)")
+        added = load_config(*_as_sources(objects), namespace=namespace)
+        return self._with_config(_merge(self.config, added))
+
+    def delete(self, kind: str, name: str, namespace: str = "default") -> Simulator:
+        """A new Simulator without the object (``kubectl delete KIND NAME -n NAMESPACE``)."""
+        if self.config is None:
+            raise InvalidArgument("delete() needs a Simulator made by load() (it has no config)")
+        return self._with_config(_without(self.config, kind, name, namespace))
+
+    def with_weights(
+        self, virtual_service: str, rule: int | str, weights: Mapping[str, int]
+    ) -> Simulator:
+        """A new Simulator where one http rule's destinations are exactly ``weights``.
+
+        ``virtual_service``: ``ns/name`` (or ``name`` in ``default``); ``rule``: the index of the
+        http rule or its name; ``weights``: subset name (or destination host, or ``host/subset``)
+        → weight. A key naming no current destination adds one with the rule's host and that
+        subset; destinations not named are removed (give them weight 0 to keep them).
+        """
+        if self.config is None:
+            raise InvalidArgument("with_weights() needs a Simulator made by load()")
+        ns, _, name = virtual_service.rpartition("/")
+        ns = ns or "default"
+        vss = list(self.config.virtual_services)
+        at = next(
+            (
+                i
+                for i, v in enumerate(vss)
+                if v.metadata.name == name and (v.metadata.namespace or "default") == ns
+            ),
+            None,
+        )
+        if at is None:
+            raise InvalidArgument(f"no VirtualService {ns}/{name} is loaded")
+        vs = vss[at]
+        vss[at] = vs.model_copy(
+            update={"spec": _reweighted(vs.spec, f"{ns}/{name}", rule, weights)}
+        )
+        config = replace(self.config, virtual_services=vss)
+        return self._with_config(config)
+
+    def _with_config(self, config: ConfigSet) -> Simulator:
+        plan = compile_plan(config)
+        return Simulator(plan, config=config, rng=self.seed)
+
     def explain(self, request: Request, *, rng: RngLike = None) -> str:
         return self.route(request, rng=rng, trace=True).explain()
 
@@ -157,3 +218,138 @@ def load(
     config = load_config(*sources, namespace=namespace, partial=True)
     plan = compile_plan(config, mesh)
     return Simulator(plan, config=config, rng=rng)
+
+
+# -- what-if helpers (Simulator.apply / delete / with_weights) ---------------------------------
+
+
+def _as_sources(objects: Any) -> list[str | os.PathLike[str]]:
+    """YAML text, paths, config models or mappings → what ``load_config`` reads (JSON is YAML)."""
+    items = list(objects) if isinstance(objects, list | tuple) else [objects]
+    out: list[str | os.PathLike[str]] = []
+    for o in items:
+        if isinstance(o, str | os.PathLike):
+            out.append(o)
+        elif hasattr(o, "model_dump"):
+            out.append(json.dumps(o.model_dump(by_alias=True, exclude_none=True, mode="json")))
+        elif isinstance(o, Mapping):
+            out.append(json.dumps(o))
+        else:
+            raise InvalidArgument(
+                f"apply() takes YAML text, a path, a config object or a mapping, not {type(o).__name__}"
+            )
+    if not out:
+        raise InvalidArgument("apply() needs at least one object")
+    return out
+
+
+def _key(o: Any) -> tuple[str, str]:
+    return (o.metadata.namespace or "default", o.metadata.name)
+
+
+def _replace_or_append(old: list[Any], new: list[Any]) -> list[Any]:
+    out = list(old)
+    index = {_key(o): i for i, o in enumerate(out)}
+    for o in new:
+        i = index.get(_key(o))
+        if i is None:
+            index[_key(o)] = len(out)
+            out.append(o)
+        else:
+            out[i] = o
+    return out
+
+
+def _merge(base: ConfigSet, added: ConfigSet) -> ConfigSet:
+    """``base`` with ``added``'s objects applied over it (same kind/namespace/name replaces)."""
+    m, a = base.mesh, added.mesh
+    new_svc = {(s.kind, s.namespace, s.name) for s in a.services}
+    new_wl = {(w.namespace, w.name) for w in a.workloads}
+    services = [s for s in m.services if (s.kind, s.namespace, s.name) not in new_svc]
+    workloads = [w for w in m.workloads if (w.namespace, w.name) not in new_wl]
+    mesh = Mesh.build(
+        [*services, *a.services],
+        [*workloads, *a.workloads],
+        m.namespaces | a.namespaces,
+        domain=m.domain,
+    )
+    return ConfigSet(
+        virtual_services=_replace_or_append(base.virtual_services, added.virtual_services),
+        destination_rules=_replace_or_append(base.destination_rules, added.destination_rules),
+        service_entries=_replace_or_append(base.service_entries, added.service_entries),
+        mesh=mesh,
+        sources={**base.sources, **added.sources},
+        diagnostics=[*base.diagnostics, *added.diagnostics],
+        files=[*base.files, *added.files],
+    )
+
+
+def _without(base: ConfigSet, kind: str, name: str, namespace: str) -> ConfigSet:
+    lists = {
+        "VirtualService": "virtual_services",
+        "DestinationRule": "destination_rules",
+        "ServiceEntry": "service_entries",
+    }
+    m = base.mesh
+    if kind in lists:
+        objs = getattr(base, lists[kind])
+        kept = [o for o in objs if _key(o) != (namespace, name)]
+        found = len(kept) < len(objs)
+        out = replace(base)
+        setattr(out, lists[kind], kept)
+        if kind == "ServiceEntry":
+            svcs = [
+                s for s in m.services if (s.kind, s.namespace, s.name) != (kind, namespace, name)
+            ]
+            out.mesh = Mesh.build(svcs, m.workloads, m.namespaces, domain=m.domain)
+    elif kind in ("Service", "Deployment", "StatefulSet", "Pod"):
+        svcs = [s for s in m.services if (s.kind, s.namespace, s.name) != (kind, namespace, name)]
+        wls = [
+            w
+            for w in m.workloads
+            if not (kind != "Service" and (w.namespace, w.name) == (namespace, name))
+        ]
+        found = len(svcs) + len(wls) < len(m.services) + len(m.workloads)
+        out = replace(base, mesh=Mesh.build(svcs, wls, m.namespaces, domain=m.domain))
+    else:
+        raise InvalidArgument(f"delete() does not know the kind {kind!r}")
+    if not found:
+        raise InvalidArgument(f"{kind} {namespace}/{name} is not loaded")
+    out.sources = {k: v for k, v in base.sources.items() if k != (kind, namespace, name)}
+    return out
+
+
+def _reweighted(
+    spec: cfg.VirtualServiceSpec, vs: str, rule: int | str, weights: Mapping[str, int]
+) -> cfg.VirtualServiceSpec:
+    http = list(spec.http)
+    if isinstance(rule, int) and not isinstance(rule, bool):
+        i = rule if 0 <= rule < len(http) else None
+    else:
+        i = next((k for k, r in enumerate(http) if r is not None and r.name == rule), None)
+    if i is None or http[i] is None:
+        raise InvalidArgument(f"VirtualService {vs} has no http rule {rule!r}")
+    r = http[i]
+    assert r is not None
+    if not r.route:
+        raise InvalidArgument(f"rule {rule!r} of VirtualService {vs} has no route to re-weight")
+    if not weights:
+        raise InvalidArgument("with_weights() needs at least one destination")
+    dests = [d for d in r.route if d.destination is not None]
+    host = dests[0].destination.host if dests and dests[0].destination else ""
+    new: list[cfg.HTTPRouteDestination] = []
+    for key, w in weights.items():
+        if isinstance(w, bool) or not isinstance(w, int) or w < 0:
+            raise InvalidArgument(f"weight of {key!r} must be an integer >= 0, got {w!r}")
+        hit = next((d for d in dests if _names(d, key)), None)
+        if hit is None:
+            hit = cfg.HTTPRouteDestination(destination=cfg.Destination(host=host, subset=key))
+        new.append(hit.model_copy(update={"weight": w}))
+    http[i] = r.model_copy(update={"route": new})
+    return spec.model_copy(update={"http": http})
+
+
+def _names(d: cfg.HTTPRouteDestination, key: str) -> bool:
+    dest = d.destination
+    assert dest is not None
+    return key in (dest.subset, dest.host, f"{dest.host}/{dest.subset}")

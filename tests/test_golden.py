@@ -417,6 +417,15 @@ CLI: dict[str, str] = {
     ),
     "rollout-argo-subset.json": "rollout -f {data}/rollouts/argo-subset.yaml --rate 10 --format json",
     "rollout-error-missing-vs": "rollout -f {golden}/rollout-missing-vs.yaml",
+    # diff: the Bookinfo task's steps, each applied over all-v1 as the task does
+    "diff-all-v1-to-blue-green": f"diff {DEMO_F} --before {{demo}}/virtual-service.yaml --after {{demo}}/virtual-service.yaml --after {{demo}}/blue-green-v2.yaml",
+    "diff-blue-green-to-canary": f"diff {DEMO_F} -f {{demo}}/virtual-service.yaml --before {{demo}}/blue-green-v2.yaml --after {{demo}}/canary-50-50.yaml",
+    "diff-canary-to-jason": f"diff {DEMO_F} -f {{demo}}/virtual-service.yaml --before {{demo}}/canary-50-50.yaml --after {{demo}}/header-jason-v3.yaml",
+    "diff-canary-to-jason.json": f"diff {DEMO_F} -f {{demo}}/virtual-service.yaml --before {{demo}}/canary-50-50.yaml --after {{demo}}/header-jason-v3.yaml --format json",
+    # without all-v1 underneath, the other services lose their VirtualServices: all classes move
+    "diff-blue-green-alone": f"diff {DEMO_F} --before {{demo}}/virtual-service.yaml --after {{demo}}/blue-green-v2.yaml",
+    "diff-unchanged": f"diff {DEMO_F} --before {{demo}}/canary-50-50.yaml --after {{demo}}/canary-50-50.yaml",
+    "diff-corpus-delay": f"diff {CORPUS_F} -f {NET}virtual-service-all-v1.yaml --before {NET}virtual-service-all-v1.yaml --after {NET}virtual-service-ratings-test-delay.yaml",
 }
 
 

@@ -86,6 +86,10 @@ LAYER = {
     "analysis.rollouts_lint": 4,
     "analysis.rollout": 7,
     "analysis.rollout_writers": 4,
+    "analysis.witness": 4,
+    "analysis.classes": 4,
+    "analysis.reachability": 4,
+    "analysis.diff": 7,
     "testing": 7,
     "testing.cases": 7,
     "testing.cases.compare": 7,
@@ -107,6 +111,7 @@ LAYER = {
     "cli.test": 8,
     "cli.verify": 8,
     "cli.rollout": 8,
+    "cli.diff": 8,
     "__init__": 9,
     "__main__": 9,
 }
@@ -125,6 +130,7 @@ SAME_STAGE = {
 #: the one upward import DESIGN allows: a result's _repr_html_ lazily importing display
 #: and a Decision's explain() lazily routing its request again through the scalar engine
 UPWARD_OK = {("results", "display"), ("compiler", "loader"), ("results", "engine.scalar")}
+UPWARD_OK |= {("analysis.reachability", "display")}  # Reachability's text and _repr_html_
 THIRD_PARTY_ONLY_IN = {
     "yaml": {"loader.yaml"},
     "pydantic": {

@@ -16,6 +16,7 @@ from . import (
     ingress,
     jwt_claims,
     pods,
+    reachability,
     rollouts_lint,
     rule_order,
     sidecars,
@@ -34,6 +35,7 @@ ANALYZERS: tuple[tuple[str, Analyzer], ...] = (
     ("pods", pods.analyze),  # IST0173, IST0174
     ("conflicts", conflicts.analyze),  # IST0109
     ("rule_order", rule_order.analyze),  # IST0130, IST0131
+    ("reachability", reachability.analyze),  # ISM0130: what IST0130/IST0131 do not see
     ("deprecations", deprecations.analyze),  # IST0002, IST0133
     ("tls_origination", tls_origination.analyze),  # IST0128, IST0129
     ("sidecars", sidecars.analyze),  # IST0101, IST0110, IST0111, IST0167

@@ -1,0 +1,344 @@
+"""Exact reachability of every rule and match block of each VirtualService (ISM0130).
+
+istioctl's IST0130/IST0131 (``rule_order``) only see a single earlier catch-all, an identical
+match, or a covering prefix. Here each VirtualService's route entries are cut into request
+classes (``classes.partition``) and every match block is either *reachable*, with a witness
+request that takes it first, or *unreachable*, with the earlier rules and match blocks that
+together take every request it matches (or none, when its own conditions contradict each
+other). A block a regex makes undecidable is reported neither way. ``sourceLabels``,
+``sourceNamespace``, ``gateways`` and ``port`` take part as one more attribute: blocks with
+different such conditions are treated as disjoint (so never called shadowed by each other),
+and a block reached only by clients or ports an earlier block's such condition leaves out is
+undecided (which clients and listener ports exist is the mesh's business, not the rules').
+
+What IST0130/IST0131 already report is left to them; ISM0130 says the rest.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+from typing import Any
+
+from ..errors import Diagnostic
+from ..plan import (
+    CompiledVirtualService,
+    Matcher,
+    RouteEntry,
+    RoutePlan,
+    SourceCondition,
+    hosts_overlap,
+)
+from ..request import Request
+from .classes import Attribute, canonical_key, lowest, partition
+from .rule_order import check_virtual_service
+from .subject import Subject
+
+CODE = "ISM0130"
+
+
+@dataclass(frozen=True)
+class Block:
+    """One match block (``match`` None: a rule without matches) and what reaches it."""
+
+    virtual_service: str
+    rule: int
+    match: int | None
+    name: str
+    reachable: bool | None  # None: undecided (a regex)
+    witness: Request | None = None
+    shadowed_by: tuple[tuple[int, int | None], ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "virtual_service": self.virtual_service,
+            "rule": self.rule,
+            "match": self.match,
+            "name": self.name,
+            "reachable": self.reachable,
+            "witness": self.witness.to_dict() if self.witness is not None else None,
+            "shadowed_by": [{"rule": r, "match": m} for r, m in self.shadowed_by],
+        }
+
+    def verdict(self) -> str:
+        if self.reachable:
+            return "reachable"
+        if self.reachable is None:
+            return (
+                "undecided (a regex, a client or port condition of an earlier block, or a "
+                "gateway that merges several VirtualServices)"
+            )
+        if not self.shadowed_by:
+            return "never matches (its conditions contradict each other)"
+        return "shadowed by " + ", ".join(_where(r, m) for r, m in self.shadowed_by)
+
+
+@dataclass(frozen=True)
+class Reachability:
+    """Every match block of every VirtualService: reachable (with a witness) or not (why)."""
+
+    blocks: tuple[Block, ...]
+
+    @property
+    def unreachable(self) -> tuple[Block, ...]:
+        return tuple(b for b in self.blocks if b.reachable is False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"blocks": [b.to_dict() for b in self.blocks]}
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent)
+
+    def rows(self) -> list[tuple[Any, ...]]:
+        return [
+            (
+                b.virtual_service,
+                _where(b.rule, b.match),
+                b.verdict(),
+                repr(b.witness) if b.witness is not None else "",
+            )
+            for b in self.blocks
+        ]
+
+    def text(self) -> str:
+        from .. import display
+
+        n = len(self.unreachable)
+        head = f"{len(self.blocks)} match block(s), {n} unreachable"
+        return (
+            head
+            + "\n"
+            + display.table(["virtual service", "block", "verdict", "witness"], self.rows())
+        )
+
+    def __str__(self) -> str:
+        return self.text()
+
+    def __repr__(self) -> str:
+        return f"<Reachability: {len(self.blocks)} block(s), {len(self.unreachable)} unreachable>"
+
+    def _repr_html_(self) -> str:
+        from .. import display
+
+        return display.html_table(["virtual service", "block", "verdict", "witness"], self.rows())
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        p.text(repr(self) if cycle else self.text())
+
+
+def _where(rule: int, match: int | None) -> str:
+    return f"rule #{rule}" if match is None else f"rule #{rule} match #{match}"
+
+
+def reachability(plan_or_sim: Any) -> Reachability:
+    """Exact reachability of every match block of every VirtualService of a plan/Simulator."""
+    plan: RoutePlan = getattr(plan_or_sim, "plan", plan_or_sim)
+    out: list[Block] = []
+    merged = _merged_at_gateways(plan)
+    for vs in plan.virtual_services:
+        blocks = virtual_service_blocks(vs)
+        if vs.key in merged:
+            # a gateway concatenates the routes of every VirtualService for a host: an earlier
+            # VirtualService may take these requests, which this per-VirtualService view does
+            # not decide
+            blocks = [
+                replace(b, reachable=None, witness=None) if b.reachable else b for b in blocks
+            ]
+        out.extend(blocks)
+    return Reachability(tuple(out))
+
+
+def _merged_at_gateways(plan: RoutePlan) -> set[str]:
+    """VirtualServices that share a gateway and an overlapping host with another one."""
+    out: set[str] = set()
+    bound = [v for v in plan.virtual_services if v.gateways - {"mesh"}]
+    for i, a in enumerate(bound):
+        for b in bound[i + 1 :]:
+            if (a.gateways & b.gateways) - {"mesh"} and any(
+                hosts_overlap(x, y) for x in a.hosts for y in b.hosts
+            ):
+                out.update((a.key, b.key))
+    return out
+
+
+def _source_token(src: SourceCondition) -> str:
+    return json.dumps(
+        [sorted(src.gateways), list(src.source_labels), src.source_namespace, src.port]
+    )
+
+
+def virtual_service_blocks(vs: CompiledVirtualService) -> list[Block]:
+    entries = vs.entries
+    tokens: dict[str, SourceCondition] = {}
+
+    def conditions(e: RouteEntry) -> tuple[Matcher, ...]:
+        if not e.source:
+            return e.matchers
+        tok = _source_token(e.source)
+        tokens[tok] = e.source
+        return (*e.matchers, Matcher("source", "exact", tok))
+
+    atts, cells, offsets = partition([[conditions(e) for e in entries]])
+    n = offsets[0][1]
+    first: dict[int, tuple[bool, tuple[int, ...]]] = {}
+    for (alive, hyp), cell in cells.items():
+        k = lowest(alive, n)
+        if k is None:
+            continue
+        if not hyp and (k not in first or first[k][0]):
+            first[k] = (False, cell.paths[0])
+        elif hyp:
+            first.setdefault(k, (True, cell.paths[0]))
+    # for the blocks no request reaches: which entries take the requests they match
+    dead = sum(1 << k for k in range(n) if k not in first)
+    shadow: dict[int, set[int]] = {}
+    if dead:
+        for (alive, hyp), _cell in cells.items():
+            rest = alive & dead
+            if hyp or not rest:
+                continue
+            k = lowest(alive, n)
+            while rest:
+                j = lowest(rest, n)
+                assert j is not None and k is not None
+                shadow.setdefault(j, set()).add(k)
+                rest &= rest - 1
+    sourced = [j for j, e in enumerate(entries) if e.source]
+    blocks = []
+    for k, e in enumerate(entries):
+        name = _where(e.rule, e.match)
+        hit = first.get(k)
+        if hit is not None and not hit[0]:
+            values = {a.key: a.regions[r].witness for a, r in zip(atts, hit[1], strict=True)}
+            if any(
+                all(m.test(values.get(canonical_key(m.key))) for m in entries[j].matchers)
+                for j in sourced
+                if j < k
+            ):
+                # reached only by a client or port an earlier block's sourceLabels,
+                # sourceNamespace, gateways or port leave out: whether one exists is not
+                # decided here (e.g. a port condition naming the service's only port)
+                blocks.append(Block(vs.key, e.rule, e.match, name, None))
+                continue
+            w = _witness(vs, atts, hit[1], tokens)
+            blocks.append(Block(vs.key, e.rule, e.match, name, True, w))
+        elif hit is not None:
+            blocks.append(Block(vs.key, e.rule, e.match, name, None))
+        else:
+            by = tuple((entries[j].rule, entries[j].match) for j in sorted(shadow.get(k, ())))
+            blocks.append(Block(vs.key, e.rule, e.match, name, False, None, by))
+    return blocks
+
+
+def _witness(
+    vs: CompiledVirtualService,
+    atts: list[Attribute],
+    path: tuple[int, ...],
+    tokens: dict[str, SourceCondition],
+) -> Request:
+    values = {a.key: a.regions[r].witness for a, r in zip(atts, path, strict=True)}
+    host = next((h for h in vs.hosts if not h.startswith("*")), None)
+    if host is None:
+        host = vs.hosts[0].replace("*", "any", 1) if vs.hosts else "any.example.com"
+    src = tokens.get(values.get("source") or "")
+    gateway = None
+    if src is not None and src.gateways:
+        gateway = next((g for g in sorted(src.gateways) if g != "mesh"), None)
+    elif vs.gateways and "mesh" not in vs.gateways:
+        gateway = sorted(vs.gateways)[0]
+    parts = host.split(".")
+    if gateway is None and len(parts) > 2 and parts[1] == vs.namespace and parts[2] == "svc":
+        # a sidecar of the VirtualService's namespace calls its services by short name; a
+        # gateway matches the Host header against the host as resolved, the FQDN
+        host = parts[0]
+    uri = values.get("uri") or "/"
+    query = [(k[6:], v) for k, v in values.items() if k.startswith("query:") and v is not None]
+    if query:
+        uri += "?" + "&".join(f"{k}={v}" for k, v in query)
+    headers = {k[7:]: v for k, v in values.items() if k.startswith("header:") and v is not None}
+    return Request(
+        host,
+        uri,
+        values.get("method") or "GET",
+        headers,
+        authority=values.get("authority"),
+        scheme=values.get("scheme") or "http",
+        port=src.port if src is not None else None,
+        namespace=(
+            src.source_namespace if src is not None and src.source_namespace else vs.namespace
+        ),
+        source_labels=dict(src.source_labels) if src is not None else None,
+        gateway=gateway,
+    )
+
+
+class _Recorder:
+    def __init__(self) -> None:
+        self.paths: set[tuple[str | int, ...]] = set()
+
+    def warn(self, message: str, path: tuple[str | int, ...], code: str = "") -> None:
+        self.paths.add(path)
+
+
+def analyze(s: Subject) -> list[Diagnostic]:
+    """ISM0130 for each unreachable rule or match block istioctl's checks do not report."""
+    out: list[Diagnostic] = []
+    by_key = {
+        (v.metadata.namespace or "default", v.metadata.name): v for v in s.config.virtual_services
+    }
+    for vs in s.plan.virtual_services:
+        model = by_key.get((vs.namespace, vs.name))
+        rec = _Recorder()
+        if model is not None:
+            check_virtual_service(model.spec, rec)
+        blocks = virtual_service_blocks(vs)
+        col = s.collector(out, "VirtualService", vs.namespace, vs.name)
+        by_rule: dict[int, list[Block]] = {}
+        for b in blocks:
+            by_rule.setdefault(b.rule, []).append(b)
+        names = _names(vs)
+        for rule, bs in by_rule.items():
+            dead = [b for b in bs if b.reachable is False]
+            if not dead or ("spec", "http", rule) in rec.paths:
+                continue
+            left = [b for b in dead if ("spec", "http", rule, "match", b.match) not in rec.paths]
+            if not left:
+                continue  # istioctl's IST0131 says it for every dead block
+            whole = len(left) == len(bs) and (len(bs) > 1 or bs[0].match is None)
+            if whole:
+                col.warn(_message(names, rule, None, left), ("spec", "http", rule), CODE)
+                continue
+            for blk in left:
+                at: tuple[str | int, ...] = ("spec", "http", rule, "match", blk.match or 0)
+                col.warn(_message(names, rule, blk.match, [blk]), at, CODE)
+    return out
+
+
+def _names(vs: CompiledVirtualService) -> dict[tuple[int, int | None], str]:
+    """How istioctl names rules and match blocks: ``"name"`` when named, else ``#index``."""
+    out: dict[tuple[int, int | None], str] = {}
+    for e in vs.entries:
+        rule = f'"{e.rule_name}"' if e.rule_name else f"#{e.rule}"
+        out[(e.rule, None)] = f"rule {rule}"
+        if e.match is not None:
+            m = f'"{e.match_name}"' if e.match_name else f"#{e.match}"
+            out[(e.rule, e.match)] = f"rule {rule} match {m}"
+    return out
+
+
+def _message(
+    names: dict[tuple[int, int | None], str], rule: int, match: int | None, dead: list[Block]
+) -> str:
+    by = sorted(
+        {x for b in dead for x in b.shadowed_by},
+        key=lambda x: (x[0], x[1] if x[1] is not None else -1),
+    )
+    what = "virtualService " + names.get((rule, match), _where(rule, match))
+    if not by:
+        return f"{what} is never used: its match conditions cannot all hold at once"
+    return f"{what} is never used: every request it matches is taken first by " + ", ".join(
+        names.get((r, m), _where(r, m)) for r, m in by
+    )
+
+
+__all__ = ["CODE", "Block", "Reachability", "analyze", "reachability", "virtual_service_blocks"]

@@ -1,0 +1,226 @@
+"""Exact reachability of match blocks (ISM0130): a witness for each reachable block (checked
+by routing it), the earlier blocks that shadow each unreachable one, and istioctl's own codes
+left where they apply (istio/istio pkg/config/validation/virtualservice.go
+``analyzeUnreachableHTTPRules``; the corpus file virtualservice_overlappingmatches.yaml is from
+its analyzer tests)."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import istiosim
+from istiosim import Request
+from istiosim.analysis import ANALYZERS
+from istiosim.analysis.reachability import reachability
+from istiosim.testing import strategies as ist
+
+from conftest import CORPUS, examples
+
+DEMO = Path(istiosim.__file__).parent / "data" / "bookinfo"
+BASE = (DEMO / "bookinfo-k8s.yaml", DEMO / "destination.yaml")
+
+
+def _vs(http: list[dict[str, object]], name: str = "reviews") -> str:
+    return json.dumps(
+        {
+            "apiVersion": "networking.istio.io/v1",
+            "kind": "VirtualService",
+            "metadata": {"name": name},
+            "spec": {"hosts": ["reviews"], "http": http},
+        }
+    )
+
+
+def _to(subset: str) -> list[dict[str, object]]:
+    return [{"destination": {"host": "reviews", "subset": subset}}]
+
+
+RULES = [
+    {
+        "match": [{"headers": {"end-user": {"exact": "jason"}}}, {"uri": {"prefix": "/api"}}],
+        "route": _to("v2"),
+    },
+    {"match": [{"headers": {"end-user": {"prefix": "ja"}}}], "route": _to("v3")},
+    # shadowed by rule 0's second block (every /api/v1 request), whatever the header
+    {
+        "match": [{"uri": {"prefix": "/api/v1"}, "headers": {"end-user": {"exact": "bob"}}}],
+        "route": _to("v3"),
+    },
+    # /login GET: jason's go to rule 0, ja*'s to rule 1, the rest to rule 3: all three shadow it
+    {"match": [{"method": {"exact": "GET"}}], "route": _to("v1")},
+    {"match": [{"uri": {"exact": "/login"}, "method": {"exact": "GET"}}], "route": _to("v2")},
+    # block 0 contradicts itself: header x = 1 and, in withoutHeaders, x = 1
+    {
+        "match": [
+            {"headers": {"x": {"exact": "1"}}, "withoutHeaders": {"x": {"exact": "1"}}},
+            {"uri": {"exact": "/b"}},
+        ],
+        "route": _to("v2"),
+    },
+    {"route": _to("v1")},
+]
+
+
+def test_blocks_reachable_with_witness_or_shadowed_with_reasons() -> None:
+    sim = istiosim.load(*BASE, _vs(RULES))
+    r = reachability(sim)
+    verdicts = {(b.rule, b.match): b.verdict() for b in r.blocks}
+    assert verdicts == {
+        (0, 0): "reachable",
+        (0, 1): "reachable",
+        (1, 0): "reachable",
+        (2, 0): "shadowed by rule #0 match #1",
+        (3, 0): "reachable",
+        (4, 0): "shadowed by rule #0 match #0, rule #1 match #0, rule #3 match #0",
+        (5, 0): "never matches (its conditions contradict each other)",
+        (5, 1): "reachable",
+        (6, None): "reachable",
+    }
+    for b in r.blocks:
+        if b.reachable:
+            assert b.witness is not None
+            d = sim.route(b.witness)
+            assert (d.rule, d.match) == (
+                b.rule,
+                b.match or 0 if b.match is not None else None,
+            ) or d.rule == b.rule
+    assert len(r.unreachable) == 3
+    assert "3 unreachable" in r.text() and "<table>" in r._repr_html_()
+    assert json.loads(r.to_json())["blocks"][3]["shadowed_by"] == [{"rule": 0, "match": 1}]
+
+
+def test_union_of_earlier_rules_and_contradictions() -> None:
+    rules = [
+        {"match": [{"method": {"exact": "GET"}}], "route": _to("v1")},
+        {"match": [{"method": {"exact": "POST"}}], "route": _to("v2")},
+        # only GET or POST would reach it, and both are taken: shadowed by the two together
+        {
+            "match": [{"method": {"exact": "GET"}}, {"method": {"exact": "POST"}}],
+            "route": _to("v3"),
+        },
+        {
+            "match": [
+                {
+                    "uri": {"exact": "/a"},
+                    "headers": {"x": {"exact": "1"}},
+                    "queryParams": {"q": {"exact": "1"}},
+                }
+            ],
+            "route": _to("v3"),
+        },
+        {"match": [{"uri": {"exact": "/a"}}], "route": _to("v3")},
+    ]
+    r = reachability(istiosim.load(*BASE, _vs(rules)))
+    got = {(b.rule, b.match): b.verdict() for b in r.blocks}
+    assert got[(2, 0)] == "shadowed by rule #0 match #0"
+    assert got[(2, 1)] == "shadowed by rule #1 match #0"
+    assert got[(3, 0)] == "reachable" and got[(4, 0)] == "reachable"
+    contra = reachability(
+        istiosim.load(
+            *BASE,
+            _vs(
+                [
+                    {
+                        "match": [
+                            {
+                                "uri": {
+                                    "exact": "/a",
+                                },
+                                "method": {"exact": "GET"},
+                            },
+                            {"uri": {"exact": "/a"}},
+                        ],
+                        "route": _to("v1"),
+                    },
+                    {
+                        "match": [
+                            {"uri": {"exact": "/a"}, "headers": {"x": {}}},
+                        ],
+                        "route": _to("v2"),
+                    },
+                ]
+            ),
+        )
+    )
+    # /a GET requests are taken by block 0, the other /a requests by block 1
+    assert [b.verdict() for b in contra.blocks][
+        -1
+    ] == "shadowed by rule #0 match #0, rule #0 match #1"
+
+
+def test_check_reports_ism0130_only_where_istioctl_does_not() -> None:
+    assert (
+        "reachability",
+        ANALYZERS[[n for n, _ in ANALYZERS].index("reachability")][1],
+    ) in ANALYZERS
+    sim = istiosim.load(
+        CORPUS / "istio-analyzer-testdata" / "virtualservice_overlappingmatches.yaml"
+    )
+    codes = [
+        (d.code, d.resource, d.field_path)
+        for d in sim.diagnostics
+        if d.code in ("IST0131", "IST0130", "ISM0130")
+    ]
+    ism = [c for c in codes if c[0] == "ISM0130"]
+    # prefix "/" takes every request, so the exact "/" GET block after it is never used:
+    # istioctl's prefix-only overlap check misses it
+    assert ism == [
+        ("ISM0130", "VirtualService default/uri-with-prefix-exact", "spec.http[0].match[1]")
+    ]
+    ist_fields = {(r, f) for c, r, f in codes if c != "ISM0130"}
+    assert not {(r, f) for _, r, f in ism} & ist_fields
+    # a rule after a catch-all is istioctl's IST0130, not reported twice
+    sim2 = istiosim.load(
+        *BASE,
+        _vs([{"route": _to("v1")}, {"match": [{"uri": {"prefix": "/x"}}], "route": _to("v2")}]),
+    )
+    got = sorted(d.code for d in sim2.diagnostics if d.code in ("IST0130", "ISM0130"))
+    assert got == ["IST0130"]
+
+
+def test_a_1000_rule_virtual_service_is_checked_quickly() -> None:
+    rules = [{"match": [{"uri": {"prefix": f"/svc{i}/"}}], "route": _to("v1")} for i in range(1000)]
+    rules.insert(500, {"match": [{"uri": {"prefix": "/svc7/x"}}], "route": _to("v2")})
+    rules.append({"route": _to("v3")})
+    sim = istiosim.load(*BASE, _vs(rules))
+    t = time.perf_counter()
+    r = reachability(sim)
+    took = time.perf_counter() - t
+    assert [(b.rule, b.verdict()) for b in r.unreachable] == [(500, "shadowed by rule #7 match #0")]
+    assert took < 20  # a sanity bound only; benchmarks/bench_review.py measures (< 1 s)
+    assert Request  # witness type
+
+
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ist.simulators(), st.lists(ist.requests(), min_size=1, max_size=12))
+def test_unreachable_blocks_are_never_taken_and_witnesses_take_theirs(
+    sim: istiosim.Simulator, reqs: list[Request]
+) -> None:
+    """On generated configs: no generated request takes a block called unreachable, and each
+    reachable block's witness takes that very block (blocks without port conditions: with
+    one, the witness needs a listener the generated service may not have). Witnesses are
+    checked for VirtualServices on registry hosts; for wildcard hosts (ServiceEntries) the
+    witness host and port are not derived yet (see the closing note of issue 10)."""
+    r = reachability(sim)
+    dead = {(b.virtual_service, b.rule, b.match) for b in r.unreachable}
+    for q in reqs:
+        d = sim.route(q)
+        if d.virtual_service is not None:
+            assert (d.virtual_service, d.rule, d.match) not in dead, q
+    by_vs = {vs.key: vs for vs in sim.plan.virtual_services}
+    for b in r.blocks:
+        if not b.reachable:
+            continue
+        entry = next(
+            e for e in by_vs[b.virtual_service].entries if (e.rule, e.match) == (b.rule, b.match)
+        )
+        if entry.source or any(h.startswith("*") for h in by_vs[b.virtual_service].hosts):
+            continue
+        assert b.witness is not None
+        d = sim.route(b.witness)
+        assert (d.virtual_service, d.rule, d.match) == (b.virtual_service, b.rule, b.match), b
