@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import os
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from .common import add_request_flags, build_request, load_simulator
 
@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     import argparse
 
     from ..errors import ConfigError, Location
+    from ..loader.yaml import SourceMap
     from .common import Subparsers
 
     #: one observation of a counts file: host, subset, outcome, count, where it is written
@@ -66,7 +67,9 @@ def _bad(msg: str, loc: Location | None, file: str) -> ConfigError:
 
 def read_counts(path: str | os.PathLike[str]) -> list[Row]:
     """(host, subset, outcome, count, where) from a counts file: ``{subset: count}``,
-    ``{"counts": {...}}``, or ``istiosim simulate --format json`` output (``rows``)."""
+    ``{"counts": {...}}``, or ``istiosim simulate --format json`` output (``rows``), validated
+    like a config (unknown keys, misspelled outcomes and counts beyond 2^63 - 1 refused, each
+    at its file:line:col). A Prometheus response is read by :func:`read_observed`."""
     from ..errors import ConfigError, Diagnostic, Location
     from ..loader import load_yaml_documents
 
@@ -83,39 +86,41 @@ def read_counts(path: str | os.PathLike[str]) -> list[Row]:
             ]
         )
     data, smap, where = docs[0]
+    return counts_rows(data, smap, where)
+
+
+def _validate(model: Any, data: dict[str, Any], smap: SourceMap, where: Location) -> Any:
+    from ..errors import ConfigError
+    from ..loader import validation_diagnostics
+
+    try:
+        return model.model_validate(data)
+    except ValueError as exc:  # pydantic's ValidationError
+        raise ConfigError(
+            validation_diagnostics(cast(Any, exc), model, data, smap, where, "")
+        ) from None
+
+
+def counts_rows(data: dict[str, Any], smap: SourceMap, where: Location) -> list[Row]:
+    """The rows of a counts document (see :func:`read_counts`)."""
+    from ..config import inputs
+
     out: list[Row] = []
-
-    def count(v: object, p: tuple[str | int, ...], what: str) -> int:
-        loc = smap.find(p) or where
-        if isinstance(v, bool) or not isinstance(v, int | float) or not float(v).is_integer():
-            raise _bad(f"count of {what} must be a whole number, got {v!r}", loc, file)
-        if v < 0:
-            raise _bad(f"count of {what} must not be negative, got {v!r}", loc, file)
-        return int(v)
-
     if "rows" in data:
-        rows = data["rows"]
-        if not isinstance(rows, list):
-            raise _bad("'rows' must be a list", smap.find(("rows",)), file)
-        for i, row in enumerate(rows):
-            p: tuple[str | int, ...] = ("rows", i)
-            if not isinstance(row, dict) or "count" not in row:
-                raise _bad("each row needs host, subset and count", smap.find(p), file)
-            host, subset, outcome = row.get("host"), row.get("subset"), row.get("outcome")
-            for k, val in (("host", host), ("subset", subset), ("outcome", outcome)):
-                if val is not None and not isinstance(val, str):
-                    raise _bad(f"row {k} must be a string or null", smap.find((*p, k)), file)
-            c = count(row["count"], (*p, "count"), f"row {i}")
-            out.append((host, subset, outcome, c, smap.find(p) or where))
-        return out
-    counts = data.get("counts", data) if isinstance(data.get("counts"), dict) else data
-    base: tuple[str | int, ...] = ("counts",) if counts is not data else ()
-    for k, v in counts.items():
-        if not isinstance(k, str):
-            raise _bad(f"subset names must be strings, got {k!r}", smap.find((*base, k)), file)
-        out.append((None, k, None, count(v, (*base, k), repr(k)), smap.find((*base, k)) or where))
+        sim = _validate(inputs.SimulatedCounts, data, smap, where)
+        for i, row in enumerate(sim.rows):
+            loc = smap.find(("rows", i)) or where
+            out.append((row.host, row.subset, row.outcome, row.count, loc))
+    elif "counts" in data:
+        wrapped = _validate(inputs.WrappedCounts, data, smap, where)
+        for k, v in wrapped.counts.items():
+            out.append((None, k, None, v, smap.find(("counts", k)) or where))
+    else:
+        plain = _validate(inputs.PlainCounts, data, smap, where)
+        for k, v in plain.root.items():
+            out.append((None, k, None, v, smap.find((k,)) or where))
     if not out:
-        raise _bad("no counts: the sample is empty", where, file)
+        raise _bad("no counts: the sample is empty", where, str(where.file))
     return out
 
 
