@@ -676,10 +676,25 @@ def read_traffic(source: str | os.PathLike[str]) -> Traffic:
     return _from_dict(data, smap, where)
 
 
+def validate_input(model: Any, data: dict[str, Any], smap: SourceMap, where: Location) -> Any:
+    """``model.model_validate(data)`` for an input file's document (``config.inputs``), its
+    errors as a ``ConfigError`` located by the source map (file:line:col, field path, code)."""
+    import dataclasses
+
+    from .loader import validation_diagnostics
+
+    try:
+        return model.model_validate(data)
+    except ValueError as exc:  # pydantic's ValidationError
+        diags = validation_diagnostics(cast(Any, exc), model, data, smap, where, "")
+        raise ConfigError(
+            [dataclasses.replace(d, message=d.message.removeprefix("Value error, ")) for d in diags]
+        ) from None
+
+
 def _from_dict(data: Any, smap: SourceMap | None, where: Location) -> Traffic:
     """``{classes: [{name, weight, request: {...}, vary: {path, method, headers, query},
     users: {header, n_users, named, prefix}}]}`` or a bare list of classes."""
-    from .loader import validation_diagnostics
     from .loader.yaml import SourceMap, dotted
 
     if isinstance(data, list):
@@ -697,12 +712,7 @@ def _from_dict(data: Any, smap: SourceMap | None, where: Location) -> Traffic:
                 )
             ]
         )
-    try:
-        model = inputs.TrafficFile.model_validate(data)
-    except ValueError as exc:  # pydantic's ValidationError
-        raise ConfigError(
-            validation_diagnostics(cast(Any, exc), inputs.TrafficFile, dict(data), smap, where, "")
-        ) from None
+    model = validate_input(inputs.TrafficFile, dict(data), smap, where)
     items: list[tuple[Traffic | Request, float]] = []
     for i, item in enumerate(model.classes):
         at: tuple[str | int, ...] = ("classes", i)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import os
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from .common import add_request_flags, build_request, load_simulator
 
@@ -90,15 +90,9 @@ def read_counts(path: str | os.PathLike[str]) -> list[Row]:
 
 
 def _validate(model: Any, data: dict[str, Any], smap: SourceMap, where: Location) -> Any:
-    from ..errors import ConfigError
-    from ..loader import validation_diagnostics
+    from ..traffic import validate_input
 
-    try:
-        return model.model_validate(data)
-    except ValueError as exc:  # pydantic's ValidationError
-        raise ConfigError(
-            validation_diagnostics(cast(Any, exc), model, data, smap, where, "")
-        ) from None
+    return validate_input(model, data, smap, where)
 
 
 def counts_rows(data: dict[str, Any], smap: SourceMap, where: Location) -> list[Row]:
