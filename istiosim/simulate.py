@@ -35,6 +35,7 @@ from .batch import Column, RequestBatch
 from .engine.analytic import factored_leaf_distribution, leaf_distribution
 from .engine.draws import SlotDraws, common_bound, seed_sequence, uniform_below
 from .engine.leaf import n_pods
+from .engine.program import Program
 from .engine.vector import Router
 from .errors import InvalidArgument
 from .plan import (
@@ -124,9 +125,12 @@ def simulate(
     ss, seed = seed_sequence(rng)
     if router is None:
         router = Router(plan)
-    for c in t.classes:
-        r = c.template
-        router.program(r.host, r.port, c.source)
+    # this run's programs: the draw plan depends on them alone, never on what other runs (or
+    # other threads sharing the router) registered, so a seed gives the same counts anywhere
+    programs = {
+        id(p): p
+        for p in (router.program(c.template.host, c.template.port, c.source)[0] for c in t.classes)
+    }
     # -- work ---------------------------------------------------------------------------------------
     probs = None
     if mode != "sample" or (not keep and method != "vector"):
@@ -136,7 +140,9 @@ def simulate(
             if mode != "sample" or method == "counts":
                 raise
     if probs is None:
-        return _stream(plan, router, t, n, ss, seed, keep, chunk_size, threads)
+        return _stream(
+            plan, router, t, n, ss, seed, keep, chunk_size, threads, list(programs.values())
+        )
     shares = np.asarray(t.shares, np.float64)
     if mode == "exact":
         return _result(router, t, n, "exact", seed, probs, "analytic")
@@ -298,13 +304,14 @@ def keep_freed_memory() -> bool:
         return False
 
 
-def _draw_plan(router: Router, keep: bool) -> list[tuple[int, int]]:
-    """The draw slots any registered route can use randomly, with their bounds (fixed order)."""
+def _draw_plan(programs: list[Program], keep: bool) -> list[tuple[int, int]]:
+    """The draw slots the routes of ``programs`` can use randomly, with their bounds (fixed
+    order)."""
     route_totals: set[int] = set()
     eps: set[int] = set()
     faults: set[int] = set()
     mirrors: set[int] = set()
-    for prog in list(router.programs.values()):
+    for prog in programs:
         table = prog.table
         if table.default is not None and n_pods(table.default) > 1:
             eps.add(n_pods(table.default))
@@ -334,9 +341,9 @@ def _draw_plan(router: Router, keep: bool) -> list[tuple[int, int]]:
     return out
 
 
-def _has_delays(router: Router) -> bool:
-    """Whether any registered route can inject a delay (then keep=True records it)."""
-    for prog in list(router.programs.values()):
+def _has_delays(programs: list[Program]) -> bool:
+    """Whether any route of ``programs`` can inject a delay (then keep=True records it)."""
+    for prog in programs:
         for re_ in prog.table.entries:
             act = re_.entry.action
             f = act.fault if isinstance(act, Forward) else None
@@ -380,9 +387,12 @@ def _stream(
     keep: bool,
     chunk_size: int,
     threads: int | None,
+    programs: list[Program],
 ) -> SimulationResult:
-    slots = _draw_plan(router, keep)
+    slots = _draw_plan(programs, keep)
     bounds = dict(slots)
+    # leaf ids only grow: this run's leaves are all below the count now, whatever other threads
+    # sharing the router register meanwhile
     n_leaves = len(router.leaves)
     k = len(t.classes)
     n_blocks = -(-n // BLOCK)
@@ -393,7 +403,7 @@ def _stream(
     if keep:
         cls_all = np.zeros(n, np.uint8 if k <= 256 else np.uint16 if k <= 65536 else np.int32)
         leaf_all = np.zeros(n, np.int32)
-        if _has_delays(router):
+        if _has_delays(programs):
             di_all = np.zeros(n, bool)
     entropy, spawn_key = ss.entropy, tuple(ss.spawn_key)
 
@@ -440,7 +450,5 @@ def _stream(
         with ThreadPoolExecutor(max_workers=workers) as pool:
             for part in pool.map(run, chunks):
                 total += part
-    if len(router.leaves) != n_leaves:  # pragma: no cover - groups are registered up front
-        raise RuntimeError("route tables appeared during streaming")
     pr = (cls_all, leaf_all, di_all) if keep else None
     return _result(router, t, n, "sample", seed, total, "vector", pr)

@@ -7,6 +7,7 @@ the Generator in blocks, so one ``route()`` costs no numpy call.
 from __future__ import annotations
 
 import os
+import threading
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -31,6 +32,10 @@ class Simulator:
 
     It owns the only numpy Generator and the engines' caches for its plan (the scalar engine's
     ``ScalarCache`` and the vector engine's ``Router``): they live as long as the simulator.
+
+    Thread-safe: ``route``, ``simulate`` and ``explain`` may be called from several threads at
+    once; with a seed (``rng=``) each call gives what it gives when called alone, whatever the
+    other threads route meanwhile (``tests/test_threads.py``).
     """
 
     _BLOCK = 8192
@@ -47,6 +52,7 @@ class Simulator:
         self._diagnostics: tuple[Diagnostic, ...] | None = None
         self._scalar = ScalarCache()
         self._router: Router | None = None
+        self._lock = threading.Lock()  # the draw buffer and the router's creation
 
     @property
     def router(self) -> Router:
@@ -54,7 +60,9 @@ class Simulator:
         if self._router is None:
             from .engine.vector import Router
 
-            self._router = Router(self.plan)
+            with self._lock:
+                if self._router is None:
+                    self._router = Router(self.plan)
         return self._router
 
     @property
@@ -79,13 +87,14 @@ class Simulator:
         if rng is not None:
             gen = as_generator(rng)
             return tuple(int(x) for x in gen.integers(0, 2**64, size=k, dtype=np.uint64))
-        pos = self._pos
-        if pos + k > len(self._buf):
-            block = self._rng.integers(0, 2**64, size=self._BLOCK * k, dtype=np.uint64)
-            self._buf = tuple(block.tolist())
-            pos = 0
-        self._pos = pos + k
-        return self._buf[pos : pos + k]
+        with self._lock:  # threads sharing the simulator never get the same draws
+            pos = self._pos
+            if pos + k > len(self._buf):
+                block = self._rng.integers(0, 2**64, size=self._BLOCK * k, dtype=np.uint64)
+                self._buf = tuple(block.tolist())
+                pos = 0
+            self._pos = pos + k
+            return self._buf[pos : pos + k]
 
     def route(self, request: Request, *, rng: RngLike = None, trace: bool = False) -> Decision:
         """Route one request as Istio would. ``explain()`` on the result gives the trace."""
