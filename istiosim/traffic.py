@@ -17,6 +17,7 @@ Host, port and client are fixed per class (use a mix for several): they select t
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 from collections.abc import Mapping, Sequence
@@ -153,7 +154,7 @@ class RequestClass:
     def dist(self, column: str) -> Dist:
         return self.columns.get(column) or Dist((self.fixed(column),))
 
-    @property
+    @functools.cached_property
     def source(self) -> Source:
         r = self.template
         return (r.namespace, tuple(sorted(r.source_labels.items())), r.source_workload, r.gateway)
@@ -182,8 +183,9 @@ class Traffic:
             if name in names:
                 names[name] += 1
                 name = f"{name}#{names[c.name]}"
+                c = RequestClass(name, c.template, c.columns)
             names.setdefault(name, 1)
-            out.append(RequestClass(name, c.template, c.columns))
+            out.append(c)
         self.classes: tuple[RequestClass, ...] = tuple(out)
         self.shares: tuple[float, ...] = tuple(w / total for w in weights)
         self._gen: _Generator | None = None
@@ -329,8 +331,11 @@ class Traffic:
             if not (isinstance(item, tuple | list) and len(item) == 2):
                 raise InvalidArgument(f"mix() items are (traffic or request, weight), got {item!r}")
             t, w = item
-            t = as_traffic(t)
             w = _number(w, "mix weight")
+            if isinstance(t, Request):  # what Traffic.constant(t) holds, without building it
+                classes.append((RequestClass(_default_name(t), t, {}), w))
+                continue
+            t = as_traffic(t)
             classes.extend((c, s * float(w)) for c, s in zip(t.classes, t.shares, strict=True))
         return cls(classes)
 
@@ -438,23 +443,29 @@ class _Generator:
         }
         names |= {f"header:{h}" for c in t.classes for h in c.template.headers}
         self.columns: dict[str, tuple[tuple[Any, ...], Any, list[tuple[int, int, Any]]]] = {}
+        neg_shares = [-x for x in t.shares]
         for name in sorted(names):
             values: list[Any] = []
             found: list[Any] = [None] * len(t.classes)
-            dists = [c.dist(name) for c in t.classes]
+            # a class's Dist where the column varies, else its fixed value (no Dist per class)
+            dists: list[Any] = [c.columns.get(name) for c in t.classes]
+            sizes = [1 if d is None else len(d) for d in dists]
             # sampled supports first, the most frequent at offset 0 (no offset to add)
-            order = sorted(range(len(dists)), key=lambda i: (len(dists[i]) == 1, -t.shares[i]))
+            order = sorted(range(len(dists)), key=lambda i: (sizes[i] == 1, neg_shares[i]))
             single: dict[Any, int] = {}  # a constant shared by classes gets one code
             for i in order:
                 d = dists[i]
-                if len(d) == 1 and d.values[0] in single:
-                    found[i] = (single[d.values[0]], 1, None)
+                if sizes[i] == 1:
+                    v = t.classes[i].fixed(name) if d is None else d.values[0]
+                    hit = single.get(v)
+                    if hit is None:
+                        hit = single[v] = len(values)
+                        values.append(v)
+                    found[i] = (hit, 1, None)
                     continue
                 off = len(values)
-                if len(d) == 1:
-                    single[d.values[0]] = off
                 values.extend(d.values)
-                found[i] = (off, len(d), None if len(d) == 1 else _sampler(d))
+                found[i] = (off, len(d), _sampler(d))
             slices = list(found)
             dt = code_dtype(len(values))
             if any(sz > _SMALL_DRAW for _, sz, _ in slices):
@@ -477,6 +488,7 @@ class _Generator:
         rvs = [c.template.random_value for c in t.classes]
         self.rv = None if all(v is None for v in rvs) else rvs
         self._const: dict[tuple[int, int, Any], npt.NDArray[Any]] = {}
+        self._offsets: dict[str, npt.NDArray[Any]] = {}
 
     def _constant(self, n: int, value: int, dt: Any) -> npt.NDArray[Any]:
         """A read-only zero-stride array of ``n`` times ``value`` (kept: chunks reuse them)."""
@@ -559,6 +571,17 @@ class _Generator:
             rv,
             has,
         )
+
+    def rows(self, classes: npt.NDArray[np.intp]) -> RequestBatch:
+        """One request per class of ``classes``: each column at the class's first value (the
+        class's request when it varies in nothing)."""
+        cols: dict[str, Column] = {}
+        for name, (values, dt, slices) in self.columns.items():
+            offs = self._offsets.get(name)
+            if offs is None:
+                offs = self._offsets[name] = np.asarray([off for off, _, _ in slices], dt)
+            cols[name] = Column.trusted(values, np.take(offs, classes))
+        return self._batch(len(classes), classes, cols)
 
     def marginals(self, c: int) -> tuple[RequestBatch, dict[str, npt.NDArray[np.float64]]]:
         cl = self.traffic.classes[c]
