@@ -85,8 +85,30 @@ class _Frame:
     skip: bool = False  # the value being read belongs to a duplicate key
 
 
+#: scalar event (value, tag, implicit) → its Python value: configs repeat the same words
+#: (kinds, API versions, subset names, weights), and every scalar value is immutable
+_SCALAR_CACHE: dict[tuple[Any, ...], Any] = {}
+_SCALAR_CACHE_MAX = 1 << 16
+_MISS = object()
+_END_EVENTS = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
+_START_EVENTS = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
+
+
 def _scalar(parser: Any, ev: Any) -> Any:
     """A scalar event → Python value, by the YAML 1.1 core schema (as ``yaml.safe_load``)."""
+    key = (ev.value, ev.tag, ev.implicit)
+    hit = _SCALAR_CACHE.get(key, _MISS)
+    if hit is not _MISS:
+        return hit
+    value = _construct_scalar(parser, ev)
+    if len(ev.value) <= 128:
+        if len(_SCALAR_CACHE) >= _SCALAR_CACHE_MAX:
+            _SCALAR_CACHE.clear()
+        _SCALAR_CACHE[key] = value
+    return value
+
+
+def _construct_scalar(parser: Any, ev: Any) -> Any:
     tag = ev.tag
     if tag is None or tag == "!":
         tag = parser.resolve(yaml.ScalarNode, ev.value, ev.implicit)
@@ -106,9 +128,8 @@ def _build(parser: Any, file: str, smap: SourceMap, errors: list[Diagnostic]) ->
     count = 0
     while True:
         ev = parser.get_event()
-        loc = _loc(file, ev.start_mark)
         top = stack[-1] if stack else None
-        if isinstance(ev, yaml.MappingEndEvent | yaml.SequenceEndEvent):
+        if isinstance(ev, _END_EVENTS):
             assert top is not None
             stack.pop()
             value: Any = top.container
@@ -118,6 +139,8 @@ def _build(parser: Any, file: str, smap: SourceMap, errors: list[Diagnostic]) ->
                 return value
             _attach(top, value, None, file, smap, errors, done_path)
             continue
+        mark = ev.start_mark
+        loc = Location(file, mark.line + 1, mark.column + 1)
         count += 1
         if count > MAX_NODES:
             raise ConfigError(
@@ -135,7 +158,7 @@ def _build(parser: Any, file: str, smap: SourceMap, errors: list[Diagnostic]) ->
                     )
                 ]
             )
-        if isinstance(ev, yaml.MappingStartEvent | yaml.SequenceStartEvent):
+        if isinstance(ev, _START_EVENTS):
             if top is not None and top.key is _NO_KEY and isinstance(top.container, dict):
                 raise ConfigError([Diagnostic.make("ISM0004", "mapping keys must be scalars", loc)])
             if len(stack) >= MAX_DEPTH:
