@@ -324,7 +324,7 @@ class Traffic:
     @classmethod
     def mix(cls, items: Sequence[tuple[Traffic | Request, float]]) -> Traffic:
         """A weighted mix of traffic models or requests (weights are relative)."""
-        if isinstance(items, Traffic | Request) or not items:
+        if not isinstance(items, list | tuple) or not items:
             raise InvalidArgument("mix() takes a non-empty list of (traffic or request, weight)")
         classes: list[tuple[RequestClass, float]] = []
         for item in items:
