@@ -163,6 +163,13 @@ def load(
     """Load YAML files, folders, ``-`` or YAML text, compile, and return a Simulator."""
     if not sources:
         raise InvalidArgument("load() needs at least one file, folder or YAML text")
+    for s in sources:
+        if not isinstance(s, str | os.PathLike):
+            raise InvalidArgument(
+                f"load() takes paths, '-' or YAML text, not {type(s).__name__} {s!r}"
+            )
+    if not isinstance(namespace, str) or not namespace:
+        raise InvalidArgument(f"namespace must be a non-empty string, got {namespace!r}")
     config = load_config(*sources, namespace=namespace, partial=True)
     plan = compile_plan(config, mesh)
     return Simulator(plan, config=config, rng=rng)

@@ -168,8 +168,19 @@ class Traffic:
     """A weighted mix of request classes (weights normalised to shares)."""
 
     def __init__(self, classes: Sequence[tuple[RequestClass, float]]) -> None:
-        if not classes:
-            raise InvalidArgument("a traffic model needs at least one request class")
+        if not isinstance(classes, list | tuple) or not classes:
+            raise InvalidArgument(
+                "a traffic model needs a non-empty list of (RequestClass, weight)"
+            )
+        for item in classes:
+            if not (
+                isinstance(item, tuple | list)
+                and len(item) == 2
+                and isinstance(item[0], RequestClass)
+            ):
+                raise InvalidArgument(
+                    f"a traffic model's classes are (RequestClass, weight) pairs, got {item!r}"
+                )
         weights = []
         for c, w in classes:
             weights.append(_number(w, f"weight of class {c.name!r}", math.inf))
@@ -344,6 +355,8 @@ class Traffic:
         """The traffic file format (see ``istiosim simulate --traffic``); ``ConfigError``
         naming ``where`` and the field path on a bad value (``read_traffic`` also gives
         line and column)."""
+        if not isinstance(where, str):
+            raise InvalidArgument(f"where must be a string, got {type(where).__name__}")
         return _from_dict(data, None, Location(where))
 
     # -- sampling ---------------------------------------------------------------------------------

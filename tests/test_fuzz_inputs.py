@@ -17,6 +17,7 @@ import contextlib
 import copy
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import istiosim
 from istiosim import IstiosimError, Request, Simulator, Traffic
 from istiosim.cli import main
 from istiosim.testing.cases import load_cases
@@ -371,3 +373,21 @@ def test_fuzz_cli_arguments(capsys: pytest.CaptureFixture[str], flag: str, value
         return
     _, err = capsys.readouterr()
     _cli_ok(code, err)
+
+
+@SETTINGS
+@given(value=junk)
+def test_fuzz_load_and_traffic_constructor(value: Any) -> None:
+    """``istiosim.load`` sources and namespace, ``Traffic(...)`` and ``Traffic.from_dict``."""
+    calls: list[Callable[[], Any]] = [
+        lambda: Traffic(value),
+        lambda: Traffic.from_dict(value),
+        lambda: Traffic.from_dict({"classes": [{"request": {"host": "a"}}]}, where=value),
+        lambda: Traffic.constant(Request("a"), name=value),
+    ]
+    if not isinstance(value, str):  # a string is a path or YAML text: tested by the file tests
+        calls.append(lambda: istiosim.load(value))
+    calls.append(lambda: istiosim.load(str(DEMO / "bookinfo-k8s.yaml"), namespace=value))
+    for call in calls:
+        with contextlib.suppress(IstiosimError):
+            call()

@@ -214,3 +214,27 @@ def test_counts_whole_floats_still_read(tmp_path: Path, capsys: pytest.CaptureFi
 def test_api_errors_are_istiosim_errors() -> None:
     with pytest.raises(IstiosimError):
         Traffic.from_dict([{"request": {"host": 5}}])
+
+
+@pytest.mark.parametrize(
+    ("make", "argument"),
+    [
+        (lambda: Traffic(5), "non-empty list"),
+        (lambda: Traffic([(5, 1)]), "(RequestClass, weight)"),
+        (lambda: Traffic.mix(True), "mix()"),
+        (lambda: Traffic.from_dict({"classes": []}, where=5), "where"),
+    ],
+)
+def test_more_constructors_raise_invalid_argument(make: Any, argument: str) -> None:
+    with pytest.raises(InvalidArgument) as exc:
+        make()
+    assert argument in str(exc.value)
+
+
+def test_load_arguments_are_checked() -> None:
+    import istiosim
+
+    with pytest.raises(InvalidArgument, match="load\\(\\) takes paths"):
+        istiosim.load(5)  # type: ignore[arg-type]
+    with pytest.raises(InvalidArgument, match="namespace"):
+        istiosim.load(str(DEMO / "bookinfo-k8s.yaml"), namespace=5)  # type: ignore[arg-type]
