@@ -63,6 +63,8 @@ MAX_STREAMED = 10**12
 #: the largest n the default (``method="auto"``) streams when a class cannot be enumerated
 #: (tens of seconds); beyond, it refuses up front instead of starting work for hours
 MAX_AUTO_STREAMED = 10**9
+#: the largest [request class, route outcome] table (8 bytes a cell)
+MAX_CELLS = 1 << 27
 #: chunks in flight on the thread pool at once (the rest are made as these finish)
 _IN_FLIGHT = 4
 #: bytes per request kept with ``keep=True`` (leaf int32, class, delay flag) plus headroom
@@ -144,6 +146,17 @@ def simulate(
     # other threads sharing the router) registered, so a seed gives the same counts anywhere
     groups = {(c.template.host, c.template.port, c.source) for c in t.classes}
     programs = {id(p): p for p in (router.program(*g)[0] for g in groups)}
+    cells = len(t.classes) * len(router.leaves)
+    if cells > MAX_CELLS:  # the [class, leaf] table every mode fills
+        own = sum(len(p.leaves) for p in programs.values())
+        raise InvalidArgument(
+            f"{len(t.classes):,} request classes by {len(router.leaves):,} route outcomes make "
+            f"a {cells:,}-cell table (limit {MAX_CELLS:,}). This traffic uses {len(groups):,} "
+            f"(host, port, client) route tables with {own:,} outcomes; the simulator holds "
+            "those of every host and client routed so far. Each distinct client namespace, "
+            "labels or gateway gets its own route table: merge classes that differ only in who "
+            "sends them, simulate the groups separately, or use a fresh Simulator"
+        )
     # -- work ---------------------------------------------------------------------------------------
     probs = None
     if mode != "sample" or (not keep and method != "vector"):

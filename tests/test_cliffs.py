@@ -103,3 +103,16 @@ def test_many_single_request_classes_equal_one_by_one(
     assert together.shape == one_by_one.shape
     np.testing.assert_allclose(together, one_by_one, rtol=0, atol=1e-15)
     np.testing.assert_allclose(together.sum(axis=1), 1.0)
+
+
+def test_class_by_outcome_table_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Classes that each come from another client namespace each get a route table: the
+    [class, outcome] table would not fit, so the run is refused before it allocates it."""
+    monkeypatch.setattr(simulate_mod, "MAX_CELLS", 10_000)
+    sim = load_demo("canary-50-50.yaml")
+    t = Traffic.mix([(Request("reviews", namespace=f"ns{i}"), 1) for i in range(200)])
+    with pytest.raises(InvalidArgument) as exc:
+        sim.simulate(t, 1000, rng=1, method="vector")
+    assert "route tables" in str(exc.value) and "merge classes" in str(exc.value)
+    small = Traffic.mix([(Request("reviews", namespace=f"ns{i}"), 1) for i in range(20)])
+    assert load_demo("canary-50-50.yaml").simulate(small, 1000, rng=1).n == 1000
