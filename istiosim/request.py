@@ -130,6 +130,70 @@ def _header_text(name: str, value: Any) -> str:
     )
 
 
+def _check_args(
+    host: Any,
+    path: Any,
+    method: Any,
+    authority: Any,
+    scheme: Any,
+    port: Any,
+    namespace: Any,
+    source_labels: Any,
+    source_workload: Any,
+    gateway: Any,
+    random_value: Any,
+    query: Any,
+    headers: Any,
+) -> None:
+    """Refuse every argument of the wrong kind, naming it (a bool is not a port, 5 is not a
+    namespace): a value Python would coerce silently could route elsewhere."""
+
+    def text(name: str, v: Any, *, optional: bool = False, empty: bool = False) -> None:
+        if v is None and optional:
+            return
+        if not isinstance(v, str):
+            kind = "a string or None" if optional else "a string"
+            raise InvalidArgument(f"{name} must be {kind}, got {type(v).__name__} {v!r}")
+        if not v and not empty:
+            raise InvalidArgument(f"{name} must not be empty")
+
+    def mapping(name: str, v: Any) -> None:
+        if v is None:
+            return
+        if not isinstance(v, Mapping):
+            raise InvalidArgument(f"{name} must be a mapping, got {type(v).__name__} {v!r}")
+
+    text("host", host)
+    text("path", path)
+    if not path.startswith("/"):
+        raise InvalidArgument(f"request path must start with '/', got {path!r}")
+    text("method", method)
+    text("authority", authority, optional=True, empty=True)
+    text("scheme", scheme)
+    if port is not None and (
+        isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536
+    ):
+        raise InvalidArgument(f"port must be an integer 1-65535, got {port!r}")
+    text("namespace", namespace)
+    mapping("source_labels", source_labels)
+    for k, v in (source_labels or {}).items():
+        text("source_labels key", k)
+        text(f"source_labels[{k!r}]", v, empty=True)
+    text("source_workload", source_workload, optional=True)
+    text("gateway", gateway, optional=True)
+    if random_value is not None and (
+        isinstance(random_value, bool)
+        or not isinstance(random_value, int)
+        or not 0 <= random_value < 2**64
+    ):
+        raise InvalidArgument(f"random_value must be an integer in [0, 2^64), got {random_value!r}")
+    mapping("query", query)
+    for k, v in (query or {}).items():
+        text("query parameter name", k)
+        text(f"query[{k!r}]", v, empty=True)
+    mapping("headers", headers)
+
+
 class Request:
     """One HTTP request as a client proxy sees it.
 
@@ -190,16 +254,21 @@ class Request:
         random_value: int | None = None,
         query: Mapping[str, str] | None = None,
     ) -> None:
-        if not isinstance(host, str) or not host:
-            raise InvalidArgument("request host must be a non-empty string")
-        if not isinstance(path, str) or not path.startswith("/"):
-            raise InvalidArgument(f"request path must start with '/', got {path!r}")
-        if port is not None and not (isinstance(port, int) and 0 < port < 65536):
-            raise InvalidArgument(f"request port must be 1-65535, got {port!r}")
-        if random_value is not None and not (isinstance(random_value, int) and random_value >= 0):
-            raise InvalidArgument(
-                f"random_value must be a non-negative integer, got {random_value!r}"
-            )
+        _check_args(
+            host,
+            path,
+            method,
+            authority,
+            scheme,
+            port,
+            namespace,
+            source_labels,
+            source_workload,
+            gateway,
+            random_value,
+            query,
+            headers,
+        )
         if query:
             extra = "&".join(f"{k}={v}" for k, v in query.items())
             path = path + ("&" if "?" in path else "?") + extra

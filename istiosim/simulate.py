@@ -25,7 +25,8 @@ core is partial (see ``benchmarks/bench_engines.py``).
 from __future__ import annotations
 
 import os
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -35,6 +36,7 @@ from .batch import Column, RequestBatch
 from .engine.analytic import factored_leaf_distribution, leaf_distribution
 from .engine.draws import SlotDraws, common_bound, seed_sequence, uniform_below
 from .engine.leaf import n_pods
+from .engine.program import Program
 from .engine.vector import Router
 from .errors import InvalidArgument
 from .plan import (
@@ -55,6 +57,16 @@ MODES = ("sample", "exact", "stratified")
 #: classes with at most this many distinct requests are enumerated, larger ones factored
 ENUMERATE = 1 << 14
 METHODS = ("auto", "counts", "vector")
+#: the largest n streamed request by request (``method="vector"`` or ``keep=True``): about
+#: three hours at 100 M requests/s; beyond, ``method="counts"`` answers in O(classes)
+MAX_STREAMED = 10**12
+#: the largest n the default (``method="auto"``) streams when a class cannot be enumerated
+#: (tens of seconds); beyond, it refuses up front instead of starting work for hours
+MAX_AUTO_STREAMED = 10**9
+#: the largest [request class, route outcome] table (8 bytes a cell)
+MAX_CELLS = 1 << 27
+#: chunks in flight on the thread pool at once (the rest are made as these finish)
+_IN_FLIGHT = 4
 #: bytes per request kept with ``keep=True`` (leaf int32, class, delay flag) plus headroom
 _KEEP_BYTES = 16
 
@@ -125,23 +137,51 @@ def simulate(
                 f"keep=True for n = {n:,} needs about {need / 2**30:.1f} GiB of per-request "
                 f"arrays; only {have / 2**30:.1f} GiB is available. Use keep=False (counts only)."
             )
+    if n > MAX_STREAMED and (keep or method == "vector"):
+        raise InvalidArgument(
+            f"n = {n:,} requests routed one by one (method='vector' or keep=True) would take "
+            f"hours to days; the limit is {MAX_STREAMED:.0e}. Use method='counts' (one "
+            "multinomial draw per request class: same distribution, any n up to 2^62)"
+        )
     t = as_traffic(traffic)
     ss, seed = seed_sequence(rng)
     if router is None:
         router = Router(plan)
-    for c in t.classes:
-        r = c.template
-        router.program(r.host, r.port, c.source)
+    # this run's programs: the draw plan depends on them alone, never on what other runs (or
+    # other threads sharing the router) registered, so a seed gives the same counts anywhere
+    groups = {(c.template.host, c.template.port, c.source) for c in t.classes}
+    programs = {id(p): p for p in (router.program(*g)[0] for g in groups)}
+    cells = len(t.classes) * len(router.leaves)
+    if cells > MAX_CELLS:  # the [class, leaf] table every mode fills
+        own = sum(len(p.leaves) for p in programs.values())
+        raise InvalidArgument(
+            f"{len(t.classes):,} request classes by {len(router.leaves):,} route outcomes make "
+            f"a {cells:,}-cell table (limit {MAX_CELLS:,}). This traffic uses {len(groups):,} "
+            f"(host, port, client) route tables with {own:,} outcomes; the simulator holds "
+            "those of every host and client routed so far. Each distinct client namespace, "
+            "labels or gateway gets its own route table: merge classes that differ only in who "
+            "sends them, simulate the groups separately, or use a fresh Simulator"
+        )
     # -- work ---------------------------------------------------------------------------------------
     probs = None
     if mode != "sample" or (not keep and method != "vector"):
         try:
             probs = class_leaf_probabilities(router, t)
-        except InvalidArgument:
+        except InvalidArgument as exc:
             if mode != "sample" or method == "counts":
                 raise
+            if n > MAX_AUTO_STREAMED:  # never start work that cannot finish
+                why = str(exc).split("; use ", 1)[0]
+                raise InvalidArgument(
+                    f"{why}, so all n = {n:,} requests would be routed one by one (hours); "
+                    f"method='auto' does that only up to n = {MAX_AUTO_STREAMED:.0e}. Give the "
+                    "header fewer distinct values, use a smaller n, or pass method='vector' to "
+                    f"stream anyway (up to n = {MAX_STREAMED:.0e})"
+                ) from None
     if probs is None:
-        return _stream(plan, router, t, n, ss, seed, keep, chunk_size, threads)
+        return _stream(
+            plan, router, t, n, ss, seed, keep, chunk_size, threads, list(programs.values())
+        )
     shares = np.asarray(t.shares, np.float64)
     if mode == "exact":
         return _result(router, t, n, "exact", seed, probs, "analytic")
@@ -174,8 +214,19 @@ def class_leaf_probabilities(router: Router, t: Traffic) -> npt.NDArray[np.float
     (``factored_leaf_distribution``), which needs no enumeration. ``InvalidArgument`` when
     neither applies (more than ``MAX_SUPPORT`` requests and a pod hashed on a varying column).
     """
-    rows = []
+    singles = [c for c, cl in enumerate(t.classes) if cl.support_size == 1]
+    out = np.zeros((len(t.classes), 0))
+    if len(singles) > _SINGLES_AT_ONCE:  # many one-request classes: routed as one batch
+        r, leaf, p = _single_class_leaves(router, t, np.asarray(singles, np.intp))
+        out = np.zeros((len(t.classes), len(router.leaves)))
+        np.add.at(out, (r, leaf), p)
+        done = set(singles)
+    else:
+        done = set()
+    rows: list[tuple[int, tuple[npt.NDArray[np.intp], npt.NDArray[np.float64]]]] = []
     for c, cl in enumerate(t.classes):
+        if c in done:
+            continue
         got = None
         if cl.support_size > ENUMERATE:
             batch, marg = t.marginals(c)
@@ -189,11 +240,109 @@ def class_leaf_probabilities(router: Router, t: Traffic) -> npt.NDArray[np.float
                 )
             batch, p = t.support(c)
             got = leaf_distribution(router, batch, p)
-        rows.append(got)
-    out = np.zeros((len(t.classes), len(router.leaves)))
-    for c, (ids, probs) in enumerate(rows):
+        rows.append((c, got))
+    if out.shape[1] != len(router.leaves):
+        out = np.pad(out, ((0, 0), (0, len(router.leaves) - out.shape[1])))
+    for c, (ids, probs) in rows:
         out[c, ids] = probs
     return out
+
+
+#: from this many one-request classes on, they are routed together (``_single_class_leaves``)
+_SINGLES_AT_ONCE = 64
+
+
+def _single_class_leaves(
+    router: Router, t: Traffic, classes: npt.NDArray[np.intp]
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], npt.NDArray[np.float64]]:
+    """(class, leaf, probability) triples of classes that are one request each, routed as one
+    batch (one row per class) instead of one small batch per class: with 10^5-10^6 classes the
+    per-call overhead, not the routing, was the cost. The same integration of draws as
+    ``engine.analytic.leaf_distribution``, per row."""
+    from .engine.program import hash_key_column
+    from .plan import fire_probability
+
+    batch = t.generator().rows(classes)
+    out_r: list[npt.NDArray[np.intp]] = []
+    out_l: list[npt.NDArray[np.intp]] = []
+    out_p: list[npt.NDArray[np.float64]] = []
+
+    def emit(r: npt.NDArray[np.intp], leaf: Any, p: Any) -> None:
+        r = np.asarray(r, np.intp)
+        out_r.append(r)
+        out_l.append(np.broadcast_to(np.asarray(leaf, np.intp), r.shape))
+        out_p.append(np.broadcast_to(np.asarray(p, np.float64), r.shape))
+
+    def target(prog: Program, tg: Any, base: int, sub: RequestBatch, r: Any, mass: Any) -> None:
+        npods = n_pods(tg)
+        if npods <= 1:
+            emit(r, base, mass)
+            return
+        if tg.lb.hash_on is not None:
+            col = hash_key_column(sub, tg.lb, prog.matching.shared)
+            keys = np.take(prog.router.hash_table(col.values), col.codes)
+            hashed = keys >= 0
+            if hashed.any():
+                eps = (keys[hashed].astype(np.uint64) % np.uint64(npods)).astype(np.intp)
+                emit(r[hashed], base + eps, mass[hashed])
+            r, mass = r[~hashed], mass[~hashed]
+        for i in range(npods):
+            emit(r, base + i, mass / npods)
+
+    for prog, off, sel in router.groups(batch):
+        sub = batch if sel is None else batch.take(sel)
+        r = classes if sel is None else classes[sel]
+        base_off = off
+        table = prog.table
+        if table.passthrough:
+            emit(r, base_off, 1.0)
+            continue
+        ones = np.ones(len(sub))
+        if table.default is not None:
+            n0 = len(out_l)
+            target(prog, table.default, prog.default_base, sub, r, ones)
+            for i in range(n0, len(out_l)):
+                out_l[i] = out_l[i] + base_off
+            continue
+        e = prog.match(sub)
+        e_arr = np.full(len(sub), e, np.int16) if isinstance(e, int) else e
+        n0 = len(out_l)
+        for k in np.unique(e_arr).tolist():
+            pick = np.flatnonzero(e_arr == k)
+            rk, sk = r[pick], sub.take(pick)
+            act = prog.entries[k].entry.action if k < prog.nr else None
+            if not isinstance(act, Forward):
+                emit(rk, prog.first[k], 1.0)
+                continue
+            re_ = prog.entries[k]
+            pfi = 0.0
+            if act.fault is not None and act.fault.abort_status is not None:
+                pfi = fire_probability(act.fault.abort_per_million)
+                emit(rk, prog.fi_leaf[k], pfi)
+            wt = act.weights
+            fixed = np.full(len(rk), -1, np.intp)
+            if sk.random_value is not None and sk.has_random is not None and sk.has_random.any():
+                h = sk.has_random
+                fixed[h] = wt.pick(sk.random_value[h].astype(np.uint64))
+            for j, (tg, pj) in enumerate(zip(re_.targets, wt.probabilities(), strict=True)):
+                share = np.where(fixed < 0, float(pj), (fixed == j).astype(float))
+                mass = share * (1.0 - pfi)
+                nz = mass > 0
+                if nz.any():
+                    target(
+                        prog,
+                        tg,
+                        int(prog.tbase[k][j]),
+                        sk.take(np.flatnonzero(nz)),
+                        rk[nz],
+                        mass[nz],
+                    )
+        for i in range(n0, len(out_l)):
+            out_l[i] = out_l[i] + base_off
+    if not out_r:
+        empty = np.zeros(0, np.intp)
+        return empty, empty, np.zeros(0)
+    return np.concatenate(out_r), np.concatenate(out_l), np.concatenate(out_p)
 
 
 def _largest_remainder(total: int, p: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
@@ -303,13 +452,14 @@ def keep_freed_memory() -> bool:
         return False
 
 
-def _draw_plan(router: Router, keep: bool) -> list[tuple[int, int]]:
-    """The draw slots any registered route can use randomly, with their bounds (fixed order)."""
+def _draw_plan(programs: list[Program], keep: bool) -> list[tuple[int, int]]:
+    """The draw slots the routes of ``programs`` can use randomly, with their bounds (fixed
+    order)."""
     route_totals: set[int] = set()
     eps: set[int] = set()
     faults: set[int] = set()
     mirrors: set[int] = set()
-    for prog in list(router.programs.values()):
+    for prog in programs:
         table = prog.table
         if table.default is not None and n_pods(table.default) > 1:
             eps.add(n_pods(table.default))
@@ -339,9 +489,9 @@ def _draw_plan(router: Router, keep: bool) -> list[tuple[int, int]]:
     return out
 
 
-def _has_delays(router: Router) -> bool:
-    """Whether any registered route can inject a delay (then keep=True records it)."""
-    for prog in list(router.programs.values()):
+def _has_delays(programs: list[Program]) -> bool:
+    """Whether any route of ``programs`` can inject a delay (then keep=True records it)."""
+    for prog in programs:
         for re_ in prog.table.entries:
             act = re_.entry.action
             f = act.fault if isinstance(act, Forward) else None
@@ -385,20 +535,23 @@ def _stream(
     keep: bool,
     chunk_size: int,
     threads: int | None,
+    programs: list[Program],
 ) -> SimulationResult:
-    slots = _draw_plan(router, keep)
+    slots = _draw_plan(programs, keep)
     bounds = dict(slots)
+    # leaf ids only grow: this run's leaves are all below the count now, whatever other threads
+    # sharing the router register meanwhile
     n_leaves = len(router.leaves)
     k = len(t.classes)
     n_blocks = -(-n // BLOCK)
     per_chunk = max(1, -(-chunk_size // BLOCK))
-    chunks = [(b, min(b + per_chunk, n_blocks)) for b in range(0, n_blocks, per_chunk)]
+    chunks = ((b, min(b + per_chunk, n_blocks)) for b in range(0, n_blocks, per_chunk))
     gen = t.generator()
     cls_all = leaf_all = di_all = None
     if keep:
         cls_all = np.zeros(n, np.uint8 if k <= 256 else np.uint16 if k <= 65536 else np.int32)
         leaf_all = np.zeros(n, np.int32)
-        if _has_delays(router):
+        if _has_delays(programs):
             di_all = np.zeros(n, bool)
     entropy, spawn_key = ss.entropy, tuple(ss.spawn_key)
 
@@ -436,16 +589,19 @@ def _stream(
         joint += leaf
         return np.bincount(joint, minlength=k * n_leaves).reshape(k, n_leaves)
 
-    workers = threads or os.cpu_count() or 1
+    workers = min(threads or os.cpu_count() or 1, 256)
     total = np.zeros((k, n_leaves), np.int64)
-    if workers == 1 or len(chunks) == 1:
+    if workers == 1 or n_blocks <= per_chunk:
         for ch in chunks:
             total += run(ch)
-    else:
+    else:  # a bounded window of chunks in flight: memory does not grow with n
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            for part in pool.map(run, chunks):
-                total += part
-    if len(router.leaves) != n_leaves:  # pragma: no cover - groups are registered up front
-        raise RuntimeError("route tables appeared during streaming")
+            window: deque[Future[npt.NDArray[np.int64]]] = deque()
+            for ch in chunks:
+                window.append(pool.submit(run, ch))
+                if len(window) >= workers * _IN_FLIGHT:
+                    total += window.popleft().result()
+            while window:
+                total += window.popleft().result()
     pr = (cls_all, leaf_all, di_all) if keep else None
     return _result(router, t, n, "sample", seed, total, "vector", pr)

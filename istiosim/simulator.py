@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -35,6 +36,10 @@ class Simulator:
 
     It owns the only numpy Generator and the engines' caches for its plan (the scalar engine's
     ``ScalarCache`` and the vector engine's ``Router``): they live as long as the simulator.
+
+    Thread-safe: ``route``, ``simulate`` and ``explain`` may be called from several threads at
+    once; with a seed (``rng=``) each call gives what it gives when called alone, whatever the
+    other threads route meanwhile (``tests/test_threads.py``).
     """
 
     _BLOCK = 8192
@@ -51,6 +56,7 @@ class Simulator:
         self._diagnostics: tuple[Diagnostic, ...] | None = None
         self._scalar = ScalarCache()
         self._router: Router | None = None
+        self._lock = threading.Lock()  # the draw buffer and the router's creation
 
     @property
     def router(self) -> Router:
@@ -58,7 +64,9 @@ class Simulator:
         if self._router is None:
             from .engine.vector import Router
 
-            self._router = Router(self.plan)
+            with self._lock:
+                if self._router is None:
+                    self._router = Router(self.plan)
         return self._router
 
     @property
@@ -83,13 +91,14 @@ class Simulator:
         if rng is not None:
             gen = as_generator(rng)
             return tuple(int(x) for x in gen.integers(0, 2**64, size=k, dtype=np.uint64))
-        pos = self._pos
-        if pos + k > len(self._buf):
-            block = self._rng.integers(0, 2**64, size=self._BLOCK * k, dtype=np.uint64)
-            self._buf = tuple(block.tolist())
-            pos = 0
-        self._pos = pos + k
-        return self._buf[pos : pos + k]
+        with self._lock:  # threads sharing the simulator never get the same draws
+            pos = self._pos
+            if pos + k > len(self._buf):
+                block = self._rng.integers(0, 2**64, size=self._BLOCK * k, dtype=np.uint64)
+                self._buf = tuple(block.tolist())
+                pos = 0
+            self._pos = pos + k
+            return self._buf[pos : pos + k]
 
     def route(self, request: Request, *, rng: RngLike = None, trace: bool = False) -> Decision:
         """Route one request as Istio would. ``explain()`` on the result gives the trace."""
@@ -215,6 +224,13 @@ def load(
     """Load YAML files, folders, ``-`` or YAML text, compile, and return a Simulator."""
     if not sources:
         raise InvalidArgument("load() needs at least one file, folder or YAML text")
+    for s in sources:
+        if not isinstance(s, str | os.PathLike):
+            raise InvalidArgument(
+                f"load() takes paths, '-' or YAML text, not {type(s).__name__} {s!r}"
+            )
+    if not isinstance(namespace, str) or not namespace:
+        raise InvalidArgument(f"namespace must be a non-empty string, got {namespace!r}")
     config = load_config(*sources, namespace=namespace, partial=True)
     plan = compile_plan(config, mesh)
     return Simulator(plan, config=config, rng=rng)

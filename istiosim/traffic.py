@@ -17,17 +17,54 @@ Host, port and client are fixed per class (use a mix for several): they select t
 
 from __future__ import annotations
 
+import functools
 import math
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import numpy.typing as npt
 
 from .batch import Column, RequestBatch, code_dtype
-from .errors import InvalidArgument
+from .config import inputs
+from .errors import ConfigError, Diagnostic, InvalidArgument, Location
 from .request import Request, Source
+
+if TYPE_CHECKING:
+    from .loader.yaml import SourceMap
+
+#: the largest ``n_users`` of ``Traffic.users`` (each generated user is a string in memory)
+MAX_USERS = inputs.MAX_USERS
+#: the largest weight or share (relative weights: larger ones would swamp the others to 0)
+MAX_WEIGHT = inputs.MAX_WEIGHT
+
+
+def _number(v: Any, what: str, high: float = MAX_WEIGHT) -> float:
+    """A weight or share: a finite int or float in [0, high] (bool, 10**400, inf refused)."""
+    if isinstance(v, bool) or not isinstance(v, int | float | np.integer | np.floating):
+        raise InvalidArgument(f"{what} must be a number >= 0, got {type(v).__name__} {v!r}")
+    if not v >= 0:  # NaN fails
+        raise InvalidArgument(f"{what} must be a number >= 0, got {v!r}")
+    if not v <= high:  # compares big ints exactly
+        raise InvalidArgument(f"{what} must be in [0, {high:g}], got {v!r}")
+    return float(v)
+
+
+def _name(v: Any, what: str = "name") -> str | None:
+    if v is not None and not isinstance(v, str):
+        raise InvalidArgument(f"{what} must be a string or None, got {type(v).__name__} {v!r}")
+    return v
+
+
+def _mapping(v: Any, what: str) -> Mapping[Any, Any]:
+    if v is None:
+        return {}
+    if not isinstance(v, Mapping):
+        raise InvalidArgument(f"{what} must be a mapping, got {type(v).__name__} {v!r}")
+    return v
+
 
 #: largest support of one class enumerated for exact / stratified modes
 MAX_SUPPORT = 1 << 20
@@ -61,9 +98,7 @@ def dist(spec: Any, what: str, check: Any = None) -> Dist:
             raise InvalidArgument(f"{what}: no values given")
         shares = []
         for v, s in spec.items():
-            if isinstance(s, bool) or not isinstance(s, int | float) or not s >= 0:
-                raise InvalidArgument(f"{what}: share of {v!r} must be a number >= 0, got {s!r}")
-            shares.append(float(s))
+            shares.append(_number(s, f"{what}: share of {v!r}"))
         total = math.fsum(shares)
         if abs(total - 1.0) > _SHARE_TOL:
             raise InvalidArgument(f"{what}: shares sum to {total:g}, not 1")
@@ -119,7 +154,7 @@ class RequestClass:
     def dist(self, column: str) -> Dist:
         return self.columns.get(column) or Dist((self.fixed(column),))
 
-    @property
+    @functools.cached_property
     def source(self) -> Source:
         r = self.template
         return (r.namespace, tuple(sorted(r.source_labels.items())), r.source_workload, r.gateway)
@@ -133,15 +168,22 @@ class Traffic:
     """A weighted mix of request classes (weights normalised to shares)."""
 
     def __init__(self, classes: Sequence[tuple[RequestClass, float]]) -> None:
-        if not classes:
-            raise InvalidArgument("a traffic model needs at least one request class")
+        if not isinstance(classes, list | tuple) or not classes:
+            raise InvalidArgument(
+                "a traffic model needs a non-empty list of (RequestClass, weight)"
+            )
+        for item in classes:
+            if not (
+                isinstance(item, tuple | list)
+                and len(item) == 2
+                and isinstance(item[0], RequestClass)
+            ):
+                raise InvalidArgument(
+                    f"a traffic model's classes are (RequestClass, weight) pairs, got {item!r}"
+                )
         weights = []
         for c, w in classes:
-            if isinstance(w, bool) or not isinstance(w, int | float) or not w >= 0:
-                raise InvalidArgument(
-                    f"weight of class {c.name!r} must be a number >= 0, got {w!r}"
-                )
-            weights.append(float(w))
+            weights.append(_number(w, f"weight of class {c.name!r}", math.inf))
         total = math.fsum(weights)
         if not total > 0 or not math.isfinite(total):
             raise InvalidArgument("the weights of a traffic mix must sum to a positive number")
@@ -152,8 +194,9 @@ class Traffic:
             if name in names:
                 names[name] += 1
                 name = f"{name}#{names[c.name]}"
+                c = RequestClass(name, c.template, c.columns)
             names.setdefault(name, 1)
-            out.append(RequestClass(name, c.template, c.columns))
+            out.append(c)
         self.classes: tuple[RequestClass, ...] = tuple(out)
         self.shares: tuple[float, ...] = tuple(w / total for w in weights)
         self._gen: _Generator | None = None
@@ -180,6 +223,9 @@ class Traffic:
         and query parameters (a value, a list = uniform, or a mapping value → share)."""
         if not isinstance(template, Request):
             raise InvalidArgument(f"a traffic class needs a Request, not {type(template).__name__}")
+        name = _name(name)
+        headers = _mapping(headers, "headers")
+        query = _mapping(query, "query")
         cols: dict[str, Dist] = {}
         if path is not None:
             cols["path"] = dist(path, "path", _check_path)
@@ -193,7 +239,11 @@ class Traffic:
             base = cols.get("path") or Dist((template.path,))
             pv, pp = list(base.values), base.p()
             for q, spec in query.items():
-                d = dist(spec, f"query parameter {q!r}")
+                if not isinstance(q, str) or not q:
+                    raise InvalidArgument(
+                        f"query parameter name must be a non-empty string, got {q!r}"
+                    )
+                d = dist(spec, f"query parameter {q!r}", _check_header)
                 if len(pv) * len(d) > MAX_SUPPORT:
                     raise InvalidArgument("query parameter distributions: too many combinations")
                 pv = [_with_query(p, q, v) for p in pv for v in d.values]
@@ -223,15 +273,27 @@ class Traffic:
         ``user-00001``...) share the rest uniformly. One class per named user plus one for the
         others, so results break down by class.
         """
-        named = dict(named or {})
+        if not isinstance(template, Request):
+            raise InvalidArgument(f"template must be a Request, not {type(template).__name__}")
+        if not isinstance(header, str) or not header:
+            raise InvalidArgument(f"header must be a non-empty string, got {header!r}")
+        if not isinstance(prefix, str):
+            raise InvalidArgument(f"prefix must be a string, got {type(prefix).__name__}")
+        name = _name(name)
+        named = dict(_mapping(named, "named"))
         if isinstance(n_users, bool) or not isinstance(n_users, int) or n_users < 1:
             raise InvalidArgument(f"n_users must be a positive integer, got {n_users!r}")
+        if n_users > MAX_USERS:
+            raise InvalidArgument(
+                f"n_users = {n_users:,} is more than {MAX_USERS:,} (each user is a string in "
+                "memory); a population that large routes like a uniform header: use "
+                "Traffic.request(..., headers={header: [...]}) with fewer representative values"
+            )
         if len(named) > n_users:
             raise InvalidArgument(f"{len(named)} named users but n_users = {n_users}")
         for u, s in named.items():
             _check_header(f"named user {u!r}", u)
-            if isinstance(s, bool) or not isinstance(s, int | float) or not 0 <= s <= 1:
-                raise InvalidArgument(f"share of named user {u!r} must be in [0, 1], got {s!r}")
+            _number(s, f"share of named user {u!r}", 1.0)
         total = math.fsum(named.values())
         rest = 1.0 - total
         others = n_users - len(named)
@@ -275,23 +337,29 @@ class Traffic:
     @classmethod
     def mix(cls, items: Sequence[tuple[Traffic | Request, float]]) -> Traffic:
         """A weighted mix of traffic models or requests (weights are relative)."""
-        if isinstance(items, Traffic | Request) or not items:
+        if not isinstance(items, list | tuple) or not items:
             raise InvalidArgument("mix() takes a non-empty list of (traffic or request, weight)")
         classes: list[tuple[RequestClass, float]] = []
         for item in items:
             if not (isinstance(item, tuple | list) and len(item) == 2):
                 raise InvalidArgument(f"mix() items are (traffic or request, weight), got {item!r}")
             t, w = item
+            w = _number(w, "mix weight")
+            if isinstance(t, Request):  # what Traffic.constant(t) holds, without building it
+                classes.append((RequestClass(_default_name(t), t, {}), w))
+                continue
             t = as_traffic(t)
-            if isinstance(w, bool) or not isinstance(w, int | float) or not w >= 0:
-                raise InvalidArgument(f"mix weight must be a number >= 0, got {w!r}")
             classes.extend((c, s * float(w)) for c, s in zip(t.classes, t.shares, strict=True))
         return cls(classes)
 
     @classmethod
     def from_dict(cls, data: Any, where: str = "traffic") -> Traffic:
-        """The traffic file format (see ``istiosim simulate --traffic``)."""
-        return _from_dict(data, where)
+        """The traffic file format (see ``istiosim simulate --traffic``); ``ConfigError``
+        naming ``where`` and the field path on a bad value (``read_traffic`` also gives
+        line and column)."""
+        if not isinstance(where, str):
+            raise InvalidArgument(f"where must be a string, got {type(where).__name__}")
+        return _from_dict(data, None, Location(where))
 
     # -- sampling ---------------------------------------------------------------------------------
 
@@ -390,23 +458,29 @@ class _Generator:
         }
         names |= {f"header:{h}" for c in t.classes for h in c.template.headers}
         self.columns: dict[str, tuple[tuple[Any, ...], Any, list[tuple[int, int, Any]]]] = {}
+        neg_shares = [-x for x in t.shares]
         for name in sorted(names):
             values: list[Any] = []
             found: list[Any] = [None] * len(t.classes)
-            dists = [c.dist(name) for c in t.classes]
+            # a class's Dist where the column varies, else its fixed value (no Dist per class)
+            dists: list[Any] = [c.columns.get(name) for c in t.classes]
+            sizes = [1 if d is None else len(d) for d in dists]
             # sampled supports first, the most frequent at offset 0 (no offset to add)
-            order = sorted(range(len(dists)), key=lambda i: (len(dists[i]) == 1, -t.shares[i]))
+            order = sorted(range(len(dists)), key=lambda i: (sizes[i] == 1, neg_shares[i]))
             single: dict[Any, int] = {}  # a constant shared by classes gets one code
             for i in order:
                 d = dists[i]
-                if len(d) == 1 and d.values[0] in single:
-                    found[i] = (single[d.values[0]], 1, None)
+                if sizes[i] == 1:
+                    v = t.classes[i].fixed(name) if d is None else d.values[0]
+                    hit = single.get(v)
+                    if hit is None:
+                        hit = single[v] = len(values)
+                        values.append(v)
+                    found[i] = (hit, 1, None)
                     continue
                 off = len(values)
-                if len(d) == 1:
-                    single[d.values[0]] = off
                 values.extend(d.values)
-                found[i] = (off, len(d), None if len(d) == 1 else _sampler(d))
+                found[i] = (off, len(d), _sampler(d))
             slices = list(found)
             dt = code_dtype(len(values))
             if any(sz > _SMALL_DRAW for _, sz, _ in slices):
@@ -420,15 +494,16 @@ class _Generator:
             "port": [c.template.port for c in t.classes],
             "source": [c.source for c in t.classes],
         }
-        self.fixed_cols: dict[str, tuple[tuple[Any, ...], npt.NDArray[np.uint16] | None]] = {}
+        self.fixed_cols: dict[str, tuple[tuple[Any, ...], npt.NDArray[Any] | None]] = {}
         for name, vals in self.fixed.items():
             uniq: dict[Any, int] = {}
             codes = [uniq.setdefault(v, len(uniq)) for v in vals]
-            arr = None if len(uniq) == 1 else np.asarray(codes, np.uint16)
+            arr = None if len(uniq) == 1 else np.asarray(codes, code_dtype(len(uniq)))
             self.fixed_cols[name] = (tuple(uniq), arr)
         rvs = [c.template.random_value for c in t.classes]
         self.rv = None if all(v is None for v in rvs) else rvs
         self._const: dict[tuple[int, int, Any], npt.NDArray[Any]] = {}
+        self._offsets: dict[str, npt.NDArray[Any]] = {}
 
     def _constant(self, n: int, value: int, dt: Any) -> npt.NDArray[Any]:
         """A read-only zero-stride array of ``n`` times ``value`` (kept: chunks reuse them)."""
@@ -511,6 +586,17 @@ class _Generator:
             rv,
             has,
         )
+
+    def rows(self, classes: npt.NDArray[np.intp]) -> RequestBatch:
+        """One request per class of ``classes``: each column at the class's first value (the
+        class's request when it varies in nothing)."""
+        cols: dict[str, Column] = {}
+        for name, (values, dt, slices) in self.columns.items():
+            offs = self._offsets.get(name)
+            if offs is None:
+                offs = self._offsets[name] = np.asarray([off for off, _, _ in slices], dt)
+            cols[name] = Column.trusted(values, np.take(offs, classes))
+        return self._batch(len(classes), classes, cols)
 
     def marginals(self, c: int) -> tuple[RequestBatch, dict[str, npt.NDArray[np.float64]]]:
         cl = self.traffic.classes[c]
@@ -612,81 +698,91 @@ def _alias(p: npt.NDArray[np.float64]) -> tuple[npt.NDArray[np.float64], npt.NDA
 
 # -- the traffic file ---------------------------------------------------------------------------
 
-_REQUEST_KEYS = {
-    "host",
-    "path",
-    "method",
-    "headers",
-    "authority",
-    "scheme",
-    "port",
-    "namespace",
-    "source_labels",
-    "source_workload",
-    "gateway",
-    "random_value",
-}
+
+def read_traffic(source: str | os.PathLike[str]) -> Traffic:
+    """The traffic model of a traffic file (or YAML text, or ``-``), validated like a config:
+    every error raises ``ConfigError`` at the offending value's file:line:col with a code."""
+    from .loader import load_yaml_documents
+
+    docs = load_yaml_documents(source)
+    if len(docs) != 1:
+        where = docs[1][2] if docs else Location(str(source))
+        raise ConfigError(
+            [Diagnostic.make("ISM0007", "a traffic file holds one mapping with 'classes'", where)]
+        )
+    data, smap, where = docs[0]
+    return _from_dict(data, smap, where)
 
 
-def _from_dict(data: Any, where: str) -> Traffic:
+def validate_input(model: Any, data: dict[str, Any], smap: SourceMap, where: Location) -> Any:
+    """``model.model_validate(data)`` for an input file's document (``config.inputs``), its
+    errors as a ``ConfigError`` located by the source map (file:line:col, field path, code)."""
+    import dataclasses
+
+    from .loader import validation_diagnostics
+
+    try:
+        return model.model_validate(data)
+    except ValueError as exc:  # pydantic's ValidationError
+        diags = validation_diagnostics(cast(Any, exc), model, data, smap, where, "")
+        raise ConfigError(
+            [dataclasses.replace(d, message=d.message.removeprefix("Value error, ")) for d in diags]
+        ) from None
+
+
+def _from_dict(data: Any, smap: SourceMap | None, where: Location) -> Traffic:
     """``{classes: [{name, weight, request: {...}, vary: {path, method, headers, query},
     users: {header, n_users, named, prefix}}]}`` or a bare list of classes."""
-    if isinstance(data, Mapping):
-        extra = set(data) - {"classes"}
-        if extra:
-            raise InvalidArgument(f"{where}: unknown key(s) {sorted(extra)} (expected 'classes')")
-        data = data.get("classes")
-    if not isinstance(data, list) or not data:
-        raise InvalidArgument(f"{where}: expected a non-empty list of classes")
+    from .loader.yaml import SourceMap, dotted
+
+    if isinstance(data, list):
+        data = {"classes": data}
+        if smap is not None:
+            smap = SourceMap({("classes", *p): loc for p, loc in smap.locations.items()})
+    smap = smap or SourceMap()
+    if not isinstance(data, Mapping):
+        raise ConfigError(
+            [
+                Diagnostic.make(
+                    "ISM0007",
+                    f"a traffic model is a mapping with 'classes', not {type(data).__name__}",
+                    where,
+                )
+            ]
+        )
+    model = validate_input(inputs.TrafficFile, dict(data), smap, where)
     items: list[tuple[Traffic | Request, float]] = []
-    for i, item in enumerate(data):
-        at = f"{where}: classes[{i}]"
-        if not isinstance(item, Mapping):
-            raise InvalidArgument(f"{at}: expected a mapping")
-        extra = set(item) - {"name", "weight", "request", "vary", "users"}
-        if extra:
-            raise InvalidArgument(f"{at}: unknown key(s) {sorted(extra)}")
-        req = item.get("request") or {}
-        if not isinstance(req, Mapping) or "host" not in req:
-            raise InvalidArgument(f"{at}.request: a mapping with at least 'host' is required")
-        bad = set(req) - _REQUEST_KEYS
-        if bad:
-            raise InvalidArgument(f"{at}.request: unknown key(s) {sorted(bad)}")
+    for i, item in enumerate(model.classes):
+        at: tuple[str | int, ...] = ("classes", i)
+        step = "request"
         try:
-            template = Request(**req)
-        except (TypeError, InvalidArgument) as exc:
-            raise InvalidArgument(f"{at}.request: {exc}") from None
-        name = item.get("name")
-        if name is not None and not isinstance(name, str):
-            raise InvalidArgument(f"{at}.name: must be a string")
-        vary = item.get("vary") or {}
-        users = item.get("users")
-        if not isinstance(vary, Mapping) or set(vary) - {"path", "method", "headers", "query"}:
-            raise InvalidArgument(f"{at}.vary: keys are path, method, headers, query")
-        if users is not None:
-            if vary:
-                raise InvalidArgument(f"{at}: 'users' and 'vary' cannot be combined")
-            if not isinstance(users, Mapping) or set(users) - {
-                "header",
-                "n_users",
-                "named",
-                "prefix",
-            }:
-                raise InvalidArgument(f"{at}.users: keys are header, n_users, named, prefix")
-            try:
-                t = Traffic.users(template, name=name, **users)
-            except InvalidArgument as exc:
-                raise InvalidArgument(f"{at}.users: {exc}") from None
-        else:
-            try:
-                t = Traffic.request(template, name=name, **vary)
-            except InvalidArgument as exc:
-                raise InvalidArgument(f"{at}.vary: {exc}") from None
-        w = item.get("weight", 1)
-        if isinstance(w, bool) or not isinstance(w, int | float) or not w >= 0:
-            raise InvalidArgument(f"{at}.weight: must be a number >= 0, got {w!r}")
-        items.append((t, w))
-    return Traffic.mix(items)
+            template = Request(**item.request.model_dump())
+            if item.users is not None:
+                step = "users"
+                t = Traffic.users(template, name=item.name, **item.users.model_dump())
+            else:
+                step = "vary"
+                v = item.vary or inputs.TrafficVary()
+                t = Traffic.request(
+                    template,
+                    name=item.name,
+                    path=v.path,
+                    method=v.method,
+                    headers=v.headers,
+                    query=v.query,
+                )
+        except InvalidArgument as exc:
+            p = (*at, step)
+            raise ConfigError(
+                [Diagnostic.make("ISM0004", str(exc), smap.find(p) or where, field_path=dotted(p))]
+            ) from None
+        items.append((t, item.weight))
+    try:
+        return Traffic.mix(items)
+    except InvalidArgument as exc:
+        raise ConfigError(
+            [Diagnostic.make("ISM0004", str(exc), smap.find(("classes",)) or where)]
+        ) from None
 
 
-__all__ = ["Dist", "RequestClass", "Traffic", "as_traffic", "dist"]
+__all__ = ["Dist", "RequestClass", "Traffic", "as_traffic", "dist", "read_traffic"]

@@ -220,11 +220,11 @@ BAD_COUNTS = [
     ),
     (
         "reviews-80-20-negative.json",
-        ":3:3: error[ISM0004] count of 'v2' must not be negative, got -20",
+        ":3:3: error[ISM0004] v2: a count must not be negative (got -20)",
     ),
     (
         "reviews-80-20-fraction.json",
-        ":4:5: error[ISM0004] count of 'v2' must be a whole number, got 19.5",
+        ":4:5: error[ISM0004] counts.v2: a count must be a whole number (got 19.5)",
     ),
     (
         "reviews-80-20-broken.json",
@@ -272,16 +272,22 @@ def test_verify_levels_out_of_range_exit_2(
     [
         ("[1, 2]", ":1:1: error[ISM0007] a document must be a mapping, not list"),
         ("{}", ":1:1: error[ISM0004] no counts: the sample is empty"),
-        ('{"rows": {"a": 1}}', ":1:2: error[ISM0004] 'rows' must be a list"),
+        (
+            '{"rows": {"a": 1}}',
+            ":1:2: error[ISM0004] rows: Input should be a valid list (got dict)",
+        ),
         (
             '{"rows": [{"subset": "v1"}]}',
-            ":1:11: error[ISM0004] each row needs host, subset and count",
+            ":1:11: error[ISM0008] rows[0].count: missing required field 'count'",
         ),
         (
             '{"rows": [{"subset": 1, "count": 3}]}',
-            ":1:12: error[ISM0004] row subset must be a string or null",
+            ":1:12: error[ISM0004] rows[0].subset: Input should be a valid string (got 1)",
         ),
-        ('{"v1": true}', ":1:2: error[ISM0004] count of 'v1' must be a whole number, got True"),
+        (
+            '{"v1": true}',
+            ":1:2: error[ISM0004] v1: a count must be a whole number, not bool (got True)",
+        ),
         (
             '{"v1": 1}\n---\n{"v1": 2}\n',
             ":3:1: error[ISM0007] a counts file holds one mapping of subset -> count",

@@ -55,13 +55,16 @@ def _run_console(body: str, where: str, cwd: Path) -> None:
             commands[-1][1].append(line.rstrip())
     assert commands, f"{where}: a console block without a command"
     for command, shown in commands:
-        argv = shlex.split(command)
+        # a trailing "# exit N: why" states a deliberate non-zero exit (diff: 1 = changed)
+        m = re.search(r"#\s*exit (\d+)\b", command)
+        want = int(m.group(1)) if m else 0
+        argv = shlex.split(command, comments=True)
         if argv[0] == "istiosim":
             argv = [sys.executable, "-m", "istiosim", *argv[1:]]
         elif argv[0] == "python":
             argv = [sys.executable, *argv[1:]]
         r = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
-        assert r.returncode == 0, f"{where}: $ {command}\n{r.stdout[-2000:]}{r.stderr[-2000:]}"
+        assert r.returncode == want, f"{where}: $ {command}\n{r.stdout[-2000:]}{r.stderr[-2000:]}"
         lines = [ln.rstrip() for ln in (r.stdout + r.stderr).splitlines()]
         for want in shown:
             assert any(ln.startswith(want) for ln in lines), (
@@ -132,7 +135,8 @@ def test_every_help_example_runs(
                 argv.append("--seed=1")
             code = main(argv[1:])
             out, err = capsys.readouterr()
-            assert code == 0, f"$ {command}\n{out[-2000:]}{err[-2000:]}"
+            want = 1 if name == "diff" else 0  # diff: exit 1 says the routing changes
+            assert code == want, f"$ {command}\n{out[-2000:]}{err[-2000:]}"
             assert "error" not in err, f"$ {command}\n{err}"
             ran += 1
     assert ran >= 12

@@ -347,14 +347,31 @@ def test_classes_cover_every_request(
     a = istiosim.load(cfg)
     b = a.apply([json.dumps(v) for v in vss]) if vss else a
     cs = derive_classes(a.plan, b.plan)
-    hosts = {h for p in (a.plan, b.plan) for v in p.virtual_services for h in v.hosts}
+    # classes are derived for sidecars of mesh-bound VirtualServices on Kubernetes Services;
+    # ServiceEntry hosts and hosts also bound to gateways are not modelled yet (issue 10 note)
+    hosts = {
+        h
+        for p in (a.plan, b.plan)
+        for v in p.virtual_services
+        if "mesh" in v.gateways
+        for h in v.hosts
+    }
+    gated = {
+        h
+        for p in (a.plan, b.plan)
+        for v in p.virtual_services
+        if v.gateways - {"mesh"}
+        for h in v.hosts
+    }
     for r in reqs:
         r = r.replace(random_value=None)
         if r.gateway or r.source_labels or r.source_workload or r.namespace != "default":
             continue  # classes are derived for a plain sidecar of the VirtualService's namespace
         c = cs.classify(r)
         svc = a.plan.names.get(r.host, ())
-        covered = bool(svc) and svc[0].fqdn in hosts and _same_table_hosts((a, b), r)
+        if not svc or svc[0].kind == "ServiceEntry" or svc[0].fqdn in gated:
+            continue
+        covered = svc[0].fqdn in hosts and _same_table_hosts((a, b), r)
         if c is None:
             assert not covered or cs.undecided, r
             continue

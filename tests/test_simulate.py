@@ -313,7 +313,7 @@ def test_streamed_requests_agree_with_scalar_engine(which, thirds, header):
     ss, _ = seed_sequence(42)
     g = np.random.Generator(np.random.PCG64(np.random.SeedSequence(ss.entropy, spawn_key=(0,))))
     cls, batch = t.sample(n, g)
-    slots = _draw_plan(sim.router, True)
+    slots = _draw_plan(list(sim.router.programs.values()), True)
     arrays = {s: uniform_below(g, bound, n) for s, bound in slots}
     pr = res.per_request
     assert pr is not None

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from istiosim import InvalidArgument, Request, RequestBatch, Traffic
+from istiosim import InvalidArgument, IstiosimError, Request, RequestBatch, Traffic
 from istiosim.traffic import MAX_SUPPORT
 
 
@@ -116,7 +116,7 @@ def test_traffic_file_format():
     ],
 )
 def test_bad_models_are_refused(make, message):
-    with pytest.raises(InvalidArgument, match=None) as exc:
+    with pytest.raises(IstiosimError, match=None) as exc:
         make()
     assert message in str(exc.value)
 

@@ -53,6 +53,13 @@ EXAMPLES: dict[str, list[tuple[str, str]]] = {
          f"istiosim test bookinfo/reviews.cases.yaml {_B} -f bookinfo/virtual-service.yaml"
          " -f bookinfo/header-jason-v3.yaml --fail-under 100 --details"),
     ],
+    "diff": [
+        ("what the header canary changes over the 50/50 canary (files from `istiosim demo --export bookinfo`)",
+         f"istiosim diff {_B} --before bookinfo/canary-50-50.yaml --after bookinfo/header-jason-v3.yaml"),
+        ("the same as JSON, for a script",
+         f"istiosim diff {_B} --before bookinfo/canary-50-50.yaml --after bookinfo/header-jason-v3.yaml"
+         " --format json"),
+    ],
     "rollout": [
         ("an Argo Rollout's steps over a traffic model at 200 requests/s (bundled example)",
          "istiosim rollout -f bookinfo/rollout-argo.yaml --traffic bookinfo/rollout-traffic.yaml"

@@ -29,8 +29,20 @@ def register(sub: Subparsers, name: str) -> None:
         metavar="PATH",
         help="YAML both sides share (the mesh, DestinationRules); repeatable",
     )
-    c.add_argument("--before", action="append", required=True, metavar="PATH")
-    c.add_argument("--after", action="append", required=True, metavar="PATH")
+    c.add_argument(
+        "--before",
+        action="append",
+        required=True,
+        metavar="PATH",
+        help="the config before the change: file, folder or -; repeatable (on top of -f)",
+    )
+    c.add_argument(
+        "--after",
+        action="append",
+        required=True,
+        metavar="PATH",
+        help="the config after the change: file, folder or -; repeatable (on top of -f)",
+    )
     c.add_argument("--traffic", default=None, metavar="TRAFFIC.yaml", help="a traffic model file")
     c.add_argument("--config-namespace", default="default")
     c.add_argument("--format", choices=("text", "json"), default="text")

@@ -119,16 +119,10 @@ def register(sub: Subparsers, name: str) -> None:
 
 
 def read_traffic(path: str) -> Traffic:
-    """The traffic model of a ``--traffic`` file."""
-    from ..errors import InvalidArgument
-    from ..loader import load_yaml_documents
-    from ..traffic import Traffic
+    """The traffic model of a ``--traffic`` file (errors at file:line:col with a code)."""
+    from ..traffic import read_traffic as _read
 
-    docs = load_yaml_documents(path)
-    if len(docs) != 1:
-        raise InvalidArgument(f"{path}: a traffic file holds one mapping with 'classes'")
-    data, _smap, where = docs[0]
-    return Traffic.from_dict(data, where=str(where))
+    return _read(path)
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:

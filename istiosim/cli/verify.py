@@ -16,6 +16,7 @@ from .common import add_request_flags, build_request, examples, load_simulator, 
 
 if TYPE_CHECKING:
     from ..errors import ConfigError, Location
+    from ..loader.yaml import SourceMap
     from .common import Subparsers
 
     #: one observation of a counts file: host, subset, outcome, count, where it is written
@@ -48,10 +49,23 @@ def register(sub: Subparsers, name: str) -> None:
     add_request_flags(v)
     v.add_argument(
         "--observed",
-        required=True,
+        default=None,
         metavar="COUNTS.json",
-        help="observed requests per subset: {subset: count} (JSON or YAML), or the output of"
-        " `istiosim simulate --format json`",
+        help="observed counts: {subset: count}, simulate --format json output, or the JSON of "
+        "Prometheus' /api/v1/query for sum by (destination_version) or (destination_workload)",
+    )
+    v.add_argument(
+        "--prometheus",
+        default=None,
+        metavar="URL",
+        help="fetch the counts from this Prometheus (with --query) instead of --observed",
+    )
+    v.add_argument(
+        "--query",
+        default=None,
+        metavar="PROMQL",
+        help="e.g. 'sum by (destination_version) (increase(istio_requests_total"
+        '{destination_service="reviews.default.svc.cluster.local"}[1h]))\'',
     )
     v.add_argument(
         "--tolerance",
@@ -89,11 +103,18 @@ def _bad(msg: str, loc: Location | None, file: str) -> ConfigError:
 
 def read_counts(path: str | os.PathLike[str]) -> list[Row]:
     """(host, subset, outcome, count, where) from a counts file: ``{subset: count}``,
-    ``{"counts": {...}}``, or ``istiosim simulate --format json`` output (``rows``)."""
+    ``{"counts": {...}}``, or ``istiosim simulate --format json`` output (``rows``), validated
+    like a config (unknown keys, misspelled outcomes and counts beyond 2^63 - 1 refused, each
+    at its file:line:col). A Prometheus response is read by :func:`prometheus_rows`."""
+
+    return counts_rows(*_read_one(path))
+
+
+def _read_one(path: str | os.PathLike[str]) -> tuple[dict[str, Any], SourceMap, Location]:
+    """The one mapping of a counts file (or a saved Prometheus response)."""
     from ..errors import ConfigError, Diagnostic, Location
     from ..loader import load_yaml_documents
 
-    file = str(path)
     docs = load_yaml_documents(path)
     if len(docs) != 1:
         raise ConfigError(
@@ -101,44 +122,205 @@ def read_counts(path: str | os.PathLike[str]) -> list[Row]:
                 Diagnostic.make(
                     "ISM0007",
                     "a counts file holds one mapping of subset -> count",
-                    docs[1][2] if docs else Location(file),
+                    docs[1][2] if docs else Location(str(path)),
                 )
             ]
         )
-    data, smap, where = docs[0]
+    return docs[0]
+
+
+#: how long ``--prometheus`` waits for an answer
+PROMETHEUS_TIMEOUT = 30.0
+
+
+def _fetch(url: str, query: str) -> tuple[dict[str, Any], SourceMap, Location]:
+    """GET ``URL/api/v1/query?query=Q`` (bounded like a file), as a located document."""
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    from ..errors import ConfigError, Diagnostic, Location
+    from ..loader.yaml import MAX_FILE_BYTES, documents
+
+    base = url.rstrip("/")
+    if not base.startswith(("http://", "https://")):
+        raise _bad_arg(f"--prometheus must be an http:// or https:// URL, got {url!r}")
+    full = f"{base}/api/v1/query?{urllib.parse.urlencode({'query': query})}"
+    name = f"{base}/api/v1/query"
+    try:
+        with urllib.request.urlopen(full, timeout=PROMETHEUS_TIMEOUT) as resp:
+            body = resp.read(MAX_FILE_BYTES + 1)
+    except urllib.error.HTTPError as exc:  # Prometheus answers errors as JSON too
+        body = exc.read(MAX_FILE_BYTES + 1)
+        if not body.lstrip().startswith(b"{"):
+            raise ConfigError(
+                [Diagnostic.make("ISM0001", f"HTTP {exc.code} {exc.reason}", Location(name))]
+            ) from None
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        why = getattr(exc, "reason", None) or exc
+        raise ConfigError(
+            [Diagnostic.make("ISM0001", f"cannot fetch: {why}", Location(name))]
+        ) from None
+    if len(body) > MAX_FILE_BYTES:
+        raise ConfigError(
+            [Diagnostic.make("ISM0009", "response larger than 32 MiB", Location(name))]
+        )
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(
+            [Diagnostic.make("ISM0001", "response is not UTF-8 text", Location(name))]
+        ) from None
+    docs = list(documents(name, text))
+    if len(docs) != 1:
+        raise ConfigError([Diagnostic.make("ISM0007", "expected one JSON object", Location(name))])
+    return docs[0].data, docs[0].source, docs[0].location
+
+
+def _bad_arg(msg: str) -> Exception:
+    from ..errors import InvalidArgument
+
+    return InvalidArgument(msg)
+
+
+def _is_prometheus(data: dict[str, Any]) -> bool:
+    """A Prometheus API answer: ``status`` with ``data`` (success) or ``errorType`` (error)."""
+    return "status" in data and ("data" in data or "errorType" in data)
+
+
+#: the istio_requests_total labels a Prometheus response may be grouped by
+PROMETHEUS_LABELS = ("destination_version", "destination_workload")
+
+
+def prometheus_rows(
+    data: dict[str, Any], smap: SourceMap, where: Location, plan: Any, cands: Any
+) -> list[Row]:
+    """Counts from a Prometheus ``/api/v1/query`` instant vector grouped by
+    ``destination_version`` or ``destination_workload``: each series is mapped to the
+    destination of the matched rule whose pods carry that version label or belong to that
+    workload (the DestinationRule's subset labels over the Service's pods). Values of
+    ``increase()`` are extrapolated, hence fractional: they are rounded to whole requests."""
+    import math
+
+    from ..config import inputs
+    from ..errors import ConfigError, Diagnostic
+
+    if data.get("status") == "error":
+        msg = f"Prometheus answered {data.get('errorType', 'error')}: {data.get('error', '?')}"
+        raise ConfigError([Diagnostic.make("ISM0004", msg, where)])
+    resp = _validate(inputs.PrometheusResponse, data, smap, where)
+    pods = {(c.host, c.subset): _candidate_pods(plan, c) for c in cands}
     out: list[Row] = []
-
-    def count(v: object, p: tuple[str | int, ...], what: str) -> int:
+    problems: list[Diagnostic] = []
+    for i, sample in enumerate(resp.data.result):
+        p = ("data", "result", i)
         loc = smap.find(p) or where
-        if isinstance(v, bool) or not isinstance(v, int | float) or not float(v).is_integer():
-            raise _bad(f"count of {what} must be a whole number, got {v!r}", loc, file)
-        if v < 0:
-            raise _bad(f"count of {what} must not be negative, got {v!r}", loc, file)
-        return int(v)
-
-    if "rows" in data:
-        rows = data["rows"]
-        if not isinstance(rows, list):
-            raise _bad("'rows' must be a list", smap.find(("rows",)), file)
-        for i, row in enumerate(rows):
-            p: tuple[str | int, ...] = ("rows", i)
-            if not isinstance(row, dict) or "count" not in row:
-                raise _bad("each row needs host, subset and count", smap.find(p), file)
-            host, subset, outcome = row.get("host"), row.get("subset"), row.get("outcome")
-            for k, val in (("host", host), ("subset", subset), ("outcome", outcome)):
-                if val is not None and not isinstance(val, str):
-                    raise _bad(f"row {k} must be a string or null", smap.find((*p, k)), file)
-            c = count(row["count"], (*p, "count"), f"row {i}")
-            out.append((host, subset, outcome, c, smap.find(p) or where))
-        return out
-    counts = data.get("counts", data) if isinstance(data.get("counts"), dict) else data
-    base: tuple[str | int, ...] = ("counts",) if counts is not data else ()
-    for k, v in counts.items():
-        if not isinstance(k, str):
-            raise _bad(f"subset names must be strings, got {k!r}", smap.find((*base, k)), file)
-        out.append((None, k, None, count(v, (*base, k), repr(k)), smap.find((*base, k)) or where))
+        labels = {k: v for k, v in sample.metric.items() if k in PROMETHEUS_LABELS}
+        if len(labels) != 1:
+            problems.append(
+                Diagnostic.make(
+                    "ISM0004",
+                    "each series must be grouped by exactly one of "
+                    f"{', '.join(PROMETHEUS_LABELS)} (sum by (destination_version) (...)); "
+                    f"got labels {sorted(sample.metric)}",
+                    loc,
+                    field_path=f"data.result[{i}].metric",
+                )
+            )
+            continue
+        ((label, value),) = labels.items()
+        try:
+            x = float(sample.value[1])
+        except ValueError:
+            x = math.nan
+        if not (math.isfinite(x) and 0 <= x < 2**63):
+            problems.append(
+                Diagnostic.make(
+                    "ISM0004",
+                    f"value {sample.value[1]!r} is not a count",
+                    smap.find((*p, "value")) or loc,
+                    field_path=f"data.result[{i}].value",
+                )
+            )
+            continue
+        if label == "destination_version":
+            hit = [
+                k
+                for k, ps in pods.items()
+                if any(dict(e.labels).get("version") == value for e in ps)
+            ]
+        else:
+            hit = [k for k, ps in pods.items() if any(e.workload == value for e in ps)]
+        if len(hit) != 1:
+            what = "no destination" if not hit else f"{len(hit)} destinations"
+            dests = ", ".join(f"{h}/{s}" if s else h for h, s in pods)
+            problems.append(
+                Diagnostic.make(
+                    "ISM0004",
+                    f"{label}={value!r} selects {what} of the matched rule ({dests})",
+                    loc,
+                    field_path=f"data.result[{i}].metric.{label}",
+                )
+            )
+            continue
+        host, subset = hit[0]
+        out.append((host, subset, None, round(x), loc))
+    if problems:
+        raise ConfigError(problems)
     if not out:
-        raise _bad("no counts: the sample is empty", where, file)
+        raise ConfigError(
+            [Diagnostic.make("ISM0004", "no series: the query returned no counts", where)]
+        )
+    return out
+
+
+def _candidate_pods(plan: Any, c: Any) -> tuple[Any, ...]:
+    """The pods a candidate destination reaches: the Service's endpoints with the labels of
+    the DestinationRule subset."""
+    svc = plan.services.get(c.host)
+    if svc is None:
+        return ()
+    if c.subset is None:
+        return tuple(svc.endpoints)
+    labels: dict[str, str] | None = None
+    for dr in plan.destination_rules:
+        spec = dr.subset(c.subset) if dr.host == c.host else None
+        if spec is not None:
+            labels = dict(spec.labels)
+            break
+    if labels is None:
+        return ()
+    return tuple(
+        e for e in svc.endpoints if all(dict(e.labels).get(k) == v for k, v in labels.items())
+    )
+
+
+def _validate(model: Any, data: dict[str, Any], smap: SourceMap, where: Location) -> Any:
+    from ..traffic import validate_input
+
+    return validate_input(model, data, smap, where)
+
+
+def counts_rows(data: dict[str, Any], smap: SourceMap, where: Location) -> list[Row]:
+    """The rows of a counts document (see :func:`read_counts`)."""
+    from ..config import inputs
+
+    out: list[Row] = []
+    if "rows" in data:
+        sim = _validate(inputs.SimulatedCounts, data, smap, where)
+        for i, row in enumerate(sim.rows):
+            loc = smap.find(("rows", i)) or where
+            out.append((row.host, row.subset, row.outcome, row.count, loc))
+    elif "counts" in data:
+        wrapped = _validate(inputs.WrappedCounts, data, smap, where)
+        for k, v in wrapped.counts.items():
+            out.append((None, k, None, v, smap.find(("counts", k)) or where))
+    else:
+        plain = _validate(inputs.PlainCounts, data, smap, where)
+        for k, v in plain.root.items():
+            out.append((None, k, None, v, smap.find((k,)) or where))
+    if not out:
+        raise _bad("no counts: the sample is empty", where, str(where.file))
     return out
 
 
@@ -152,11 +334,17 @@ def cmd_verify(args: argparse.Namespace) -> int:
     _level("--tolerance", args.tolerance, 1.0)
     _level("--alpha", args.alpha, 0.5)
     _level("--srm-alpha", args.srm_alpha, 1.0)
-    rows = read_counts(args.observed)
+    if (args.observed is None) == (args.prometheus is None):
+        raise InvalidArgument("give either --observed FILE or --prometheus URL --query Q")
+    if (args.prometheus is None) != (args.query is None):
+        raise InvalidArgument("--prometheus and --query go together")
+    doc = _fetch(args.prometheus, args.query) if args.prometheus else _read_one(args.observed)
     sim = load_simulator(args, report=False)
     req = build_request(args)
     d = sim.route(req, rng=0, trace=True)
     cands = d.candidates
+    prom = _is_prometheus(doc[0])
+    rows = prometheus_rows(*doc, sim.plan, cands) if prom else counts_rows(*doc)
     if d.rule is None and d.virtual_service is None and len(cands) <= 1:
         what = f"{d.outcome.value} {d.status}" if not cands else "a single destination"
         raise InvalidArgument(
@@ -191,7 +379,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if problems:
         raise ConfigError(problems)
     if sum(observed.values()) == 0:
-        raise InvalidArgument(f"{args.observed}: the sample is empty (n = 0): nothing to verify")
+        raise InvalidArgument(
+            f"{args.observed or args.prometheus}: the sample is empty (n = 0): nothing to verify"
+        )
     srm = srm_check(observed, weights, alpha=args.srm_alpha)
     eq = split_equivalence(observed, weights, tolerance=args.tolerance, alpha=args.alpha)
     ok = srm.verdict != "mismatch" and eq.verdict == "equivalent"

@@ -9,6 +9,7 @@ field's position is kept in a :class:`SourceMap` (field path → file:line:col).
 from __future__ import annotations
 
 import os
+import stat
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -25,6 +26,8 @@ except AttributeError:  # pragma: no cover
     _BaseLoader = yaml.SafeLoader
 
 MAX_FILE_BYTES = 32 * 1024 * 1024
+#: how long reading a FIFO waits for its writer's first byte before it is an error
+FIFO_WAIT_SECONDS = 10.0
 MAX_NODES = 2_000_000
 #: Deeper YAML is refused before it can exhaust a stack (libyaml's composer, pydantic).
 MAX_DEPTH = 200
@@ -82,8 +85,30 @@ class _Frame:
     skip: bool = False  # the value being read belongs to a duplicate key
 
 
+#: scalar event (value, tag, implicit) → its Python value: configs repeat the same words
+#: (kinds, API versions, subset names, weights), and every scalar value is immutable
+_SCALAR_CACHE: dict[tuple[Any, ...], Any] = {}
+_SCALAR_CACHE_MAX = 1 << 16
+_MISS = object()
+_END_EVENTS = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
+_START_EVENTS = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
+
+
 def _scalar(parser: Any, ev: Any) -> Any:
     """A scalar event → Python value, by the YAML 1.1 core schema (as ``yaml.safe_load``)."""
+    key = (ev.value, ev.tag, ev.implicit)
+    hit = _SCALAR_CACHE.get(key, _MISS)
+    if hit is not _MISS:
+        return hit
+    value = _construct_scalar(parser, ev)
+    if len(ev.value) <= 128:
+        if len(_SCALAR_CACHE) >= _SCALAR_CACHE_MAX:
+            _SCALAR_CACHE.clear()
+        _SCALAR_CACHE[key] = value
+    return value
+
+
+def _construct_scalar(parser: Any, ev: Any) -> Any:
     tag = ev.tag
     if tag is None or tag == "!":
         tag = parser.resolve(yaml.ScalarNode, ev.value, ev.implicit)
@@ -103,9 +128,8 @@ def _build(parser: Any, file: str, smap: SourceMap, errors: list[Diagnostic]) ->
     count = 0
     while True:
         ev = parser.get_event()
-        loc = _loc(file, ev.start_mark)
         top = stack[-1] if stack else None
-        if isinstance(ev, yaml.MappingEndEvent | yaml.SequenceEndEvent):
+        if isinstance(ev, _END_EVENTS):
             assert top is not None
             stack.pop()
             value: Any = top.container
@@ -115,6 +139,8 @@ def _build(parser: Any, file: str, smap: SourceMap, errors: list[Diagnostic]) ->
                 return value
             _attach(top, value, None, file, smap, errors, done_path)
             continue
+        mark = ev.start_mark
+        loc = Location(file, mark.line + 1, mark.column + 1)
         count += 1
         if count > MAX_NODES:
             raise ConfigError(
@@ -132,7 +158,7 @@ def _build(parser: Any, file: str, smap: SourceMap, errors: list[Diagnostic]) ->
                     )
                 ]
             )
-        if isinstance(ev, yaml.MappingStartEvent | yaml.SequenceStartEvent):
+        if isinstance(ev, _START_EVENTS):
             if top is not None and top.key is _NO_KEY and isinstance(top.container, dict):
                 raise ConfigError([Diagnostic.make("ISM0004", "mapping keys must be scalars", loc)])
             if len(stack) >= MAX_DEPTH:
@@ -237,10 +263,152 @@ def dotted(path: Iterable[str | int]) -> str:
     return out
 
 
+def _too_large(name: str) -> ConfigError:
+    return ConfigError(
+        [
+            Diagnostic.make(
+                "ISM0009",
+                f"input is larger than the limit of {MAX_FILE_BYTES} bytes (32 MiB)",
+                Location(name),
+            )
+        ]
+    )
+
+
+def _unreadable(name: str, why: str) -> ConfigError:
+    return ConfigError([Diagnostic.make("ISM0001", why, Location(name))])
+
+
+def read_bounded(fd: int, name: str, limit: int = MAX_FILE_BYTES) -> bytes:
+    """At most ``limit`` bytes from a file descriptor, reading in chunks: more is refused as
+    soon as byte ``limit + 1`` arrives (an endless pipe or a growing file stops there)."""
+    parts: list[bytes] = []
+    size = 0
+    while True:
+        chunk = os.read(fd, min(1 << 20, limit + 1 - size))
+        if not chunk:
+            return b"".join(parts)
+        parts.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(name)
+
+
+def _wait_for_writer(fd: int, name: str) -> None:
+    """A FIFO opened without blocking: wait up to FIFO_WAIT_SECONDS for a writer's first byte
+    (or its end of file), so that a FIFO nobody writes to is an error, not a hang."""
+    import select
+
+    ready, _, _ = select.select([fd], [], [], FIFO_WAIT_SECONDS)
+    if not ready:
+        raise _unreadable(
+            name, f"nothing was written to this FIFO within {FIFO_WAIT_SECONDS:g} s (no writer?)"
+        )
+    os.set_blocking(fd, True)
+
+
+def _read_path(p: Path, name: str) -> bytes:
+    """A regular file or a FIFO, bounded; devices, sockets and the like are refused."""
+    try:
+        st = p.stat()
+    except OSError as exc:
+        raise _unreadable(name, f"cannot read file: {exc.strerror or exc}") from None
+    fifo = stat.S_ISFIFO(st.st_mode)
+    if not (stat.S_ISREG(st.st_mode) or fifo):
+        kind = (
+            "a character device"
+            if stat.S_ISCHR(st.st_mode)
+            else "a block device"
+            if stat.S_ISBLK(st.st_mode)
+            else "a socket"
+            if stat.S_ISSOCK(st.st_mode)
+            else "not a regular file"
+        )
+        raise _unreadable(name, f"cannot read {kind}: only regular files and pipes are read")
+    if st.st_size > MAX_FILE_BYTES:
+        raise ConfigError(
+            [
+                Diagnostic.make(
+                    "ISM0009",
+                    f"file is {st.st_size} bytes; the limit is {MAX_FILE_BYTES}",
+                    Location(name),
+                )
+            ]
+        )
+    try:
+        fd = os.open(p, os.O_RDONLY | (os.O_NONBLOCK if fifo else 0))
+    except OSError as exc:
+        raise _unreadable(name, f"cannot read file: {exc.strerror or exc}") from None
+    try:
+        if fifo:
+            _wait_for_writer(fd, name)
+        return read_bounded(fd, name)
+    except OSError as exc:
+        raise _unreadable(name, f"cannot read file: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+
+
+def _read_stdin() -> bytes | str:
+    """stdin, bounded like a file (bytes when it has a binary buffer, else text)."""
+    stream: Any = sys.stdin
+    if stream is None:
+        raise _unreadable("<stdin>", "there is no standard input")
+    buf = getattr(stream, "buffer", None)
+    try:
+        fd = (buf or stream).fileno()
+    except (AttributeError, OSError, ValueError):
+        fd = None
+    if fd is not None:
+        try:
+            st = os.fstat(fd)
+        except OSError as exc:
+            raise _unreadable("<stdin>", f"cannot read stdin: {exc.strerror or exc}") from None
+        if stat.S_ISCHR(st.st_mode) and not os.isatty(fd):
+            raise _unreadable("<stdin>", "cannot read stdin: it is a device (such as /dev/zero)")
+        return read_bounded(fd, "<stdin>")
+    src = buf or stream  # a stream without a descriptor (tests, embedding): read it in chunks
+    parts: list[Any] = []
+    size = 0
+    while True:
+        chunk = src.read(min(1 << 20, MAX_FILE_BYTES + 1 - size))
+        if not chunk:
+            break
+        parts.append(chunk)
+        size += len(chunk)
+        if size > MAX_FILE_BYTES:
+            raise _too_large("<stdin>")
+    return (b"" if buf is not None else "").join(parts)
+
+
+def _decode(name: str, data: bytes) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise ConfigError(
+            [
+                Diagnostic.make(
+                    "ISM0001",
+                    f"{'input' if name == '<stdin>' else 'file'} is not UTF-8 text: "
+                    f"byte 0x{data[exc.start]:02x} ({exc.reason})",
+                    Location(name, line, col),
+                )
+            ]
+        ) from None
+
+
 def read_text(source: str | os.PathLike[str]) -> Iterator[tuple[str, str]]:
-    """(file name, text) for a path, a folder (recursively), ``-`` (stdin) or YAML text."""
+    """(file name, text) for a path, a folder (recursively), ``-`` (stdin) or YAML text.
+
+    Every read is bounded by MAX_FILE_BYTES (a file, a pipe, stdin); special files other than
+    regular files and pipes are refused, and a FIFO without a writer is an error after
+    FIFO_WAIT_SECONDS rather than a hang.
+    """
     if isinstance(source, str) and source == "-":
-        yield "<stdin>", sys.stdin.read()
+        data = _read_stdin()
+        yield "<stdin>", data if isinstance(data, str) else _decode("<stdin>", data)
         return
     if isinstance(source, str) and (
         "\n" in source or source.lstrip().startswith(("{", "apiVersion"))
@@ -264,37 +432,7 @@ def read_text(source: str | os.PathLike[str]) -> Iterator[tuple[str, str]]:
             yield from read_text(f)
         return
     name = str(source)
-    try:
-        size = p.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise ConfigError(
-                [
-                    Diagnostic.make(
-                        "ISM0009",
-                        f"file is {size} bytes; the limit is {MAX_FILE_BYTES}",
-                        Location(name),
-                    )
-                ]
-            )
-        data = p.read_bytes()
-    except OSError as exc:
-        raise ConfigError(
-            [Diagnostic.make("ISM0001", f"cannot read file: {exc.strerror or exc}", Location(name))]
-        ) from None
-    try:
-        yield name, data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise ConfigError(
-            [
-                Diagnostic.make(
-                    "ISM0001",
-                    f"file is not UTF-8 text: byte 0x{data[exc.start]:02x} ({exc.reason})",
-                    Location(name, line, col),
-                )
-            ]
-        ) from None
+    yield name, _decode(name, _read_path(p, name))
 
 
 def documents(file: str, text: str) -> Iterator[Document]:
