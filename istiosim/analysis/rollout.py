@@ -46,7 +46,7 @@ from ..simulate import class_leaf_probabilities
 from ..simulator import Simulator
 from ..stats import required_samples
 from ..traffic import Traffic, as_traffic
-from .rollout_writers import Controller, VSKey, Written, argo_steps, flagger_steps
+from .rollout_writers import Controller, VSKey, Written, argo_steps, flagger_steps, seconds_text
 from .rollouts_lint import lint
 
 # -- results ----------------------------------------------------------------------------------
@@ -170,7 +170,7 @@ class RolloutPlan:
                     "canary (managed)": _pct(s.canary_share_managed),
                     "managed": _pct(s.managed_share),
                     **({"mirror": _pct(s.mirror_share)} if mirrors else {}),
-                    "duration": _secs(s.duration_s),
+                    "duration": seconds_text(s.duration_s),
                     "requests": "-" if s.requests is None else f"{s.requests:,.0f}",
                     "needed": "-" if s.required is None else f"{s.required:,}",
                     "verifiable": {None: "-", True: "yes", False: "NO"}[s.verifiable],
@@ -243,16 +243,6 @@ def _step_label(indexes: list[int]) -> str:
 
 def _pct(x: float | None) -> str:
     return "-" if x is None else f"{100 * x:.1f}%"
-
-
-def _secs(x: float | None) -> str:
-    if x is None:
-        return "-"
-    if x >= 3600 and x % 3600 == 0:
-        return f"{x / 3600:g}h"
-    if x >= 60 and x % 60 == 0:
-        return f"{x / 60:g}m"
-    return f"{x:g}s"
 
 
 # -- routing each step ------------------------------------------------------------------------
@@ -488,7 +478,7 @@ class _Run:
                     note(
                         "ISM0306",
                         f"{requests:,.0f} requests reach the weighted route in "
-                        f"{_secs(w.duration_s)}; verifying the split within ±{tolerance:g} at "
+                        f"{seconds_text(w.duration_s)}; verifying the split within ±{tolerance:g} at "
                         f"alpha={alpha:g} needs {required:,}",
                     )
         return RolloutStep(

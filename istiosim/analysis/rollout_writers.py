@@ -513,7 +513,9 @@ def argo_steps(config: ConfigSet, r: cfg.Rollout, mesh: Mesh) -> Controller:
             action = f"setWeight {st.set_weight}"
         elif st.pause is not None:
             secs = pause_seconds(st.pause)
-            action = "pause" + (f" {_secs(secs)}" if secs is not None else " (until promoted)")
+            action = "pause" + (
+                f" {seconds_text(secs)}" if secs is not None else " (until promoted)"
+            )
         else:
             action = next(
                 k
@@ -578,7 +580,7 @@ def argo_steps(config: ConfigSet, r: cfg.Rollout, mesh: Mesh) -> Controller:
     return Controller(steps, is_canary_dest, [], req, "canary")
 
 
-def _secs(x: float | None) -> str:
+def seconds_text(x: float | None) -> str:
     if x is None:
         return "-"
     if x >= 3600 and x % 3600 == 0:
