@@ -118,14 +118,28 @@ def select_virtual_services(
     return order[:1], order[1:]
 
 
+def destination_rule_index(
+    drs: tuple[CompiledDestinationRule, ...],
+) -> dict[str, tuple[int, ...]]:
+    """DestinationRule host → positions in ``drs``; every wildcard host (``*``, ``*.x``) under
+    ``*``. Built once per plan, so finding a host's rules does not scan them all."""
+    out: dict[str, list[int]] = {}
+    for i, dr in enumerate(drs):
+        out.setdefault("*" if dr.host.startswith("*") else dr.host, []).append(i)
+    return {h: tuple(v) for h, v in out.items()}
+
+
 def find_destination_rule(
     plan: RoutePlan, host: str, client_ns: str, service_ns: str | None
 ) -> CompiledDestinationRule | None:
     """DR lookup: client namespace, then the service's, then the root namespace."""
+    drs = plan.destination_rules
+    index = plan.dr_index
+    wild = [i for i in index.get("*", ()) if host_matches(drs[i].host, host)]
     cands = [
         dr
-        for dr in plan.destination_rules
-        if host_matches(dr.host, host) and visible(dr.export_to, dr.namespace, client_ns)
+        for dr in (drs[i] for i in sorted((*index.get(host, ()), *wild)))
+        if visible(dr.export_to, dr.namespace, client_ns)
     ]
     if not cands:
         return None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 
 DEFAULT_DOMAIN = "cluster.local"
 
@@ -116,7 +117,22 @@ class Mesh:
         return cls(svcs, wls, frozenset(ns), domain)
 
     def pods(self) -> list[Pod]:
-        return [p for w in self.workloads for p in w.pods()]
+        return list(self._pods)
+
+    @cached_property
+    def _pods(self) -> tuple[Pod, ...]:
+        return tuple(p for w in self.workloads for p in w.pods())
+
+    @cached_property
+    def _pod_index(self) -> dict[tuple[str | None, str, str], list[Pod]]:
+        """(namespace, label, value) → pods in mesh order, and (None, label, value) across
+        namespaces: built once, so selecting a service's pods costs its candidates only."""
+        out: dict[tuple[str | None, str, str], list[Pod]] = {}
+        for p in self._pods:
+            for k, v in p.labels.items():
+                out.setdefault((p.namespace, k, v), []).append(p)
+                out.setdefault((None, k, v), []).append(p)
+        return out
 
     def service_by_fqdn(self) -> dict[str, Service]:
         out: dict[str, Service] = {}
@@ -128,15 +144,16 @@ class Mesh:
         """Pods behind a service: its selector over pods of its namespace, or its endpoints."""
         if service.endpoints:
             return list(service.endpoints)
-        if service.selector is None:
+        selector = service.selector
+        if selector is None:
             return []
-        if service.kind == "ServiceEntry":
-            return [p for p in self.pods() if labels_match(service.selector, p.labels)]
-        return [
-            p
-            for p in self.pods()
-            if p.namespace == service.namespace and labels_match(service.selector, p.labels)
-        ]
+        ns = None if service.kind == "ServiceEntry" else service.namespace
+        if not selector:
+            return [p for p in self._pods if ns is None or p.namespace == ns]
+        # the pods carrying the rarest of the selector's labels, then the whole selector
+        index = self._pod_index
+        candidates = min((index.get((ns, k, v), []) for k, v in selector.items()), key=len)
+        return [p for p in candidates if labels_match(selector, p.labels)]
 
     def workload(self, name: str, namespace: str | None = None) -> Workload | None:
         for w in self.workloads:

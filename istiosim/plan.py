@@ -519,11 +519,15 @@ class RoutePlan:
     #: every name a Service answers to (``name``, ``name.ns``, ``name.ns.svc``, the FQDN) →
     #: the services with that name, in plan order; built once with the plan (``lookup``)
     names: Mapping[str, tuple[ServiceInfo, ...]] = field(init=False, compare=False, repr=False)
+    #: DestinationRule host → positions in ``destination_rules`` (wildcard hosts under ``*``);
+    #: built once with the plan (``lookup.destination_rule_index``)
+    dr_index: Mapping[str, tuple[int, ...]] = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        from .lookup import service_names
+        from .lookup import destination_rule_index, service_names
 
         object.__setattr__(self, "names", service_names(self.services))
+        object.__setattr__(self, "dr_index", destination_rule_index(self.destination_rules))
 
     # -- public lookups ------------------------------------------------------------------------
 

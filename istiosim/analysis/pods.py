@@ -14,9 +14,14 @@ from .subject import Subject
 def analyze(s: Subject) -> list[Diagnostic]:
     out: list[Diagnostic] = []
     services = s.plan.services
+    wildcards = {
+        fq: info
+        for fq, info in services.items()
+        if info.kind == "ServiceEntry" and fq.startswith("*.")
+    }
     for dr in s.plan.destination_rules:
         col = s.collector(out, "DestinationRule", dr.namespace, dr.name)
-        info = services.get(dr.host) or _wildcard_entry(services, dr.host)
+        info = services.get(dr.host) or _wildcard_entry(wildcards, dr.host)
         if info is None:
             if not dr.host.startswith("*"):
                 out.append(
@@ -42,7 +47,8 @@ def analyze(s: Subject) -> list[Diagnostic]:
 
 
 def _wildcard_entry(services: Mapping[str, ServiceInfo], host: str) -> ServiceInfo | None:
-    """A wildcard ServiceEntry (``*.example.com``) covering ``host``."""
+    """A wildcard ServiceEntry (``*.example.com``) covering ``host`` (``services``: the plan's,
+    or only its wildcard ServiceEntries, in plan order)."""
     for info in services.values():
         if (
             info.kind == "ServiceEntry"

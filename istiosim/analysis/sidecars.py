@@ -47,9 +47,12 @@ def analyze(s: Subject) -> list[Diagnostic]:
         if p.metadata.annotations.get(AMBIENT_REDIRECTION) == "enabled"
     }
     ns_labels = {n.metadata.name: dict(n.metadata.labels) for n in s.config.namespaces}
-    workloads: dict[str, list[Workload]] = {}
+    # (namespace, label, value) → workloads in mesh order: a selector reads the workloads
+    # carrying its rarest label only, not every workload of its namespace
+    workloads: dict[tuple[str, str, str], list[Workload]] = {}
     for w in s.mesh.workloads:
-        workloads.setdefault(w.namespace, []).append(w)
+        for k, v in w.labels.items():
+            workloads.setdefault((w.namespace, k, v), []).append(w)
     by_pod: dict[tuple[str, str], list[Sidecar]] = {}
     by_ns: dict[str, list[Sidecar]] = {}
     for sc in s.config.sidecars:
@@ -59,7 +62,8 @@ def analyze(s: Subject) -> list[Diagnostic]:
             by_ns.setdefault(ns, []).append(sc)
             continue
         found = False
-        for w in workloads.get(ns, ()):
+        candidates = min((workloads.get((ns, k, v), []) for k, v in sel.items()), key=len)
+        for w in candidates:
             if labels_match(sel, w.labels):
                 found = True
                 by_pod.setdefault((w.namespace, w.name), []).append(sc)
