@@ -257,6 +257,22 @@ def _with_ns(meta: cfg.ObjectMeta, ns: str) -> cfg.ObjectMeta:
     return meta if meta.namespace else meta.model_copy(update={"namespace": ns})
 
 
+def _placed(m: Any, ns: str) -> Any:
+    """An object with the namespace it was loaded into written in its metadata."""
+    return m.model_copy(update={"metadata": _with_ns(m.metadata, ns)})
+
+
+#: kinds kept as written (namespace filled in), by the ConfigSet list that holds them
+_LISTED: dict[type, str] = {
+    cfg.VirtualService: "virtual_services",
+    cfg.DestinationRule: "destination_rules",
+    cfg.Gateway: "gateways",
+    cfg.Sidecar: "sidecars",
+    cfg.RequestAuthentication: "request_authentications",
+    cfg.KubernetesGateway: "kubernetes_gateways",
+}
+
+
 def _assemble(
     entries: list[_Entry], infos: list[Diagnostic], files: list[str], namespace: str
 ) -> ConfigSet:
@@ -268,38 +284,15 @@ def _assemble(
     for e in entries:
         out.sources[(e.kind, e.namespace, e.name)] = e.source
         m = e.model
-        if isinstance(m, cfg.VirtualService):
-            out.virtual_services.append(
-                m.model_copy(update={"metadata": _with_ns(m.metadata, e.namespace)})
-            )
-        elif isinstance(m, cfg.DestinationRule):
-            out.destination_rules.append(
-                m.model_copy(update={"metadata": _with_ns(m.metadata, e.namespace)})
-            )
+        listed = _LISTED.get(type(m))
+        if listed is not None:
+            getattr(out, listed).append(_placed(m, e.namespace))
         elif isinstance(m, cfg.ServiceEntry):
-            se = m.model_copy(update={"metadata": _with_ns(m.metadata, e.namespace)})
+            se = _placed(m, e.namespace)
             out.service_entries.append(se)
             services.extend(_service_entry_services(se, e.namespace))
-        elif isinstance(m, cfg.Gateway):
-            out.gateways.append(
-                m.model_copy(update={"metadata": _with_ns(m.metadata, e.namespace)})
-            )
-        elif isinstance(m, cfg.Sidecar):
-            out.sidecars.append(
-                m.model_copy(update={"metadata": _with_ns(m.metadata, e.namespace)})
-            )
-        elif isinstance(m, cfg.RequestAuthentication):
-            out.request_authentications.append(
-                m.model_copy(update={"metadata": _with_ns(m.metadata, e.namespace)})
-            )
-        elif isinstance(m, cfg.KubernetesGateway):
-            out.kubernetes_gateways.append(
-                m.model_copy(update={"metadata": _with_ns(m.metadata, e.namespace)})
-            )
         elif isinstance(m, cfg.Canary | cfg.Rollout):
-            out.rollouts.append(
-                m.model_copy(update={"metadata": _with_ns(m.metadata, e.namespace)})
-            )
+            out.rollouts.append(_placed(m, e.namespace))
             if isinstance(m, cfg.Rollout):  # a Rollout runs pods as a Deployment does
                 workloads.extend(_rollout_workload(m, e.namespace))
         elif isinstance(m, cfg.K8sService):
@@ -320,7 +313,7 @@ def _assemble(
                 )
             )
         elif isinstance(m, cfg.K8sPod):
-            out.pods.append(m.model_copy(update={"metadata": _with_ns(m.metadata, e.namespace)}))
+            out.pods.append(_placed(m, e.namespace))
             labels = _augment(dict(m.metadata.labels), m.spec.node_name, nodes)
             workloads.append(Workload(e.name, e.namespace, labels, 1, "Pod"))
         elif isinstance(m, cfg.Namespace):
