@@ -46,6 +46,8 @@ LAYER = {
     "compiler.virtualservice": 3,
     "compiler.delegation": 3,
     "compiler.destinationrule": 3,
+    "compiler.gateway": 3,
+    "compiler.sidecar": 3,
     "results": 3,
     "engine": 4,
     "engine.scalar": 4,

@@ -78,6 +78,12 @@ def add_request_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--gateway", default=None, help="route as this gateway (ns/name) instead of a sidecar"
     )
+    p.add_argument(
+        "--mesh-config",
+        default=None,
+        metavar="FILE",
+        help="Istio MeshConfig YAML (or the istio ConfigMap): outboundTrafficPolicy, rootNamespace",
+    )
     p.add_argument("--format", choices=("text", "json"), default="text")
 
 
@@ -107,9 +113,34 @@ def build_request(args: argparse.Namespace, random_value: int | None = None) -> 
 
 def load_simulator(args: argparse.Namespace, **kw: Any) -> Simulator:
     """``istiosim.load`` of the ``-f`` files, objects without a namespace in --config-namespace."""
-    from ..simulator import load
+    from ..simulator import Simulator, load
 
-    return load(*args.filename, namespace=getattr(args, "config_namespace", "default"), **kw)
+    sim = load(*args.filename, namespace=getattr(args, "config_namespace", "default"), **kw)
+    path = getattr(args, "mesh_config", None)
+    if path is None:
+        return sim
+    policy, root = read_mesh_config(path)
+    plan = sim.plan.with_mesh_config(policy, root)
+    return Simulator(plan, config=sim.config, rng=kw.get("rng"))
+
+
+def read_mesh_config(path: str) -> tuple[str | None, str | None]:
+    """(outboundTrafficPolicy mode, rootNamespace) of a MeshConfig file, or of the ``mesh``
+    key of an ``istio`` ConfigMap."""
+    from ..errors import InvalidArgument
+    from ..loader.yaml import documents
+
+    try:
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
+    except OSError as exc:
+        raise InvalidArgument(f"cannot read mesh config {path}: {exc}") from exc
+    doc: dict[str, Any] = next((d.data for d in documents(path, text)), {})
+    if doc.get("kind") == "ConfigMap":
+        mesh = (doc.get("data") or {}).get("mesh") or ""
+        doc = next((d.data for d in documents(path, str(mesh))), {})
+    policy = (doc.get("outboundTrafficPolicy") or {}).get("mode")
+    return policy, doc.get("rootNamespace")
 
 
 def print_error(exc: Exception) -> int | None:

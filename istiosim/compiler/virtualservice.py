@@ -6,7 +6,7 @@ in the shared cache, every weight and destination is valid.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .. import config as cfg
@@ -134,13 +134,16 @@ def translate_route(
     out: list[RouteEntry] = []
     for j, (m, mpath) in enumerate(matches):
         matchers, source, prefix, kind = translate_match(t, m, ns, col, mpath)
+        act = action
+        if isinstance(action, Redirect) and action.prefix_rewrite is not None:
+            act = replace(action, matched_prefix=prefix or "/")
         out.append(
             RouteEntry(
                 index,
                 j,
                 matchers,
                 source,
-                action,
+                act,
                 r.name,
                 m.name,
                 prefix,
@@ -231,7 +234,9 @@ def translate_action(
     if r.redirect is not None:
         rd = r.redirect
         code = rd.redirect_code if rd.redirect_code is not None else 301
-        return Redirect(rd.uri, rd.authority, rd.scheme, rd.port, rd.derive_port, code)
+        return Redirect(
+            rd.uri, rd.authority, rd.scheme, rd.port, rd.derive_port, code, rd.prefix_rewrite
+        )
     if r.direct_response is not None:
         dr = r.direct_response
         body = None

@@ -156,6 +156,8 @@ def redirect_location(r: Redirect, request: Request, listener_port: int | None =
     redirected, or the scheme changes away from the default port of the request's protocol
     (``processRequestHost``). A ``uri`` with ``?`` replaces the query; else the query is kept.
     """
+    if r.https_redirect:
+        return f"https://{request.authority}{request.path}"
     scheme = r.scheme or request.scheme
     new_port: int | None = r.port
     if new_port is None and r.derive_port == "FROM_REQUEST_PORT":
@@ -171,7 +173,12 @@ def redirect_location(r: Redirect, request: Request, listener_port: int | None =
             if new_port is not None or (scheme != xfp and dropped):
                 host = name
     _, sep, q = request.path.partition("?")
-    if r.uri is not None:
+    if r.prefix_rewrite is not None:
+        # Envoy's prefix_rewrite: the matched prefix replaced, the query kept
+        uri = request.uri
+        rest = uri[len(r.matched_prefix) :] if len(uri) >= len(r.matched_prefix) else ""
+        path = r.prefix_rewrite + rest + (f"?{q}" if sep else "")
+    elif r.uri is not None:
         path = r.uri if "?" in r.uri or not sep else f"{r.uri}?{q}"
     else:
         path = request.path
