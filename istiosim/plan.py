@@ -295,6 +295,8 @@ class Redirect:
     #: ``redirect.prefixRewrite``, and the uri prefix its match block matched ("/" without one)
     prefix_rewrite: str | None = None
     matched_prefix: str = "/"
+    #: the route's ``headers.response`` (Envoy applies them to the redirect reply too)
+    headers_response: HeaderOps = HeaderOps()
     #: a Gateway server's ``tls.httpsRedirect`` (Envoy's ``SslRedirector``): ``https://`` +
     #: the Host as sent, port included, + path and query
     https_redirect: bool = False
@@ -304,6 +306,8 @@ class Redirect:
 class DirectResponse:
     status: int
     body: str | None = None
+    #: the route's ``headers.response`` (applied to the local reply)
+    headers_response: HeaderOps = HeaderOps()
 
 
 Action = Forward | Redirect | DirectResponse
