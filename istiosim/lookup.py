@@ -7,23 +7,31 @@ Part of the plan stage (``RoutePlan.table`` calls ``resolve_table``); imports no
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 
 from .mesh import labels_match
 from .plan import (
     CompiledDestinationRule,
+    CompiledGateway,
+    CompiledSidecar,
     CompiledVirtualService,
     DestinationSpec,
+    DirectResponse,
     Forward,
     LbPolicy,
+    Matcher,
     ProxyContext,
+    Redirect,
     ResolvedEntry,
     RouteEntry,
     RoutePlan,
     RouteTable,
     ServiceInfo,
+    SourceCondition,
     SubsetSpec,
     Target,
     host_matches,
+    hosts_overlap,
     visible,
 )
 
@@ -38,20 +46,48 @@ def fqdn_namespace(host: str, domain: str) -> str | None:
     return None
 
 
+def _domains(svc: ServiceInfo) -> list[str]:
+    """The domains of a service's virtual host (httproute.go ``generateVirtualHostDomains``):
+    ``name`` (own namespace only), ``name.ns``, ``name.ns.svc``, the FQDN and the FQDN with a
+    trailing dot, and the ClusterIP (IPv6 in brackets); a ServiceEntry host and ``host.``.
+    A headless Service (``clusterIP: None``) also answers to ``*.`` of each name, so per-pod
+    hosts (``web-0.web.ns.svc.cluster.local``) reach it."""
+    if svc.kind == "ServiceEntry":
+        return [svc.fqdn, f"{svc.fqdn}."]
+    names = [
+        svc.name,
+        f"{svc.name}.{svc.namespace}",
+        f"{svc.name}.{svc.namespace}.svc",
+        svc.fqdn,
+        f"{svc.fqdn}.",
+    ]
+    ip = svc.cluster_ip
+    if ip == "None":
+        names += [f"*.{n}" for n in names]
+    elif ip:
+        names.append(f"[{ip}]" if ":" in ip else ip)
+    return names
+
+
 def service_names(services: Mapping[str, ServiceInfo]) -> dict[str, tuple[ServiceInfo, ...]]:
     """Every name a Service or ServiceEntry answers to → those services, in plan order.
 
-    A Service answers to ``name`` (from its own namespace only), ``name.ns``, ``name.ns.svc``
-    and its FQDN; a ServiceEntry to its host. Linear in the services: built once per plan."""
+    A Service without ports is on no listener and answers to nothing. An ExternalName Service
+    is an alias: its names go to the service it names, when that is in the registry
+    (push_context.go ``resolveServiceAliases``). Linear in the services: built once per plan."""
     out: dict[str, list[ServiceInfo]] = {}
     for svc in services.values():
-        if svc.kind == "ServiceEntry":
-            names = [svc.fqdn]
-        else:
-            names = [svc.name, f"{svc.name}.{svc.namespace}", f"{svc.name}.{svc.namespace}.svc"]
-            names.append(svc.fqdn)
-        for n in dict.fromkeys(names):
+        if not svc.ports or svc.alias_of is not None:
+            continue
+        for n in dict.fromkeys(_domains(svc)):
             out.setdefault(n, []).append(svc)
+    for svc in services.values():
+        target = services.get(svc.alias_of) if svc.alias_of is not None else None
+        if target is None or not target.ports or target.alias_of is not None:
+            continue
+        for n in dict.fromkeys(_domains(svc)):
+            if n not in out:  # a real service's own name is never taken over
+                out.setdefault(n, []).append(target)
     return {n: tuple(v) for n, v in out.items()}
 
 
@@ -60,7 +96,8 @@ def _answers(svc: ServiceInfo, name: str, ns: str) -> bool:
     service's own namespace only)"""
     if not visible(svc.export_to, svc.namespace, ns):
         return False
-    return svc.kind == "ServiceEntry" or name != svc.name or svc.namespace == ns
+    short = name.removeprefix("*.")
+    return svc.kind == "ServiceEntry" or "." in short or svc.namespace == ns
 
 
 def find_service(plan: RoutePlan, host: str, ns: str) -> ServiceInfo | None:
@@ -77,6 +114,40 @@ def find_service(plan: RoutePlan, host: str, ns: str) -> ServiceInfo | None:
         if hit is not None and (best is None or len(name) > len(best.fqdn)):
             best = hit
     return best
+
+
+def _standalone(
+    plan: RoutePlan,
+    vs: CompiledVirtualService,
+    raw: str,
+    ctx: ProxyContext,
+    sc: CompiledSidecar | None,
+) -> bool:
+    """Does ``vs`` give the non-registry host ``raw`` a virtual host of its own?"""
+    for h in vs.hosts:
+        if h == raw:
+            return True
+        if not host_matches(h, raw):
+            continue
+        covers = any(
+            s.ports
+            and s.alias_of is None
+            and host_matches(h, s.fqdn)
+            and visible(s.export_to, s.namespace, ctx.namespace)
+            and in_scope(sc, ctx.namespace, s.namespace, (s.fqdn,))
+            for s in plan.services.values()
+        )
+        if not covers:
+            return True
+    return False
+
+
+def _alias_vs_host(plan: RoutePlan, raw: str, ctx: ProxyContext) -> bool:
+    """Is ``raw`` the FQDN of an ExternalName Service that a mesh VirtualService names?"""
+    alias = plan.services.get(raw)
+    if alias is None or alias.alias_of is None:
+        return False
+    return any(raw in vs.hosts for vs in plan.virtual_services if "mesh" in vs.gateways)
 
 
 def _bucket(vs: CompiledVirtualService, ns: str) -> int:
@@ -96,8 +167,11 @@ def select_virtual_services(
     where = ctx.gateway or "mesh"
     exact: list[CompiledVirtualService] = []
     wild: list[tuple[int, CompiledVirtualService]] = []
+    sc = sidecar_scope(plan, ctx)
     for vs in plan.virtual_services:
         if where not in vs.gateways or not visible(vs.export_to, vs.namespace, ctx.namespace):
+            continue
+        if not in_scope(sc, ctx.namespace, vs.namespace, vs.hosts):
             continue
         best = -1
         for h in vs.hosts:
@@ -234,6 +308,18 @@ def resolve_target(
         if svc is not None and svc.fqdn != spec.host and svc.kind != "ServiceEntry":
             svc = None
     port = spec.port
+    if svc is not None and svc.alias_of is not None:
+        # an ExternalName destination is the aliased service's cluster, on a port the alias
+        # declares (route.go ``GetDestinationCluster``); else no such cluster
+        target = plan.services.get(svc.alias_of)
+        alias_port = (
+            port if port is not None else (svc.ports[0] if len(svc.ports) == 1 else listener_port)
+        )
+        if target is not None and alias_port in svc.ports:
+            spec = replace(spec, host=target.fqdn, port=alias_port)
+            svc, port = target, alias_port
+        else:
+            svc = None
     if port is None:
         # route.go ``GetDestinationCluster``: the service's only port, else the listener port
         if svc is not None and (len(svc.ports) == 1 or listener_port is None):
@@ -302,8 +388,68 @@ def _sort_gateway_routes(entries: list[ResolvedEntry]) -> list[ResolvedEntry]:
     ]
 
 
+def sidecar_scope(plan: RoutePlan, ctx: ProxyContext) -> CompiledSidecar | None:
+    """The Sidecar resource that scopes a sidecar proxy (push_context.go
+    ``doGetSidecarScope``): one of its namespace whose selector its labels match, else its
+    namespace's selector-less one, else the root namespace's; the oldest of several. Never a
+    gateway's."""
+    if ctx.gateway is not None or not plan.sidecars:
+        return None
+    labels = dict(ctx.labels)
+    here = [s for s in plan.sidecars if s.namespace == ctx.namespace]
+    for s in here:
+        if s.selector and labels_match(dict(s.selector), labels):
+            return s
+    for s in (*here, *(s for s in plan.sidecars if s.namespace == plan.root_namespace)):
+        if not s.selector:
+            return s
+    return None
+
+
+def _scoped(entries: tuple[tuple[str, str], ...], ns: str, owner_ns: str, host: str) -> bool:
+    for hns, name in entries:
+        if hns == ".":
+            hns = ns
+        if hns in ("*", owner_ns) and hosts_overlap(name, host):
+            return True
+    return False
+
+
+def in_scope(sc: CompiledSidecar | None, ns: str, owner_ns: str, hosts: tuple[str, ...]) -> bool:
+    """Does a Sidecar's ``egress.hosts`` import an object of ``owner_ns`` naming ``hosts``
+    (sidecar.go ``selectServices`` / ``SelectVirtualServices``), exclusions subtracted?"""
+    if sc is None:
+        return True
+    return any(
+        _scoped(sc.hosts, ns, owner_ns, h) and not _scoped(sc.excluded, ns, owner_ns, h)
+        for h in hosts
+    )
+
+
 def resolve_table(plan: RoutePlan, host: str, port: int | None, ctx: ProxyContext) -> RouteTable:
-    """The route table of ``ctx``'s proxy for a request to ``host`` (Host header) on ``port``."""
+    """The route table of ``ctx``'s proxy for a request to ``host`` (Host header) on ``port``.
+
+    A sidecar scoped by a Sidecar resource sees only the services and VirtualServices its
+    ``egress.hosts`` import; a host outside that scope falls to the outbound traffic policy:
+    ALLOW_ANY passes through, REGISTRY_ONLY answers 502 (the ``block_all`` virtual host)."""
+    table = _resolve_table(plan, host, port, ctx)
+    if not table.passthrough or ctx.gateway is not None:
+        return table
+    sc = sidecar_scope(plan, ctx)
+    policy = (sc.outbound_policy if sc is not None else None) or plan.outbound_policy
+    if policy != "REGISTRY_ONLY":
+        return table
+    why = f"Sidecar {sc.key}" if sc is not None and sc.outbound_policy else "the mesh config"
+    fake = CompiledVirtualService(ctx.namespace, "block_all", (), frozenset(), frozenset(), ())
+    entry = RouteEntry(-1, None, (), SourceCondition(), DirectResponse(502), rule_name="block_all")
+    notes = (
+        *table.notes,
+        f"outboundTrafficPolicy REGISTRY_ONLY ({why}): the block_all virtual host answers 502",
+    )
+    return RouteTable(host, table.port, None, (ResolvedEntry(entry, fake),), (), None, (), notes)
+
+
+def _resolve_table(plan: RoutePlan, host: str, port: int | None, ctx: ProxyContext) -> RouteTable:
     raw = host.lower()
     if ":" in raw and not raw.startswith("["):
         raw, _, p = raw.rpartition(":")
@@ -313,6 +459,16 @@ def resolve_table(plan: RoutePlan, host: str, port: int | None, ctx: ProxyContex
     if ctx.gateway is not None:
         return _gateway_table(plan, host, raw, port, ctx)
     svc = find_service(plan, raw, ctx.namespace)
+    sc = sidecar_scope(plan, ctx)
+    if svc is not None and not in_scope(sc, ctx.namespace, svc.namespace, (svc.fqdn,)):
+        assert sc is not None
+        notes.append(f"service {svc.fqdn} is not imported by Sidecar {sc.key} (egress.hosts)")
+        svc = None
+    if svc is not None and svc.fqdn != raw and _alias_vs_host(plan, raw, ctx):
+        # a VirtualService on an ExternalName alias's own FQDN is a host outside the registry:
+        # its vhost (built before the services') takes that exact domain (semantics §8.3)
+        notes.append(f"{raw!r} is an ExternalName alias claimed by a VirtualService as is")
+        svc = None
     hostname = svc.fqdn if svc is not None else raw
     if svc is not None:
         if port is None:
@@ -322,6 +478,12 @@ def resolve_table(plan: RoutePlan, host: str, port: int | None, ctx: ProxyContex
             return RouteTable(host, port, None, notes=tuple(notes), passthrough=True)
         notes.append(f"virtual host {svc.fqdn}:{port} (Host {host!r})")
     applied, shadowed = select_virtual_services(plan, hostname, ctx)
+    if svc is None:
+        # a wildcard VS host that covers registry services is applied to those services'
+        # virtual hosts only: it gets no virtual host of its own (route.go
+        # ``separateVSHostsAndServices``)
+        claims = [vs for vs in (*applied, *shadowed) if _standalone(plan, vs, raw, ctx, sc)]
+        applied, shadowed = claims[:1], claims[1:]
     if svc is None and not applied:
         notes.append(f"no service and no VirtualService for {raw!r}: catch-all virtual host")
         return RouteTable(host, port, None, notes=tuple(notes), passthrough=True)
@@ -344,6 +506,13 @@ def resolve_table(plan: RoutePlan, host: str, port: int | None, ctx: ProxyContex
             break
         if i + 1 < len(candidates):
             notes.append(f"VirtualService {vs.key} has no route for this client and port")
+    if shadowed:
+        why = (
+            "oldest creationTimestamp first, then name, then namespace"
+            if plan.vs_precedence == "creationTimestamp"
+            else "file order: no VirtualService has a creationTimestamp"
+        )
+        notes.append(f"several VirtualServices claim {hostname}; the first wins ({why})")
     for vs in shadowed:
         notes.append(
             f"VirtualService {vs.key} also claims {hostname} but is ignored on sidecars (IST0109)"
@@ -377,26 +546,176 @@ def resolve_table(plan: RoutePlan, host: str, port: int | None, ctx: ProxyContex
 def _gateway_table(
     plan: RoutePlan, host: str, raw: str, port: int | None, ctx: ProxyContext
 ) -> RouteTable:
-    """A gateway's virtual hosts come from its VirtualServices' hosts, merged; no default route.
+    """The route table of a gateway pod (semantics §8.1, gateway.go
+    ``buildGatewayHTTPRouteConfig``): the Gateways configuring the pod, their servers on the
+    listener port, one virtual host per server host ∩ bound-VirtualService host, the routes of
+    every VS yielding that host concatenated (catch-alls last); no default route.
 
-    A Host that no bound VirtualService claims gets Envoy's 404 (NR), not a passthrough.
+    A Host no virtual host covers gets Envoy's 404 (NR), as does a gateway that no Gateway
+    resource defines; ``tls.httpsRedirect`` answers plain HTTP with a 301.
     """
-    applied, _ = select_virtual_services(plan, raw, ctx)
+    gw = next((g for g in plan.gateways if g.key == ctx.gateway), None)
+    if gw is None:
+        note = (
+            f"no Gateway {ctx.gateway} is loaded: no gateway proxy has a listener for it"
+            " (istioctl analyze: IST0101); nothing is routed"
+        )
+        return RouteTable(host, port, None, notes=(note,))
+    merged = _gateways_of_pod(plan, gw)
+    servers = [(g, s) for g in merged for s in g.servers]
+    if port is None:
+        ports = [s.port for _, s in servers if s.is_http]
+        port = 80 if 80 in ports or not ports else ports[0]
     notes = [
-        f"gateway {ctx.gateway}, listener port {port if port is not None else '(any)'}, Host {host!r}"
+        f"gateway {ctx.gateway} (Gateways on its pods: {', '.join(g.key for g in merged)}),"
+        f" listener port {port}, Host {host!r}"
     ]
-    if not applied:
-        notes.append(f"no VirtualService bound to {ctx.gateway} claims {raw!r}")
+    on_port = [(g, s) for g, s in servers if s.port == port]
+    if not on_port:
+        notes.append(f"no server on port {port}: no listener (404 NR here)")
+        return RouteTable(host, port, None, notes=tuple(notes))
+    if not on_port[0][1].is_http:
+        # the oldest server decides the listener's protocol; servers that cannot merge with it
+        # are dropped (model/gateway.go ``canMergeProtocols``)
+        first_gw, first = on_port[0]
+        notes.append(
+            f"port {port} is a {first.protocol} listener (oldest server, Gateway {first_gw.key}):"
+            " no HTTP route table (404 NR here)"
+        )
+        return RouteTable(host, port, None, notes=tuple(notes))
+    on_port = [(g, s) for g, s in on_port if s.is_http]
+    # virtual hosts: domain → [(gateway, vs)] in server order, then VS order
+    vhosts: dict[str, list[tuple[CompiledGateway, CompiledVirtualService]]] = {}
+    redirect: set[str] = set()
+    for g, srv in on_port:
+        bound = sorted(
+            (
+                vs
+                for vs in plan.virtual_services
+                if g.key in vs.gateways and visible(vs.export_to, vs.namespace, g.namespace)
+            ),
+            key=lambda v: (_bucket(v, g.namespace), v.order),
+        )
+        for vs in bound:
+            for name in dict.fromkeys(_intersect(srv.hosts, vs)):
+                pairs = vhosts.setdefault(name, [])
+                if (g, vs) not in pairs:
+                    pairs.append((g, vs))
+                if srv.https_redirect:
+                    redirect.add(name)
+        if srv.https_redirect:
+            for _, h in srv.hosts:
+                vhosts.setdefault(h, [])
+                redirect.add(h)
+    domain = _envoy_domain(raw, vhosts)
+    if domain is None:
+        notes.append(
+            f"no virtual host for {raw!r} on port {port}: the servers' hosts and their"
+            f" VirtualServices' hosts cover {sorted(vhosts) or 'nothing'}"
+        )
+        return RouteTable(host, port, None, notes=tuple(notes))
+    notes.append(f"virtual host {domain}:{port}")
     entries: list[ResolvedEntry] = []
+    if domain in redirect:
+        # Envoy checks require_tls before route matching: a request that did not arrive over
+        # TLS (scheme http) gets the 301; one that did routes normally
+        notes.append("server tls.httpsRedirect: plain HTTP is answered 301 to https (require_tls)")
+        fake = CompiledVirtualService(
+            gw.namespace, gw.name, (domain,), frozenset(), frozenset(), ()
+        )
+        entry = RouteEntry(
+            -1,
+            None,
+            (Matcher("scheme", "exact", "https", invert=True),),
+            SourceCondition(),
+            Redirect(scheme="https", status=301, https_redirect=True),
+            rule_name="httpsRedirect",
+            location=gw.location,
+        )
+        entries.append(ResolvedEntry(entry, fake))
+    redirect_first = bool(entries)
     skipped: list[tuple[RouteEntry, str]] = []
-    for vs in applied:
-        generated, skipped_here = _generated(plan, vs, ctx, port)
+    applied: list[CompiledVirtualService] = []
+    for g, vs in vhosts[domain]:
+        generated, skipped_here = _generated(plan, vs, replace(ctx, gateway=g.key), port)
         entries += generated
         skipped += skipped_here
-    entries = _sort_gateway_routes(entries)
+        if vs not in applied:
+            applied.append(vs)
+    entries = (
+        entries[:1] + _sort_gateway_routes(entries[1:])
+        if redirect_first
+        else _sort_gateway_routes(entries)
+    )
     return RouteTable(
         host, port, None, tuple(entries), tuple(applied), None, tuple(skipped), tuple(notes)
     )
+
+
+def gateway_virtual_hosts(
+    plan: RoutePlan, gateway: str, vs: CompiledVirtualService
+) -> list[tuple[str, int, bool]]:
+    """(host, listener port, https redirect) of each virtual host through which ``gateway``
+    (``ns/name``) serves ``vs``: the Gateway's HTTP servers whose hosts admit the
+    VirtualService (``_gateway_table``'s rule). Empty when no such Gateway is loaded, the
+    VirtualService is not visible to it, or no server host covers one of its hosts."""
+    g = next((x for x in plan.gateways if x.key == gateway), None)
+    if (
+        g is None
+        or gateway not in vs.gateways
+        or not visible(vs.export_to, vs.namespace, g.namespace)
+    ):
+        return []
+    out: list[tuple[str, int, bool]] = []
+    for srv in g.servers:
+        if not srv.is_http:
+            continue
+        for name in dict.fromkeys(_intersect(srv.hosts, vs)):
+            out.append((name, srv.port, srv.https_redirect))
+    return out
+
+
+def _gateways_of_pod(plan: RoutePlan, gw: CompiledGateway) -> list[CompiledGateway]:
+    """The Gateways a pod selected by ``gw`` applies, oldest first (push_context.go
+    ``initGateways``): those whose selector matches one of the workloads ``gw`` selects; with
+    no such workload known, those with the same selector."""
+    pods = [
+        dict(lab)
+        for lab in plan.workload_labels.values()
+        if labels_match(dict(gw.selector), dict(lab))
+    ]
+    if not pods:
+        return [g for g in plan.gateways if g.selector == gw.selector]
+    return [g for g in plan.gateways if any(labels_match(dict(g.selector), pod) for pod in pods)]
+
+
+def _intersect(server_hosts: tuple[tuple[str, str], ...], vs: CompiledVirtualService) -> list[str]:
+    """Server hosts (admitting ``vs``'s namespace) ∩ VS hosts: of two names where one covers
+    the other, the narrower (host/names.go ``Intersection``)."""
+    out: list[str] = []
+    for ns, sh in server_hosts:
+        if ns not in ("*", vs.namespace):
+            continue
+        for vh in vs.hosts:
+            v = vh.lower()
+            if host_matches(sh, v):
+                out.append(v)
+            elif host_matches(v, sh):
+                out.append(sh)
+    return out
+
+
+def _envoy_domain(host: str, domains: Mapping[str, object]) -> str | None:
+    """Envoy's virtual host lookup: exact, then the longest ``*.suffix``, then ``*``."""
+    if host in domains:
+        return host
+    best: str | None = None
+    for d in domains:
+        if d.startswith("*.") and host.endswith(d[1:]) and (best is None or len(d) > len(best)):
+            best = d
+    if best is not None:
+        return best
+    return "*" if "*" in domains else None
 
 
 def _generated(

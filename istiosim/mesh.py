@@ -85,6 +85,10 @@ class Service:
     endpoints: tuple[Pod, ...] = ()
     export_to: tuple[str, ...] = ()
     kind: str = "Service"
+    #: ``spec.clusterIP`` (``"None"``: headless) and ``spec.externalName`` of an ExternalName
+    #: Service (an alias of that host), for the Host forms a sidecar answers to
+    cluster_ip: str | None = None
+    external_name: str | None = None
 
     def fqdn(self, domain: str = DEFAULT_DOMAIN) -> str:
         if self.hostname is not None:

@@ -292,12 +292,22 @@ class Redirect:
     port: int | None = None
     derive_port: str | None = None
     status: int = 301
+    #: ``redirect.prefixRewrite``, and the uri prefix its match block matched ("/" without one)
+    prefix_rewrite: str | None = None
+    matched_prefix: str = "/"
+    #: the route's ``headers.response`` (Envoy applies them to the redirect reply too)
+    headers_response: HeaderOps = HeaderOps()
+    #: a Gateway server's ``tls.httpsRedirect`` (Envoy's ``SslRedirector``): ``https://`` +
+    #: the Host as sent, port included, + path and query
+    https_redirect: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class DirectResponse:
     status: int
     body: str | None = None
+    #: the route's ``headers.response`` (applied to the local reply)
+    headers_response: HeaderOps = HeaderOps()
 
 
 Action = Forward | Redirect | DirectResponse
@@ -422,6 +432,10 @@ class ServiceInfo:
     endpoints: tuple[Endpoint, ...]
     kind: str = "Service"
     export_to: frozenset[str] = frozenset({"*"})
+    #: ``spec.clusterIP`` (``"None"`` = headless) of a Kubernetes Service
+    cluster_ip: str | None = None
+    #: an ExternalName Service: the host it aliases (no listener, cluster or vhost of its own)
+    alias_of: str | None = None
 
 
 Status = Literal["OK", "NC", "UH"]
@@ -484,6 +498,63 @@ class ResolvedEntry:
     mirrors: tuple[tuple[Target, int], ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class CompiledServer:
+    """One server of a Gateway: its port (the number VirtualServices' ``match.port`` sees),
+    protocol, hosts as (namespace filter, dnsName) with ``*`` = any namespace, and whether it
+    answers plain HTTP with a 301 to https (``tls.httpsRedirect``)."""
+
+    port: int
+    protocol: str
+    hosts: tuple[tuple[str, str], ...]
+    https_redirect: bool = False
+    tls_mode: str | None = None
+
+    @property
+    def is_http(self) -> bool:
+        """Does Envoy route HTTP on it? HTTP/HTTP2/GRPC, and HTTPS unless TLS passes through."""
+        proto = self.protocol.upper()
+        if proto in ("HTTP", "HTTP2", "GRPC", "GRPC-WEB"):
+            return True
+        return proto == "HTTPS" and self.tls_mode not in ("PASSTHROUGH", "AUTO_PASSTHROUGH")
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledGateway:
+    """A ``networking.istio.io`` Gateway: which gateway pods it configures (``selector``) and
+    its servers. ``order``: Istio's config order (oldest first)."""
+
+    namespace: str
+    name: str
+    selector: tuple[tuple[str, str], ...]
+    servers: tuple[CompiledServer, ...]
+    order: int = 0
+    location: Location | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledSidecar:
+    """A Sidecar resource: which proxies it scopes (``selector``; empty = the namespace
+    default) and what they see: egress hosts as (namespace, dnsName) with ``*`` = any
+    namespace, ``.`` = the proxy's, and exclusions (``~ns/host``) apart."""
+
+    namespace: str
+    name: str
+    selector: tuple[tuple[str, str], ...]
+    hosts: tuple[tuple[str, str], ...]
+    excluded: tuple[tuple[str, str], ...] = ()
+    outbound_policy: str | None = None
+    order: int = 0
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
 @dataclass(frozen=True)
 class RouteTable:
     """What one client proxy's Envoy holds for one host and port (semantics §1.1)."""
@@ -516,6 +587,15 @@ class RoutePlan:
     n_draws: int = DRAW_MIRROR0
     #: delegate VirtualServices (no hosts) compiled on their own: never routed, analyzed
     delegates: tuple[CompiledVirtualService, ...] = ()
+    #: Gateways (``networking.istio.io``), oldest first
+    gateways: tuple[CompiledGateway, ...] = ()
+    #: Sidecar resources, oldest first
+    sidecars: tuple[CompiledSidecar, ...] = ()
+    #: the mesh's ``outboundTrafficPolicy.mode`` (ALLOW_ANY or REGISTRY_ONLY)
+    outbound_policy: str = "ALLOW_ANY"
+    #: how VirtualServices claiming one host are ordered: "creationTimestamp" (Istio's config
+    #: sort: oldest, then name, then namespace) or "file order" (no object has a timestamp)
+    vs_precedence: str = "file order"
     #: every name a Service answers to (``name``, ``name.ns``, ``name.ns.svc``, the FQDN) →
     #: the services with that name, in plan order; built once with the plan (``lookup``)
     names: Mapping[str, tuple[ServiceInfo, ...]] = field(init=False, compare=False, repr=False)
@@ -545,6 +625,26 @@ class RoutePlan:
         lab.update(labels or {})
         gw = None if gateway in (None, "", "mesh") else gateway_key(str(gateway), namespace)
         return ProxyContext(namespace, tuple(sorted(lab.items())), gw)
+
+    def with_mesh_config(
+        self, outbound_policy: str | None = None, root_namespace: str | None = None
+    ) -> RoutePlan:
+        """This plan under another mesh config: ``outboundTrafficPolicy.mode`` (ALLOW_ANY or
+        REGISTRY_ONLY) and ``rootNamespace`` (where the mesh-wide Sidecar and
+        DestinationRules live)."""
+        import dataclasses
+
+        if outbound_policy not in (None, "ALLOW_ANY", "REGISTRY_ONLY"):
+            from .errors import InvalidArgument
+
+            raise InvalidArgument(
+                f"outboundTrafficPolicy mode must be ALLOW_ANY or REGISTRY_ONLY, got {outbound_policy!r}"
+            )
+        return dataclasses.replace(
+            self,
+            outbound_policy=outbound_policy or self.outbound_policy,
+            root_namespace=root_namespace or self.root_namespace,
+        )
 
     def sidecar(self, namespace: str) -> ProxyContext:
         """The context of a plain sidecar (no labels) in ``namespace``."""

@@ -352,7 +352,7 @@ class Request:
     def replace(self, **changes: Any) -> Request:
         data = self.to_dict()
         if (
-            "port" in changes
+            ("port" in changes or "host" in changes)
             and "authority" not in changes
             and data["authority"]
             in (

@@ -259,8 +259,23 @@ def _as_sources(objects: Any) -> list[str | os.PathLike[str]]:
     return out
 
 
-def _key(o: Any) -> tuple[str, str]:
-    return (o.metadata.namespace or "default", o.metadata.name)
+#: the kind of each object list of a ConfigSet (what apply() replaces and delete() removes)
+_OBJECT_LISTS = {
+    "VirtualService": "virtual_services",
+    "DestinationRule": "destination_rules",
+    "ServiceEntry": "service_entries",
+    "Gateway": "gateways",
+    "Sidecar": "sidecars",
+    "RequestAuthentication": "request_authentications",
+    "KubernetesGateway": "kubernetes_gateways",
+    "Namespace": "namespaces",
+    "Canary": "rollouts",
+    "Rollout": "rollouts",
+}
+
+
+def _key(o: Any) -> tuple[str, str, str]:
+    return (type(o).__name__, o.metadata.namespace or "default", o.metadata.name)
 
 
 def _replace_or_append(old: list[Any], new: list[Any]) -> list[Any]:
@@ -289,30 +304,29 @@ def _merge(base: ConfigSet, added: ConfigSet) -> ConfigSet:
         m.namespaces | a.namespaces,
         domain=m.domain,
     )
+    lists = {
+        f: _replace_or_append(getattr(base, f), getattr(added, f))
+        for f in (*dict.fromkeys(_OBJECT_LISTS.values()), "pods")
+    }
     return ConfigSet(
-        virtual_services=_replace_or_append(base.virtual_services, added.virtual_services),
-        destination_rules=_replace_or_append(base.destination_rules, added.destination_rules),
-        service_entries=_replace_or_append(base.service_entries, added.service_entries),
+        **lists,
         mesh=mesh,
         sources={**base.sources, **added.sources},
         diagnostics=[*base.diagnostics, *added.diagnostics],
         files=[*base.files, *added.files],
+        errors=[*base.errors, *added.errors],
     )
 
 
 def _without(base: ConfigSet, kind: str, name: str, namespace: str) -> ConfigSet:
-    lists = {
-        "VirtualService": "virtual_services",
-        "DestinationRule": "destination_rules",
-        "ServiceEntry": "service_entries",
-    }
     m = base.mesh
-    if kind in lists:
-        objs = getattr(base, lists[kind])
-        kept = [o for o in objs if _key(o) != (namespace, name)]
+    if kind in _OBJECT_LISTS:
+        field = _OBJECT_LISTS[kind]
+        objs = getattr(base, field)
+        kept = [o for o in objs if _key(o)[1:] != (namespace, name) or _kind(o) != kind]
         found = len(kept) < len(objs)
         out = replace(base)
-        setattr(out, lists[kind], kept)
+        setattr(out, field, kept)
         if kind == "ServiceEntry":
             svcs = [
                 s for s in m.services if (s.kind, s.namespace, s.name) != (kind, namespace, name)
@@ -326,13 +340,23 @@ def _without(base: ConfigSet, kind: str, name: str, namespace: str) -> ConfigSet
             if not (kind != "Service" and (w.namespace, w.name) == (namespace, name))
         ]
         found = len(svcs) + len(wls) < len(m.services) + len(m.workloads)
-        out = replace(base, mesh=Mesh.build(svcs, wls, m.namespaces, domain=m.domain))
+        pods = base.pods
+        if kind == "Pod":
+            pods = [p for p in pods if _key(p)[1:] != (namespace, name)]
+        out = replace(base, mesh=Mesh.build(svcs, wls, m.namespaces, domain=m.domain), pods=pods)
     else:
-        raise InvalidArgument(f"delete() does not know the kind {kind!r}")
+        known = ", ".join(sorted({*_OBJECT_LISTS, "Service", "Deployment", "StatefulSet", "Pod"}))
+        raise InvalidArgument(f"delete() does not know the kind {kind!r} (it knows {known})")
     if not found:
         raise InvalidArgument(f"{kind} {namespace}/{name} is not loaded")
     out.sources = {k: v for k, v in base.sources.items() if k != (kind, namespace, name)}
     return out
+
+
+def _kind(o: Any) -> str:
+    """The kind an object was written as (``KubernetesGateway`` for the Gateway API's)."""
+    name = type(o).__name__
+    return name if name in _OBJECT_LISTS else str(getattr(o, "kind", name))
 
 
 def _reweighted(

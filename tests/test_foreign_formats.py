@@ -355,10 +355,18 @@ def test_coverage_is_not_100_when_no_rule_was_loaded(
 def test_gyg_routes_through_the_gateway_a_virtualservice_is_bound_to(tmp_path: Path) -> None:
     """The upstream tool ignores ``gateways`` (unit.go GetRoute checks hosts only); a
     VirtualService bound only to a gateway applies there, not on sidecars, so istiosim routes
-    the request as that gateway."""
+    the request as that gateway. The Gateway must be loaded too: without it no gateway proxy
+    listens for the host, and the case fails naming the missing Gateway (istioctl: IST0101)."""
     cfg = tmp_path / "gw.yaml"
+    gateway = (
+        "apiVersion: networking.istio.io/v1\nkind: Gateway\n"
+        "metadata: {name: public, namespace: istio-system}\n"
+        "spec:\n  selector: {istio: ingressgateway}\n  servers:\n"
+        "  - port: {number: 80, name: http, protocol: HTTP}\n    hosts: ['*/www.example.com']\n"
+        "---\n"
+    )
     cfg.write_text(
-        "apiVersion: networking.istio.io/v1\nkind: VirtualService\n"
+        gateway + "apiVersion: networking.istio.io/v1\nkind: VirtualService\n"
         "metadata: {name: web, namespace: edge}\n"
         "spec:\n  hosts: [www.example.com]\n  gateways: [istio-system/public]\n  http:\n"
         "  - match: [{uri: {prefix: /api}}]\n"
@@ -374,6 +382,10 @@ def test_gyg_routes_through_the_gateway_a_virtualservice_is_bound_to(tmp_path: P
     report = run_cases(sim, text)
     assert report.passed, str(report)
     assert {r.request.gateway for r in report.results} == {"istio-system/public"}
+    cfg.write_text(cfg.read_text().removeprefix(gateway))
+    missing = run_cases(istiosim.load(cfg), text)
+    assert not missing.passed
+    assert "no Gateway istio-system/public is loaded" in str(missing)
 
 
 def test_envoy_json_test_file_and_header_fields(tmp_path: Path) -> None:

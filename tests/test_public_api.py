@@ -48,6 +48,8 @@ LAYER = {
     "compiler.virtualservice": 3,
     "compiler.delegation": 3,
     "compiler.destinationrule": 3,
+    "compiler.gateway": 3,
+    "compiler.sidecar": 3,
     "results": 3,
     "engine": 4,
     "engine.scalar": 4,
@@ -127,6 +129,7 @@ SAME_STAGE = {
     ("engine.vector", "engine.scalar"),
     ("batch", "request"),
     ("simulator", "simulate"),
+    ("analysis.reachability", "engine.scalar"),  # a witness is checked by routing it
 }
 #: the one upward import DESIGN allows: a result's _repr_html_ lazily importing display
 #: and a Decision's explain() lazily routing its request again through the scalar engine

@@ -224,3 +224,63 @@ def test_unreachable_blocks_are_never_taken_and_witnesses_take_theirs(
         assert b.witness is not None
         d = sim.route(b.witness)
         assert (d.virtual_service, d.rule, d.match) == (b.virtual_service, b.rule, b.match), b
+
+
+_GATEWAY = """
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: public, namespace: istio-system}
+spec:
+  selector: {istio: ingressgateway}
+  servers:
+  - port: {number: 8080, name: http, protocol: HTTP}
+    hosts: ["*/*.example.com"]
+"""
+
+_BOUND = """
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: web, namespace: edge}
+spec:
+  hosts: [shop.example.com]
+  gateways: [istio-system/public]
+  http:
+  - match: [{uri: {prefix: /api}}]
+    route: [{destination: {host: api.backend.svc.cluster.local}}]
+  - route: [{destination: {host: web.frontend.svc.cluster.local}}]
+"""
+
+
+def test_a_virtualservice_bound_to_a_gateway_that_is_not_loaded_is_unreachable() -> None:
+    """gateway.go buildGatewayHTTPRouteConfig builds virtual hosts only from loaded Gateways'
+    servers: without the Gateway no request reaches the VirtualService (404 NR)."""
+    r = reachability(istiosim.load(_BOUND))
+    assert len(r.unreachable) == 2
+    assert all("no loaded Gateway serves it" in b.verdict() for b in r.blocks)
+    assert all(b.witness is None for b in r.blocks)
+
+
+def test_witnesses_through_a_gateway_use_its_listener_port_and_take_their_block() -> None:
+    sim = istiosim.load(_GATEWAY + "---\n" + _BOUND)
+    r = reachability(sim)
+    assert not r.unreachable and all(b.reachable for b in r.blocks)
+    for b in r.blocks:
+        assert b.witness is not None
+        assert (b.witness.gateway, b.witness.port) == ("istio-system/public", 8080)
+        d = sim.route(b.witness)
+        assert (d.virtual_service, d.rule, d.match) == (b.virtual_service, b.rule, b.match)
+
+
+def test_a_witness_hidden_by_a_sidecar_is_sent_from_a_namespace_that_sees_the_host() -> None:
+    """A Sidecar of the VirtualService's own namespace that imports nothing hides the host
+    there (sidecar.go selectVirtualServices); a client elsewhere still takes the block."""
+    sidecar = (
+        "apiVersion: networking.istio.io/v1\nkind: Sidecar\n"
+        "metadata: {name: closed, namespace: default}\n"
+        "spec:\n  egress:\n  - hosts: ['./nothing.example.com']\n"
+    )
+    sim = istiosim.load(*BASE, sidecar + "---\n" + _vs([{"route": _to("v2")}]))
+    (b,) = reachability(sim).blocks
+    assert b.reachable and b.witness is not None and b.witness.namespace != "default"
+    d = sim.route(b.witness)
+    assert (d.virtual_service, d.rule) == (b.virtual_service, b.rule)

@@ -371,7 +371,8 @@ def test_classes_cover_every_request(
         svc = a.plan.names.get(r.host, ())
         if not svc or svc[0].kind == "ServiceEntry" or svc[0].fqdn in gated:
             continue
-        covered = svc[0].fqdn in hosts and _same_table_hosts((a, b), r)
+        listens = r.port is None or r.port in svc[0].ports
+        covered = svc[0].fqdn in hosts and listens and _same_table_hosts((a, b), r)
         if c is None:
             assert not covered or cs.undecided, r
             continue
@@ -405,3 +406,39 @@ def test_diff_through_a_gateway(tmp_path: Path) -> None:
     }
     login = next(c for c in d.classes if c.name.endswith("/login"))
     assert login.witness == Request("any", "/login", gateway="default/bookinfo-gateway")
+
+
+def test_apply_and_delete_keep_every_kind_of_object() -> None:
+    """apply() carries Gateways and Sidecars over (a diff through a gateway compares like with
+    like); delete() removes them as kubectl would."""
+    gw = (
+        "apiVersion: networking.istio.io/v1\nkind: Gateway\n"
+        "metadata: {name: public, namespace: default}\n"
+        "spec:\n  selector: {istio: ingressgateway}\n  servers:\n"
+        "  - port: {number: 80, name: http, protocol: HTTP}\n    hosts: ['*']\n"
+        "---\napiVersion: networking.istio.io/v1\nkind: Sidecar\n"
+        "metadata: {name: default, namespace: default}\nspec:\n  egress:\n  - hosts: ['./*']\n"
+    )
+    sim = istiosim.load(gw)
+    assert sim.config is not None
+    more = sim.apply(_vs_doc("extra"))
+    assert more.config is not None
+    assert [g.metadata.name for g in more.config.gateways] == ["public"]
+    assert [s.metadata.name for s in more.config.sidecars] == ["default"]
+    assert [g.key for g in more.plan.gateways] == ["default/public"]
+    fewer = more.delete("Gateway", "public")
+    assert fewer.config is not None and not fewer.config.gateways and fewer.config.sidecars
+    assert not fewer.delete("Sidecar", "default").plan.sidecars
+    with pytest.raises(InvalidArgument, match="Gateway default/nope is not loaded"):
+        more.delete("Gateway", "nope")
+
+
+def _vs_doc(name: str) -> str:
+    return json.dumps(
+        {
+            "apiVersion": "networking.istio.io/v1",
+            "kind": "VirtualService",
+            "metadata": {"name": name},
+            "spec": {"hosts": ["web"], "http": [{"route": [{"destination": {"host": "web"}}]}]},
+        }
+    )

@@ -605,12 +605,24 @@ def test_flagger_on_a_gateway_routes_the_gateway_traffic() -> None:
             1,
         )
     )
-    plan = plan_of(text)
+    gateway = (
+        "---\napiVersion: networking.istio.io/v1\nkind: Gateway\n"
+        "metadata: {name: public-gateway, namespace: istio-system}\n"
+        "spec:\n  selector: {istio: ingressgateway}\n  servers:\n"
+        "  - port: {number: 80, name: http, protocol: HTTP}\n    hosts: ['*']\n"
+    )
+    plan = plan_of(text + gateway)
     assert plan.traffic == "every request to app.example.com via istio-system/public-gateway"
     vs = plan.steps[1].virtual_services[0]
     assert vs.spec.gateways == ["istio-system/public-gateway"]
     assert vs.spec.hosts == ["app.example.com", "podinfo"]
     assert [s.canary_share for s in plan.steps] == [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.0]
+    # without the Gateway no gateway proxy listens for app.example.com: every step says so
+    missing = plan_of(text)
+    assert all(
+        any(d.code == "ISM0308" and "404 NR" in d.message for d in s.diagnostics)
+        for s in missing.steps
+    )
 
 
 @settings(max_examples=60, deadline=None)

@@ -20,6 +20,24 @@ TO_V1 = "- route:\n  - destination: {host: reviews, subset: v1}\n"
 TO_V2 = "- route:\n  - destination: {host: reviews, subset: v2}\n"
 
 
+#: the ingress Gateway the gateway tests route through: HTTP servers for every host on the
+#: ports they use (a gateway with no Gateway resource routes nothing, §8.1)
+INGRESS = """
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: ingress, namespace: istio-system}
+spec:
+  selector: {istio: ingressgateway}
+  servers:
+  - port: {number: 80, name: http, protocol: HTTP}
+    hosts: ["*"]
+  - port: {number: 8080, name: http-alt, protocol: HTTP}
+    hosts: ["*"]
+  - port: {number: 8443, name: http-8443, protocol: HTTP}
+    hosts: ["*"]
+"""
+
+
 def _fqdn(name: str, ns: str = "default") -> str:
     return f"{name}.{ns}.svc.cluster.local"
 
@@ -107,6 +125,7 @@ def test_s0_10_match_gateways_override_and_skip_source_labels() -> None:
 
 def test_s0_10_match_gateways_without_mesh_not_generated_on_sidecars() -> None:
     sim = load(
+        INGRESS,
         REVIEWS,
         vs(
             "reviews",
@@ -252,7 +271,7 @@ GW_B = vs(
 
 
 def test_s1_4_gateway_merges_vs_and_moves_catch_all_last() -> None:
-    sim = load(REVIEWS, GW_A, GW_B)
+    sim = load(INGRESS, REVIEWS, GW_A, GW_B, INGRESS)
     gw = "istio-system/ingress"
     d = go(sim, Request("shop.example.com", "/v2/x", gateway=gw))
     assert (d.subset, d.virtual_service) == ("v2", "default/gw-b")
@@ -265,6 +284,7 @@ def test_s1_3_routes_after_a_catch_all_are_never_generated_even_on_gateways() ->
     """Istio stops generating a VS's routes at its first catch-all (``IsCatchAllRoute``), so
     the gateway's catch-all-last sort cannot bring a later rule of that VS forward."""
     sim = load(
+        INGRESS,
         REVIEWS,
         vs(
             "shop.example.com",
@@ -286,7 +306,7 @@ def test_s1_3_routes_after_a_catch_all_are_never_generated_even_on_gateways() ->
 
 
 def test_s1_4_gateway_host_without_virtual_service_is_404() -> None:
-    sim = load(REVIEWS, GW_A)
+    sim = load(INGRESS, REVIEWS, GW_A)
     d = go(sim, Request("other.example.com", gateway="istio-system/ingress"))
     assert (d.outcome, d.status) == (Outcome.NR, 404)
     d = go(sim, Request("reviews.default.svc.cluster.local", gateway="istio-system/ingress"))
@@ -578,6 +598,7 @@ def test_s1_4_replaced_object_keeps_its_creation_order() -> None:
 
 def test_s0_10_port_match_on_a_gateway_is_the_gateway_listener_port() -> None:
     sim = load(
+        INGRESS,
         REVIEWS,
         vs(
             "shop.example.com",
@@ -611,7 +632,7 @@ def test_s1_3_uri_regex_dot_star_is_a_catch_all_moved_last_on_gateways() -> None
         name="gw-a",
         extra="gateways: [istio-system/ingress]",
     )
-    sim = load(REVIEWS, star, GW_B)
+    sim = load(INGRESS, REVIEWS, star, GW_B)
     gw = "istio-system/ingress"
     assert go(sim, Request("shop.example.com", "/v2/x", gateway=gw)).subset == "v2"
     assert go(sim, Request("shop.example.com", "/other", gateway=gw)).subset == "v1"

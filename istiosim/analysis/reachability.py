@@ -48,6 +48,8 @@ class Block:
     reachable: bool | None  # None: undecided (a regex)
     witness: Request | None = None
     shadowed_by: tuple[tuple[int, int | None], ...] = ()
+    #: why an unreachable block is, when not its rules (e.g. no loaded Gateway serves it)
+    reason: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -58,16 +60,19 @@ class Block:
             "reachable": self.reachable,
             "witness": self.witness.to_dict() if self.witness is not None else None,
             "shadowed_by": [{"rule": r, "match": m} for r, m in self.shadowed_by],
+            "reason": self.reason or None,
         }
 
     def verdict(self) -> str:
         if self.reachable:
             return "reachable"
         if self.reachable is None:
-            return (
+            return self.reason or (
                 "undecided (a regex, a client or port condition of an earlier block, or a "
                 "gateway that merges several VirtualServices)"
             )
+        if self.reason:
+            return self.reason
         if not self.shadowed_by:
             return "never matches (its conditions contradict each other)"
         return "shadowed by " + ", ".join(_where(r, m) for r, m in self.shadowed_by)
@@ -144,8 +149,78 @@ def reachability(plan_or_sim: Any) -> Reachability:
             blocks = [
                 replace(b, reachable=None, witness=None) if b.reachable else b for b in blocks
             ]
-        out.extend(blocks)
+        out.extend(_at_gateways(plan, vs, blocks))
     return Reachability(tuple(out))
+
+
+def _at_gateways(plan: RoutePlan, vs: CompiledVirtualService, blocks: list[Block]) -> list[Block]:
+    """Blocks as the clients see them. A VirtualService (or match block) bound only to
+    gateways that no loaded Gateway serves it through is unreachable (Envoy has no virtual host
+    for it: 404 NR; IST0101/IST0132 name the cause). Every witness is then routed by the scalar
+    engine: a witness must take its block, so one that does not (a Sidecar that hides the host
+    from the VirtualService's namespace, an older VirtualService for the same host) is tried
+    from other clients (namespaces, the gateways and virtual hosts that serve it), and a block
+    no tried client reaches is undecided, never called reachable on a guess."""
+    from ..engine.scalar import ScalarCache, route
+    from ..lookup import gateway_virtual_hosts
+
+    served = {
+        g: hosts
+        for g in sorted(vs.gateways - {"mesh"})
+        if (hosts := gateway_virtual_hosts(plan, g, vs))
+    }
+    entries = {(e.rule, e.match): e for e in vs.entries}
+    cache = ScalarCache()
+    spaces = sorted({vs.namespace, "default", *(svc.namespace for svc in plan.services.values())})
+    spaces.append("istiosim-witness")  # a namespace no Sidecar resource names
+
+    def takes(w: Request, b: Block) -> bool:
+        d = route(plan, w, cache=cache)
+        return (d.virtual_service, d.rule, d.match) == (b.virtual_service, b.rule, b.match)
+
+    def clients(w: Request, bound: set[str]) -> list[Request]:
+        if w.gateway is None:
+            # from another namespace a short name means another service: call the FQDN
+            full = next((h for h in vs.hosts if h.split(".")[0] == w.host), w.host)
+            return [w, *(w.replace(namespace=ns, host=full) for ns in spaces if ns != w.namespace)]
+        out = []
+        for g in sorted(bound):
+            for host, port, redirect in served.get(g, ()):
+                out.append(
+                    w.replace(
+                        gateway=g,
+                        host=host.replace("*", "any", 1),
+                        port=w.port if w.port is not None else port,
+                        scheme="https" if redirect else w.scheme,
+                    )
+                )
+        return out
+
+    out = []
+    for b in blocks:
+        e = entries.get((b.rule, b.match))
+        bound = set(e.source.gateways) if e is not None and e.source.gateways else set(vs.gateways)
+        bound = bound or {"mesh"}
+        if "mesh" not in bound and not any(g in served for g in bound):
+            why = (
+                f"no loaded Gateway serves it: bound to {', '.join(sorted(bound))}, whose"
+                " servers do not declare its hosts (or the Gateway is not loaded)"
+            )
+            out.append(replace(b, reachable=False, witness=None, shadowed_by=(), reason=why))
+            continue
+        if not b.reachable or b.witness is None:
+            out.append(b)
+            continue
+        w = next((c for c in clients(b.witness, bound) if takes(c, b)), None)
+        if w is None:
+            why = (
+                "undecided: its witness request is taken elsewhere from every client tried"
+                " (a Sidecar's scope, an older VirtualService for the host, or the gateway)"
+            )
+            out.append(replace(b, reachable=None, witness=None, reason=why))
+        else:
+            out.append(replace(b, witness=w) if w is not b.witness else b)
+    return out
 
 
 def _merged_at_gateways(plan: RoutePlan) -> set[str]:

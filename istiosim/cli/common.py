@@ -88,6 +88,12 @@ def add_request_flags(p: argparse.ArgumentParser) -> None:
         "--gateway", default=None, help="route as this gateway (ns/name) instead of a sidecar"
     )
     p.add_argument(
+        "--mesh-config",
+        default=None,
+        metavar="FILE",
+        help="Istio MeshConfig YAML (or the istio ConfigMap): outboundTrafficPolicy, rootNamespace",
+    )
+    p.add_argument(
         "--format",
         choices=("text", "json"),
         default="text",
@@ -130,9 +136,14 @@ def build_request(args: argparse.Namespace, random_value: int | None = None) -> 
 def load_simulator(args: argparse.Namespace, *, report: bool = True, **kw: Any) -> Simulator:
     """``istiosim.load`` of the ``-f`` files, objects without a namespace in --config-namespace;
     with ``report``, the problems the config has are printed on stderr (:func:`report_problems`)."""
-    from ..simulator import load
+    from ..simulator import Simulator, load
 
     sim = load(*args.filename, namespace=getattr(args, "config_namespace", "default"), **kw)
+    path = getattr(args, "mesh_config", None)
+    if path is not None:
+        policy, root = read_mesh_config(path)
+        plan = sim.plan.with_mesh_config(policy, root)
+        sim = Simulator(plan, config=sim.config, rng=kw.get("rng"))
     if report:
         report_problems(sim, args.filename)
     return sim
@@ -215,6 +226,28 @@ def unknown_host_hint(sim: Simulator, host: str) -> str:
         f"istiosim: warning: no Service or VirtualService for {host!r}{hint}"
         " (the request goes to the passthrough cluster)"
     )
+
+
+def read_mesh_config(path: str) -> tuple[str | None, str | None]:
+    """(outboundTrafficPolicy mode, rootNamespace) of a MeshConfig file, or of the ``mesh``
+    key of an ``istio`` ConfigMap."""
+    from ..errors import InvalidArgument
+    from ..loader.yaml import documents, read_text
+
+    name, text = next(read_text(path), (path, ""))
+    doc: Any = next((d.data for d in documents(name, text)), {})
+    if isinstance(doc, dict) and doc.get("kind") == "ConfigMap":
+        data = doc.get("data")
+        mesh = data.get("mesh") if isinstance(data, dict) else None
+        doc = next((d.data for d in documents(name, str(mesh or ""))), {})
+    if not isinstance(doc, dict):
+        raise InvalidArgument(f"{name}: a mesh config is a mapping, not {type(doc).__name__}")
+    outbound = doc.get("outboundTrafficPolicy")
+    policy = outbound.get("mode") if isinstance(outbound, dict) else None
+    root = doc.get("rootNamespace")
+    if not isinstance(policy, (str, type(None))) or not isinstance(root, (str, type(None))):
+        raise InvalidArgument(f"{name}: outboundTrafficPolicy.mode and rootNamespace are strings")
+    return policy, root
 
 
 def print_error(exc: Exception) -> int | None:

@@ -12,6 +12,8 @@ produce what Envoy would (503 NC, 503 UH).
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
+from datetime import datetime, timezone
 from typing import Any
 
 from .. import config as cfg
@@ -26,9 +28,11 @@ from ..plan import (
     RoutePlan,
     ServiceInfo,
 )
-from .collector import Path
+from .collector import Path, collector
 from .delegation import delegated_routes
 from .destinationrule import translate_destination_rule
+from .gateway import translate_gateway
+from .sidecar import translate_sidecar
 from .virtualservice import Translator, translate_route, translate_virtual_service
 from .webhook import duration_problem, parse_duration_ms, valid_host, validate
 
@@ -67,7 +71,8 @@ def _build(
     }
     vss: list[CompiledVirtualService] = []
     delegates: list[CompiledVirtualService] = []
-    for order, vs in enumerate(config.virtual_services):
+    ranked, precedence = config_order(config.virtual_services)
+    for order, vs in ranked:
         entries = _entries(t, vs, by_key if vs.spec.hosts else None)
         if vs.spec.hosts:
             vss.append(translate_virtual_service(t, vs, order, entries))
@@ -77,9 +82,20 @@ def _build(
         translate_destination_rule(config, dr, order, m.domain)
         for order, dr in enumerate(config.destination_rules)
     )
+    gw_ranked, _ = config_order(config.gateways)
+    gateways = tuple(
+        translate_gateway(
+            g,
+            order,
+            collector(config, [], "Gateway", g.metadata.namespace or "default", g.metadata.name),
+        )
+        for order, g in sorted(gw_ranked, key=lambda t: t[0])
+    )
+    sc_ranked, _ = config_order(config.sidecars)
+    sidecars = tuple(translate_sidecar(s, o) for o, s in sorted(sc_ranked, key=lambda t: t[0]))
     return RoutePlan(
         services(m),
-        tuple(vss),
+        tuple(sorted(vss, key=lambda v: v.order)),
         drs,
         {(w.namespace, w.name): tuple(sorted(w.labels.items())) for w in m.workloads},
         m.domain,
@@ -87,7 +103,44 @@ def _build(
         tuple(config.diagnostics) + tuple(found),
         DRAW_MIRROR0 + t.max_mirrors,
         delegates=tuple(delegates),
+        gateways=gateways,
+        sidecars=sidecars,
+        outbound_policy=getattr(m, "outbound_policy", "ALLOW_ANY"),
+        vs_precedence=precedence,
     )
+
+
+def config_order(objs: Sequence[Any]) -> tuple[list[tuple[int, Any]], str]:
+    """Istio's config order (model/config.go ``configCompareByCreationTime``): oldest
+    ``metadata.creationTimestamp`` first, ties by name then namespace; an object without a
+    timestamp counts as the zero time. When no object has one (files written by hand), file
+    order. Returns (rank, object) in file order, and which order was used."""
+    stamps = [_timestamp(o.metadata.creation_timestamp) for o in objs]
+    if all(s is None for s in stamps):
+        return list(enumerate(objs)), "file order"
+    zero = datetime.min.replace(tzinfo=timezone.utc)
+    keys = [
+        (s or zero, o.metadata.name, o.metadata.namespace or "default")
+        for s, o in zip(stamps, objs, strict=True)
+    ]
+    rank = {i: r for r, i in enumerate(sorted(range(len(objs)), key=lambda i: keys[i]))}
+    return [(rank[i], o) for i, o in enumerate(objs)], "creationTimestamp"
+
+
+def _timestamp(value: Any) -> datetime | None:
+    """A creationTimestamp as YAML gives it (a datetime or RFC 3339 text), in UTC."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    text = str(value).strip()
+    if text.endswith("Z"):
+        text = text[:-1] + "+00:00"
+    try:
+        out = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return out if out.tzinfo else out.replace(tzinfo=timezone.utc)
 
 
 def compile_valid(
@@ -170,6 +223,8 @@ def services(mesh: Mesh) -> dict[str, ServiceInfo]:
             eps,
             s.kind,
             frozenset(s.export_to) or frozenset({"*"}),
+            s.cluster_ip,
+            s.external_name,
         )
     return out
 

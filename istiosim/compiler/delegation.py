@@ -47,12 +47,20 @@ def delegated_routes(
         dpath: Path = ("spec", "http", j)
         root_matches: list[cfg.HTTPMatchRequest | None] = list(root.match) or [None]
         del_matches: list[cfg.HTTPMatchRequest | None] = list(dr.match) or [None]
+        # virtualservice.go ``mergeHTTPMatchRequests``: each delegate match is merged with every
+        # root match it does not conflict with; one delegate match with no such root match
+        # drops the whole delegate route
         ms: list[tuple[cfg.HTTPMatchRequest, Path]] = []
-        for rm in root_matches:
-            for k, dm in enumerate(del_matches):
+        for k, dm in enumerate(del_matches):
+            found = False
+            for rm in root_matches:
                 m = merge_match(rm, dm)
                 if m is not None:
+                    found = True
                     ms.append((m, (*dpath, "match", k) if dm is not None else dpath))
+            if not found:
+                ms = []
+                break
         if ms:
             out.extend(
                 translate_route(
@@ -86,6 +94,9 @@ def inherit(d: cfg.HTTPRoute, root: cfg.HTTPRoute) -> cfg.HTTPRoute:
             fill[name] = getattr(root, name)
     if not d.mirrors and root.mirrors and d.mirror is None:
         fill["mirrors"] = root.mirrors
+    # ``mergeHTTPRoute``: the route is named ``root-delegate`` when both are named
+    if root.name:
+        fill["name"] = f"{root.name}-{d.name}" if d.name else root.name
     return d.model_copy(update=fill) if fill else d
 
 
@@ -100,7 +111,23 @@ def string_match_conflict(root: cfg.StringMatch | None, sub: cfg.StringMatch | N
     if root.prefix is not None:
         val = sub.exact if sub.exact is not None else sub.prefix
         return val is None or not val.startswith(root.prefix)
-    return False
+    return True  # a presence match ``{}`` on the root admits no narrowing
+
+
+def has_conflict(root: cfg.HTTPMatchRequest, sub: cfg.HTTPMatchRequest) -> bool:
+    """The rest of virtualservice.go ``hasConflict``: ``ignoreUriCase`` differs, ports both set
+    and different, a root ``sourceNamespace`` the delegate does not repeat, a ``sourceLabels``
+    key with two values, delegate ``gateways`` outside the root's."""
+    if bool(root.ignore_uri_case) != bool(sub.ignore_uri_case):
+        return True
+    if root.port and sub.port and root.port != sub.port:
+        return True
+    if root.source_namespace and sub.source_namespace != root.source_namespace:
+        return True
+    for k, v in sub.source_labels.items():
+        if k in root.source_labels and root.source_labels[k] != v:
+            return True
+    return bool(root.gateways and sub.gateways and not set(sub.gateways) <= set(root.gateways))
 
 
 def merge_match(
@@ -119,13 +146,7 @@ def merge_match(
         for k in rmap.keys() & smap.keys():
             if string_match_conflict(rmap[k], smap[k]):
                 return None
-    if root.port is not None and sub.port is not None and root.port != sub.port:
-        return None
-    if (
-        root.source_namespace
-        and sub.source_namespace
-        and root.source_namespace != sub.source_namespace
-    ):
+    if has_conflict(root, sub):
         return None
     update: dict[str, Any] = {}
     for f in cfg.HTTPMatchRequest.model_fields:

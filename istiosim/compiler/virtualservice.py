@@ -6,7 +6,7 @@ in the shared cache, every weight and destination is valid.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .. import config as cfg
@@ -134,13 +134,16 @@ def translate_route(
     out: list[RouteEntry] = []
     for j, (m, mpath) in enumerate(matches):
         matchers, source, prefix, kind = translate_match(t, m, ns, col, mpath)
+        act = action
+        if isinstance(action, Redirect) and action.prefix_rewrite is not None:
+            act = replace(action, matched_prefix=prefix or "/")
         out.append(
             RouteEntry(
                 index,
                 j,
                 matchers,
                 source,
-                action,
+                act,
                 r.name,
                 m.name,
                 prefix,
@@ -225,19 +228,34 @@ def translate_match(
     return tuple(ms), source, prefix, kind
 
 
+def _response_ops(r: cfg.HTTPRoute) -> HeaderOps:
+    """A route's ``headers.response``: route.go ``TranslateRoute`` sets the header operations
+    before the action, so redirects and direct responses carry them (semantics §8.6)."""
+    return header_ops(r.headers.response) if r.headers is not None else HeaderOps()
+
+
 def translate_action(
     t: Translator, r: cfg.HTTPRoute, ns: str, col: Collector, path: Path
 ) -> Forward | Redirect | DirectResponse | None:
     if r.redirect is not None:
         rd = r.redirect
         code = rd.redirect_code if rd.redirect_code is not None else 301
-        return Redirect(rd.uri, rd.authority, rd.scheme, rd.port, rd.derive_port, code)
+        return Redirect(
+            rd.uri,
+            rd.authority,
+            rd.scheme,
+            rd.port,
+            rd.derive_port,
+            code,
+            rd.prefix_rewrite,
+            headers_response=_response_ops(r),
+        )
     if r.direct_response is not None:
         dr = r.direct_response
         body = None
         if dr.body is not None:
             body = dr.body.string if dr.body.string is not None else dr.body.bytes
-        return DirectResponse(dr.status, body)
+        return DirectResponse(dr.status, body, _response_ops(r))
     if r.route:
         return translate_forward(t, r, ns, col, path)
     return None

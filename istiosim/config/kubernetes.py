@@ -28,7 +28,8 @@ class ServiceSpecK8s(K8sModel):
     selector: dict[str, str] | None = None
     ports: list[K8sServicePort] = Field(default_factory=list)
     type: str | None = None
-    cluster_ip: str | None = None
+    cluster_ip: str | None = Field(default=None, alias="clusterIP")
+    external_name: str | None = None
 
 
 class K8sService(K8sModel):

@@ -75,6 +75,8 @@ class HTTPRedirect(IstioModel):
     derive_port: Literal["FROM_PROTOCOL_DEFAULT", "FROM_REQUEST_PORT"] | None = None
     scheme: str | None = None
     redirect_code: int | None = None
+    #: replaces the matched uri prefix in the Location path (Envoy ``prefix_rewrite``)
+    prefix_rewrite: str | None = None
 
 
 class HTTPBody(IstioModel):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any
 
-from ..plan import Endpoint, Forward, HeaderOps, Redirect, ResolvedEntry, Target
+from ..plan import Endpoint, Fault, Forward, HeaderOps, Redirect, ResolvedEntry, Target
 from ..request import Request
 from ..results import Candidate, Decision, DestinationRef, Outcome
 
@@ -139,12 +139,52 @@ def forwarded(
         for k in (":authority", "host"):
             if k in headers:
                 authority = headers.pop(k)
-    resp: tuple[tuple[str, str, str], ...] = (
-        tuple(("set", k, v) for k, v in resp_ops.set)
-        + tuple(("add", k, v) for k, v in resp_ops.add)
-        + tuple(("remove", k, "") for k in resp_ops.remove)
+    # the route's authority (rewrite.authority, else its own :authority/host header
+    # operation) is Envoy's route host_rewrite_literal, applied after every header list: it
+    # wins over a destination's, single or weighted (semantics §8.6, route.go
+    # ``applyHTTPRouteDestination``)
+    route_auth = route_authority(act)
+    if route_auth is not None:
+        authority = route_auth
+    return path, authority, headers, response_ops(resp_ops)
+
+
+def route_authority(act: Forward) -> str | None:
+    """The authority a route sets itself: ``rewrite.authority`` > ``headers.request.set`` >
+    ``add`` of ``:authority`` / ``host``."""
+    if act.rewrite is not None and act.rewrite.authority:
+        return act.rewrite.authority
+    for ops in (act.headers_request.set, act.headers_request.add):
+        for k, v in ops:
+            if k.lower() in (":authority", "host"):
+                return v
+    return None
+
+
+def response_ops(ops: HeaderOps) -> tuple[tuple[str, str, str], ...]:
+    """Header operations as a Decision reports them: (op, name, value)."""
+    return (
+        tuple(("set", k, v) for k, v in ops.set)
+        + tuple(("add", k, v) for k, v in ops.add)
+        + tuple(("remove", k, "") for k in ops.remove)
     )
-    return path, authority, headers, resp
+
+
+#: gRPC status names (``fault.abort.grpcStatus``) → the ``grpc-status`` code Envoy sends
+GRPC_CODES = {
+    "OK": 0, "CANCELLED": 1, "UNKNOWN": 2, "INVALID_ARGUMENT": 3, "DEADLINE_EXCEEDED": 4,
+    "NOT_FOUND": 5, "ALREADY_EXISTS": 6, "PERMISSION_DENIED": 7, "RESOURCE_EXHAUSTED": 8,
+    "FAILED_PRECONDITION": 9, "ABORTED": 10, "OUT_OF_RANGE": 11, "UNIMPLEMENTED": 12,
+    "INTERNAL": 13, "UNAVAILABLE": 14, "DATA_LOSS": 15, "UNAUTHENTICATED": 16,
+}  # fmt: skip
+
+
+def abort_headers(fault: Fault) -> tuple[tuple[str, str, str], ...]:
+    """A gRPC abort answers HTTP 200 with ``grpc-status`` (Envoy's fault filter)."""
+    if fault.abort_grpc is None:
+        return ()
+    code = GRPC_CODES.get(fault.abort_grpc.upper(), fault.abort_grpc)
+    return (("set", "grpc-status", str(code)),)
 
 
 def redirect_location(r: Redirect, request: Request, listener_port: int | None = None) -> str:
@@ -156,6 +196,8 @@ def redirect_location(r: Redirect, request: Request, listener_port: int | None =
     redirected, or the scheme changes away from the default port of the request's protocol
     (``processRequestHost``). A ``uri`` with ``?`` replaces the query; else the query is kept.
     """
+    if r.https_redirect:
+        return f"https://{request.authority}{request.path}"
     scheme = r.scheme or request.scheme
     new_port: int | None = r.port
     if new_port is None and r.derive_port == "FROM_REQUEST_PORT":
@@ -171,7 +213,12 @@ def redirect_location(r: Redirect, request: Request, listener_port: int | None =
             if new_port is not None or (scheme != xfp and dropped):
                 host = name
     _, sep, q = request.path.partition("?")
-    if r.uri is not None:
+    if r.prefix_rewrite is not None:
+        # Envoy's prefix_rewrite: the matched prefix replaced, the query kept
+        uri = request.uri
+        rest = uri[len(r.matched_prefix) :] if len(uri) >= len(r.matched_prefix) else ""
+        path = r.prefix_rewrite + rest + (f"?{q}" if sep else "")
+    elif r.uri is not None:
         path = r.uri if "?" in r.uri or not sep else f"{r.uri}?{q}"
     else:
         path = request.path

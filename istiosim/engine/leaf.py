@@ -15,7 +15,14 @@ from typing import TYPE_CHECKING, Any
 from ..plan import DirectResponse, Forward, Redirect, ResolvedEntry, RouteTable, Target
 from ..request import Request
 from ..results import Decision, DestinationRef, Outcome
-from .decision import candidates, entry_fields, redirect_location, target_decision
+from .decision import (
+    abort_headers,
+    candidates,
+    entry_fields,
+    redirect_location,
+    response_ops,
+    target_decision,
+)
 
 if TYPE_CHECKING:
     from .program import Program
@@ -180,12 +187,19 @@ def leaf_decision(lf: Leaf, request: Request, di: bool, mirror_bits: int) -> Dec
     common = entry_fields(hit)
     act = hit.entry.action
     if isinstance(act, DirectResponse):
-        return Decision(outcome=Outcome.DIRECT, status=act.status, body=act.body, **common)
+        return Decision(
+            outcome=Outcome.DIRECT,
+            status=act.status,
+            body=act.body,
+            response_headers=response_ops(act.headers_response),
+            **common,
+        )
     if isinstance(act, Redirect):
         return Decision(
             outcome=Outcome.REDIRECT,
             status=act.status,
             redirect_location=redirect_location(act, request, table.port),
+            response_headers=response_ops(act.headers_response),
             **common,
         )
     assert isinstance(act, Forward)
@@ -204,6 +218,7 @@ def leaf_decision(lf: Leaf, request: Request, di: bool, mirror_bits: int) -> Dec
             candidates=cands,
             flags=tuple(flags),
             delay_ms=delay_ms,
+            response_headers=abort_headers(act.fault),
             **common,
         )
     t = hit.targets[lf.target]

@@ -32,11 +32,13 @@ from ..plan import (
 from ..request import Request, attribute_getter
 from ..results import Candidate, Decision, DestinationRef, Outcome, TraceStep
 from .decision import (
+    abort_headers,
     candidates,
     dest_ref,
     entry_fields,
     needs_forwarding,
     redirect_location,
+    response_ops,
     target_decision,
 )
 
@@ -333,7 +335,12 @@ def route(
         if steps is not None:
             steps.append(TraceStep("result", f"direct response {act.status}"))
         return Decision(
-            outcome=Outcome.DIRECT, status=act.status, body=act.body, trace=_t(steps), **common
+            outcome=Outcome.DIRECT,
+            status=act.status,
+            body=act.body,
+            response_headers=response_ops(act.headers_response),
+            trace=_t(steps),
+            **common,
         )
     if isinstance(act, Redirect):
         loc = redirect_location(act, request, table.port)
@@ -343,6 +350,7 @@ def route(
             outcome=Outcome.REDIRECT,
             status=act.status,
             redirect_location=loc,
+            response_headers=response_ops(act.headers_response),
             trace=_t(steps),
             **common,
         )
@@ -381,6 +389,7 @@ def route(
                 candidates=cands,
                 flags=tuple(flags),
                 delay_ms=delay_ms,
+                response_headers=abort_headers(fault),
                 trace=_t(steps),
                 **common,
             )

@@ -296,14 +296,22 @@ def _assemble(
             if isinstance(m, cfg.Rollout):  # a Rollout runs pods as a Deployment does
                 workloads.extend(_rollout_workload(m, e.namespace))
         elif isinstance(m, cfg.K8sService):
-            ports = tuple(ServicePort(p.port, p.name, p.protocol) for p in m.spec.ports) or (
-                ServicePort(80),
-            )
+            # a Service without ports gets none (no listener, no virtual host; semantics §8.3)
+            ports = tuple(ServicePort(p.port, p.name, p.protocol) for p in m.spec.ports)
             # Istio reads a Service's visibility from this annotation (default: everywhere)
             export = m.metadata.annotations.get("networking.istio.io/exportTo", "")
             export_to = tuple(x.strip() for x in export.split(",") if x.strip())
+            external = m.spec.external_name if m.spec.type == "ExternalName" else None
             services.append(
-                Service(e.name, e.namespace, ports, m.spec.selector, export_to=export_to)
+                Service(
+                    e.name,
+                    e.namespace,
+                    ports,
+                    m.spec.selector,
+                    export_to=export_to,
+                    cluster_ip=m.spec.cluster_ip,
+                    external_name=external.lower().rstrip(".") if external else None,
+                )
             )
         elif isinstance(m, cfg.Deployment):
             replicas = 1 if m.spec.replicas is None else m.spec.replicas

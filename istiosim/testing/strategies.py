@@ -574,6 +574,83 @@ def gateway_virtual_services(
     return docs
 
 
+#: Gateway server hosts: every host, the gateway host, a wildcard, namespace-scoped forms
+_SERVER_HOSTS = ("*", GATEWAY_HOST, "*.example.com", "default/*", "./shop.example.com", "other/*")
+
+
+@st.composite
+def gateways(draw: Any) -> list[dict[str, Any]]:
+    """0-2 of the ``GATEWAYS`` as Gateway resources (one selector, so both configure the same
+    pods): 1-2 servers on port 80 or 8080, HTTP or TCP, 1-2 hosts, sometimes
+    ``tls.httpsRedirect``. A gateway left out routes nothing."""
+    docs = []
+    for ref in GATEWAYS:
+        if not draw(st.booleans()):
+            continue
+        ns, name = ref.split("/")
+        servers = []
+        for i in range(draw(st.integers(1, 2))):
+            port = draw(st.sampled_from((80, 8080)))
+            proto = draw(st.sampled_from(("HTTP", "HTTP", "HTTP", "TCP")))
+            server: dict[str, Any] = {
+                "port": {"number": port, "name": f"p{i}-{port}", "protocol": proto},
+                "hosts": draw(st.lists(st.sampled_from(_SERVER_HOSTS), min_size=1, max_size=2)),
+            }
+            if proto == "HTTP" and draw(st.integers(0, 3)) == 0:
+                server["tls"] = {"httpsRedirect": True}
+            servers.append(server)
+        docs.append(
+            {
+                "apiVersion": "networking.istio.io/v1",
+                "kind": "Gateway",
+                "metadata": {"name": name, "namespace": ns},
+                "spec": {"selector": {"istio": "ingressgateway"}, "servers": servers},
+            }
+        )
+    return docs
+
+
+#: Sidecar egress hosts: the namespace forms, wildcards, a service, a ServiceEntry, exclusions
+_EGRESS_HOSTS = (
+    "./*",
+    "*/*",
+    "*/*.example.org",
+    "default/alpha.default.svc.cluster.local",
+    "*/api.example.com",
+    "~/beta.default.svc.cluster.local",
+    "istio-system/*",
+    "frontend/*",
+)
+
+
+@st.composite
+def sidecars(draw: Any) -> list[dict[str, Any]]:
+    """0-2 Sidecar resources scoping the client sidecars: a namespace default, one selecting
+    ``app: web`` or the root namespace's, with 1-3 egress hosts and sometimes
+    ``outboundTrafficPolicy: REGISTRY_ONLY`` (a host out of scope then answers 502)."""
+    docs = []
+    for i in range(draw(st.integers(0, 2))):
+        ns = draw(st.sampled_from(("default", "frontend", "batch", "istio-system")))
+        spec: dict[str, Any] = {
+            "egress": [
+                {"hosts": draw(st.lists(st.sampled_from(_EGRESS_HOSTS), min_size=1, max_size=3))}
+            ]
+        }
+        if ns == "frontend" and draw(st.booleans()):
+            spec["workloadSelector"] = {"labels": {"app": "web"}}
+        if draw(st.integers(0, 2)) == 0:
+            spec["outboundTrafficPolicy"] = {"mode": "REGISTRY_ONLY"}
+        docs.append(
+            {
+                "apiVersion": "networking.istio.io/v1",
+                "kind": "Sidecar",
+                "metadata": {"name": f"scope-{i}", "namespace": ns},
+                "spec": spec,
+            }
+        )
+    return docs
+
+
 @st.composite
 def configs(draw: Any, *, faulty: bool = False) -> str:
     """A whole config as YAML text: mesh, client workloads, ServiceEntries, DestinationRules,
@@ -586,6 +663,8 @@ def configs(draw: Any, *, faulty: bool = False) -> str:
         + draw(destination_rules())
         + draw(virtual_services(faulty=faulty))
         + draw(gateway_virtual_services(faulty=faulty))
+        + draw(gateways())
+        + draw(sidecars())
     )
 
 
@@ -615,6 +694,7 @@ def requests(draw: Any, hosts: tuple[str, ...] = HOSTS) -> Request:
         draw(st.sampled_from(METHODS)),
         headers,
         port=draw(st.sampled_from((None, None, None, 80, 8080))),
+        scheme=draw(st.sampled_from(("http", "http", "https"))),
         namespace=ns,
         source_labels=labels,
         source_workload=workload,
@@ -671,11 +751,13 @@ __all__ = [
     "destination_rules",
     "draws",
     "gateway_virtual_services",
+    "gateways",
     "http_routes",
     "match_blocks",
     "meshes",
     "requests",
     "service_entries",
+    "sidecars",
     "simulators",
     "traffics",
     "virtual_services",

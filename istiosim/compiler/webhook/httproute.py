@@ -254,8 +254,17 @@ def route_redirect(r: cfg.HTTPRoute, site: Site) -> None:
         and rd.scheme is None
         and rd.port is None
         and rd.derive_port is None
+        and rd.prefix_rewrite is None
     ):
-        col.error("redirect must specify uri, authority, scheme, port or derivePort", path)
+        col.error(
+            "redirect must specify uri, authority, scheme, port, derivePort or prefixRewrite", path
+        )
+    if rd.prefix_rewrite is not None:
+        # validation.go ``validateHTTPRedirect``: not with uri; only under prefix uri matches
+        if rd.uri is not None:
+            col.error("redirect cannot have both uri and prefixRewrite", path)
+        if any(m is not None and m.uri is not None and m.uri.prefix is None for m in r.match):
+            col.error("redirect.prefixRewrite requires every uri match to be a prefix", path)
     code = rd.redirect_code if rd.redirect_code is not None else 301
     if not (300 <= code <= 399):
         col.error(f"redirectCode {code} must be a 3xx code", (*path, "redirectCode"))
