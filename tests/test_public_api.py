@@ -69,6 +69,13 @@ LAYER = {
     "stats.equivalence": 5,
     "stats.sequential": 5,
     "display": 6,
+    "display.table": 6,
+    "display.text": 6,
+    "display.html": 6,
+    "display.frames": 6,
+    "display.objects": 6,
+    "display.plot": 6,
+    "display.whatif": 6,
     "analysis": 4,
     "analysis.registry": 4,
     "analysis.subject": 4,
@@ -118,6 +125,12 @@ SAME_STAGE = {
 #: the one upward import DESIGN allows: a result's _repr_html_ lazily importing display
 #: and a Decision's explain() lazily routing its request again through the scalar engine
 UPWARD_OK = {("results", "display"), ("compiler", "loader"), ("results", "engine.scalar")}
+#: every result's display methods (_repr_html_, to_pandas, plot) import display lazily
+UPWARD_OK |= {
+    (m, f"display{sub}")
+    for m in ("errors", "plan", "simulator", "traffic", "stats.results", "results")
+    for sub in ("", ".objects", ".plot")
+}
 THIRD_PARTY_ONLY_IN = {
     "yaml": {"loader.yaml"},
     "pydantic": {

@@ -1,0 +1,186 @@
+"""Plots (matplotlib, the ``plot`` extra, imported on first use). Each takes ``ax=None`` and
+returns the Axes it drew on, titled and labelled, readable in a notebook and in a saved PNG."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from .frames import require
+from .objects import wilson
+
+_OBSERVED = "#1f77b4"
+_TARGET = "#d62728"
+_BAND = "#2ca02c"
+
+
+def _axes(ax: Any, size: tuple[float, float] = (6.4, 3.6)) -> Any:
+    if ax is not None:
+        return ax
+    require("matplotlib", "plot")
+    import matplotlib.pyplot as plt
+
+    _, ax = plt.subplots(figsize=size, layout="constrained")
+    return ax
+
+
+def split(
+    arms: Sequence[str],
+    observed: Sequence[float],
+    low: Sequence[float] | None = None,
+    high: Sequence[float] | None = None,
+    *,
+    expected: Sequence[float] | None = None,
+    tolerance: float | None = None,
+    title: str = "",
+    ax: Any = None,
+) -> Any:
+    """Observed shares (points with interval bars) against expected shares (red ticks), with
+    the tolerance band (green) around each expected share."""
+    ax = _axes(ax)
+    x = list(range(len(arms)))
+    if expected is not None and tolerance is not None:
+        for i, e in zip(x, expected, strict=True):
+            lo, hi = max(0.0, e - tolerance), min(1.0, e + tolerance)
+            ax.fill_between(
+                [i - 0.3, i + 0.3], lo, hi, color=_BAND, alpha=0.2, lw=0,
+                label=f"allowed band (±{100 * tolerance:g} pp)" if i == 0 else None,
+            )
+    if expected is not None:
+        ax.hlines(
+            expected, [i - 0.3 for i in x], [i + 0.3 for i in x], colors=_TARGET, lw=2,
+            label="configured weight",
+        )
+    yerr = None
+    if low is not None and high is not None:
+        yerr = [
+            [max(0.0, o - lo) for o, lo in zip(observed, low, strict=True)],
+            [max(0.0, hi - o) for o, hi in zip(observed, high, strict=True)],
+        ]
+    ax.errorbar(
+        x, observed, yerr=yerr, fmt="o", color=_OBSERVED, capsize=6, ms=7,
+        label="observed share (95% CI)" if yerr is not None else "observed share",
+    )
+    ax.set_xticks(x, [str(a) for a in arms])
+    ax.set_xlim(-0.6, len(arms) - 0.4)
+    ax.set_ylim(0, min(1.0, max([*(high or observed), *(expected or [0])]) * 1.15 + 0.02))
+    ax.yaxis.set_major_formatter(_percent())
+    ax.set_xlabel("destination")
+    ax.set_ylabel("share of requests")
+    ax.set_title(title or "observed split vs configured weights")
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(loc="best", fontsize="small")
+    return ax
+
+
+def _percent() -> Any:
+    from matplotlib.ticker import PercentFormatter
+
+    return PercentFormatter(1.0)
+
+
+def plot_stats(result: Any, *, ax: Any = None) -> Any:
+    """A split test, equivalence test or intervals result as :func:`split`."""
+    arms = list(result.arms)
+    n = sum(result.observed)
+    observed = [c / n if n else 0.0 for c in result.observed]
+    ci = getattr(result, "ci", None)
+    if ci is None and hasattr(result, "low"):
+        ci = result
+    low = list(ci.low) if ci is not None else None
+    high = list(ci.high) if ci is not None else None
+    weights = getattr(result, "weights", None)
+    expected = None
+    if weights is not None:
+        total = sum(weights)
+        expected = [w / total for w in weights]
+    tol = getattr(result, "tolerance", None)
+    verdict = getattr(result, "verdict", None)
+    title = f"n = {n:,}" + (f": {verdict}" if verdict else "")
+    return split(
+        arms, observed, low, high, expected=expected, tolerance=tol, title=title, ax=ax
+    )
+
+
+def plot_shares(
+    res: Any, by: str = "subset", *, ax: Any = None, weights: Mapping[str, float] | None = None
+) -> Any:
+    """A SimulationResult's shares by one field, with 95% Wilson intervals (sampled) and the
+    configured ``weights`` (a mapping, e.g. ``{"v2": 50, "v3": 50}``) as targets."""
+    shares = res.shares(by)
+    counts = res.counts(by)
+    keys = sorted(shares, key=lambda k: (k is None, str(k)))
+    arms = ["(none)" if k is None else str(k) for k in keys]
+    observed = [shares[k] for k in keys]
+    low = high = None
+    if not res.exact:
+        ivs = [wilson(counts[k], res.n) for k in keys]
+        low, high = [a for a, _ in ivs], [b for _, b in ivs]
+    expected = None
+    if weights is not None:
+        total = sum(weights.values())
+        expected = [weights.get(a, 0) / total for a in arms]
+    ax = split(
+        arms, observed, low, high, expected=expected,
+        title=f"{res.n:,} requests ({res.mode}) by {by}", ax=ax,
+    )
+    ax.set_xlabel(by)
+    return ax
+
+
+def fallthrough(res: Any, *, ax: Any = None) -> Any:
+    """Which rule catches which share of each request class (needs ``simulate(keep=True)``
+    or ``mode="exact"`` per class): one horizontal stacked bar per class."""
+    from ..errors import InvalidArgument
+
+    pr = res.per_request
+    if pr is None:
+        raise InvalidArgument("fallthrough() needs the per-request arrays: simulate(..., keep=True)")
+    np = require("numpy", "plot")
+    ax = _axes(ax, (7.0, 0.9 + 0.6 * len(res.classes)))
+    rules = pr.rule
+    hosts = pr.host
+    labels = [
+        "no rule" if int(r) < 0 else f"{str(h).split('.')[0]} rule {int(r)}"
+        for r, h in zip(rules, hosts, strict=True)
+    ] if len(rules) <= 200_000 else None
+    if labels is None:
+        labels = [("no rule" if int(r) < 0 else f"rule {int(r)}") for r in rules]
+    names = sorted(set(labels), key=lambda s: (s == "no rule", s))
+    cls = np.asarray(pr.cls)
+    idx = {n: i for i, n in enumerate(names)}
+    lab = np.array([idx[x] for x in labels])
+    table = np.zeros((len(res.classes), len(names)))
+    np.add.at(table, (cls.astype(int), lab), 1)
+    shares = table / np.maximum(table.sum(axis=1, keepdims=True), 1)
+    y = list(range(len(res.classes)))
+    left = np.zeros(len(res.classes))
+    cmap = _colors(len(names))
+    for j, name in enumerate(names):
+        ax.barh(y, shares[:, j], left=left, color=cmap[j], label=name, edgecolor="white")
+        for i in y:
+            if shares[i, j] >= 0.08:
+                ax.text(
+                    left[i] + shares[i, j] / 2, i, f"{shares[i, j]:.0%}", ha="center",
+                    va="center", color="white", fontsize="small",
+                )
+        left += shares[:, j]
+    ax.set_yticks(y, list(res.classes))
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1)
+    ax.xaxis.set_major_formatter(_percent())
+    ax.set_xlabel("share of the class's requests")
+    ax.set_ylabel("request class")
+    ax.set_title("which rule catches each request class")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize="small", title="matched")
+    return ax
+
+
+def _colors(n: int) -> list[Any]:
+    import matplotlib as mpl
+
+    cmap = mpl.colormaps["tab10"]
+    return [cmap(i % 10) for i in range(n)]
+
+
+__all__ = ["fallthrough", "plot_shares", "plot_stats", "split"]
