@@ -13,11 +13,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from .table import Col, Table, Tabular, short_host, short_path
+from .whatif import WhatIf
 
 __all__ = [
     "Col",
     "Table",
     "Tabular",
+    "WhatIf",
     "as_html",
     "as_text",
     "html_table",
