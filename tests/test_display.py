@@ -179,13 +179,16 @@ def test_statistics_results_frames_and_plots() -> None:
     assert set(df["status"]) == {"inside"}
     assert cells(eq._repr_html_()).cells[0] == ("v2", "left")
     ax = eq.plot()
-    assert ax.get_ylabel() == "share of requests" and ax.get_xlabel() == "destination"
+    assert ax.get_ylabel() == "observed − configured share" and ax.get_xlabel() == "destination"
     assert "equivalent" in ax.get_title()
-    pts = ax.lines[0].get_ydata() if ax.lines else None
-    ys = [c.get_offsets() for c in ax.collections]
-    assert pts is not None or ys
+    assert [t.get_text() for t in ax.get_xticklabels()] == [
+        "v2\n(configured 50%)",
+        "v3\n(configured 50%)",
+    ]
     observed = [float(y) for y in ax.containers[0].lines[0].get_ydata()]
-    assert observed == pytest.approx([0.51, 0.49])
+    assert observed == pytest.approx([1.0, -1.0])  # percentage points off the weight
+    band = ax.patches[0].get_extents() if ax.patches else None
+    assert band is not None and ax.get_ylim()[0] < -2 and ax.get_ylim()[1] > 2  # ±2 pp shown
     labels = ax.get_legend_handles_labels()[1]
     assert "configured weight" in labels and any("allowed band" in x for x in labels)
     gof = split_test(counts, {"v2": 50, "v3": 50})
@@ -198,7 +201,13 @@ def test_simulation_plot_and_fallthrough(sim: istiosim.Simulator) -> None:
     ax = res.plot(weights={"v2": 80, "v3": 20})
     assert ax.get_xlabel() == "subset" and "20,000 requests" in ax.get_title()
     observed = [float(y) for y in ax.containers[0].lines[0].get_ydata()]
-    assert observed == pytest.approx([res.shares("subset")["v2"], res.shares("subset")["v3"]])
+    shares = res.shares("subset")
+    assert observed == pytest.approx([100 * (shares["v2"] - 0.8), 100 * (shares["v3"] - 0.2)])
+    plain = res.plot()
+    assert plain.get_ylabel() == "share of requests"
+    assert [float(y) for y in plain.containers[0].lines[0].get_ydata()] == pytest.approx(
+        [shares["v2"], shares["v3"]]
+    )
     t = Traffic.users(Request("reviews"), named={SCRIPT: 0.3})
     kept = sim.simulate(t, 5_000, rng=2, keep=True)
     from istiosim.display.plot import fallthrough

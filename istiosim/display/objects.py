@@ -56,7 +56,7 @@ def decision_table(d: Any) -> Table:
     t = d.traced()
     domain = t.plan.domain if t.plan is not None else "cluster.local"
     chosen = t.destination.cluster if t.destination is not None else None
-    rows = [
+    rows: list[tuple[Any, ...]] = [
         (
             _dest_name(c.host, c.subset, domain),
             c.weight,
@@ -66,13 +66,16 @@ def decision_table(d: Any) -> Table:
         )
         for c in t.candidates
     ]
-    cols = (
+    cols: tuple[Col, ...] = (
         Col("destination"),
         Col("weight", "int"),
         Col("probability", "share"),
         Col("status", "category"),
         Col("picked"),
     )
+    if len(rows) == 1:  # one destination: no weights to show, nothing picked among others
+        cols = (cols[0], cols[2], cols[3])
+        rows = [(r[0], r[2], r[3]) for r in rows]
     notes: list[str] = []
     if len(t.candidates) > 1:
         notes.append(
@@ -412,4 +415,6 @@ def report_table(rep: Any) -> Table:
         Col("mismatches"),
     )
     notes = (rep.summary(), *str(rep.coverage).splitlines()[:1])
+    if not any(r[-1] for r in rows):  # every case passed: no mismatch column
+        cols, rows = cols[:-1], [r[:-1] for r in rows]
     return Table(f"{len(rows)} case(s)", cols, rows, notes)

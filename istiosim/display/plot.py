@@ -35,42 +35,62 @@ def split(
     title: str = "",
     ax: Any = None,
 ) -> Any:
-    """Observed shares (points with interval bars) against expected shares (red ticks), with
-    the tolerance band (green) around each expected share."""
+    """Observed shares with their interval bars.
+
+    With ``expected`` shares, each arm is drawn as its deviation from its configured share in
+    percentage points (the red line at 0 is the configured weight, the green band ± the
+    tolerance), so a 1-point miss shows on an 80/20 split as well as on a 50/50 one; the tick
+    labels carry the configured shares. Without, the shares themselves are drawn.
+    """
     ax = _axes(ax)
     x = list(range(len(arms)))
-    if expected is not None and tolerance is not None:
-        for i, e in zip(x, expected, strict=True):
-            lo, hi = max(0.0, e - tolerance), min(1.0, e + tolerance)
-            ax.fill_between(
-                [i - 0.3, i + 0.3], lo, hi, color=_BAND, alpha=0.2, lw=0,
-                label=f"allowed band (±{100 * tolerance:g} pp)" if i == 0 else None,
-            )
-    if expected is not None:
-        ax.hlines(
-            expected, [i - 0.3 for i in x], [i + 0.3 for i in x], colors=_TARGET, lw=2,
-            label="configured weight",
-        )
+    base = list(expected) if expected is not None else [0.0] * len(arms)
+    scale = 100.0 if expected is not None else 1.0
+    ys = [scale * (o - b) for o, b in zip(observed, base, strict=True)]
     yerr = None
     if low is not None and high is not None:
         yerr = [
-            [max(0.0, o - lo) for o, lo in zip(observed, low, strict=True)],
-            [max(0.0, hi - o) for o, hi in zip(observed, high, strict=True)],
+            [scale * max(0.0, o - lo) for o, lo in zip(observed, low, strict=True)],
+            [scale * max(0.0, hi - o) for o, hi in zip(observed, high, strict=True)],
         ]
+    if expected is not None and tolerance is not None:
+        ax.axhspan(
+            -100 * tolerance, 100 * tolerance, color=_BAND, alpha=0.2, lw=0,
+            label=f"allowed band (±{100 * tolerance:g} pp)",
+        )
+    if expected is not None:
+        ax.axhline(0.0, color=_TARGET, lw=2, label="configured weight")
     ax.errorbar(
-        x, observed, yerr=yerr, fmt="o", color=_OBSERVED, capsize=6, ms=7,
+        x, ys, yerr=yerr, fmt="o", color=_OBSERVED, capsize=6, ms=7,
         label="observed share (95% CI)" if yerr is not None else "observed share",
     )
-    ax.set_xticks(x, [str(a) for a in arms])
+    if expected is not None:
+        ax.set_xticks(x, [f"{a}\n(configured {100 * e:.4g}%)" for a, e in zip(arms, expected, strict=True)])
+        span = [y - (yerr[0][i] if yerr else 0) for i, y in enumerate(ys)]
+        span += [y + (yerr[1][i] if yerr else 0) for i, y in enumerate(ys)]
+        span += [0.0] + ([-100 * tolerance, 100 * tolerance] if tolerance else [])
+        lo, hi = min(span), max(span)
+        pad = max(0.15 * (hi - lo), 0.1)
+        ax.set_ylim(lo - pad, hi + pad)
+        ax.yaxis.set_major_formatter(_pp())
+        ax.set_ylabel("observed − configured share")
+    else:
+        ax.set_xticks(x, [str(a) for a in arms])
+        ax.set_ylim(0, min(1.0, max([*(high or observed)]) * 1.15 + 0.02))
+        ax.yaxis.set_major_formatter(_percent())
+        ax.set_ylabel("share of requests")
     ax.set_xlim(-0.6, len(arms) - 0.4)
-    ax.set_ylim(0, min(1.0, max([*(high or observed), *(expected or [0])]) * 1.15 + 0.02))
-    ax.yaxis.set_major_formatter(_percent())
     ax.set_xlabel("destination")
-    ax.set_ylabel("share of requests")
     ax.set_title(title or "observed split vs configured weights")
     ax.grid(axis="y", alpha=0.3)
-    ax.legend(loc="best", fontsize="small")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
     return ax
+
+
+def _pp() -> Any:
+    from matplotlib.ticker import FuncFormatter
+
+    return FuncFormatter(lambda v, _: f"{v:+.3g} pp" if v else "0")
 
 
 def _percent() -> Any:
