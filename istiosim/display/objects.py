@@ -397,7 +397,7 @@ def case_table(c: Any) -> Table:
 
 
 def report_table(rep: Any) -> Table:
-    rows = [
+    rows: list[tuple[Any, ...]] = [
         (
             "PASS" if c.passed else "FAIL",
             c.name,
@@ -407,7 +407,7 @@ def report_table(rep: Any) -> Table:
         )
         for c in rep.results
     ]
-    cols = (
+    cols: tuple[Col, ...] = (
         Col("result", "category"),
         Col("case"),
         Col("where", "path"),
