@@ -234,6 +234,9 @@ def test_what_if_callback_uses_the_exact_evaluator(sim: istiosim.Simulator) -> N
     assert {r[1]: r[4] for r in off.rows}["v3"] == pytest.approx(0.2)
     assert "+" in str(table) and "pp" in str(table)
     assert "every weight is 0" in w.evaluate({1: [0, 0]}).title
+    refused = w.evaluate(disabled=[0, 1])  # no http route left: the webhook's refusal, shown
+    assert refused.title == "Istio would refuse this VirtualService"
+    assert any("IST0106" in n for n in refused.notes)
     with pytest.raises(istiosim.InvalidArgument, match="2 destination"):
         w.evaluate({1: [100]})
     assert w.plot(table).get_ylabel() == "share of requests"

@@ -15,7 +15,7 @@ import dataclasses
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
-from ..errors import InvalidArgument
+from ..errors import ConfigError, InvalidArgument
 from .frames import require
 from .table import Col, Table
 
@@ -112,7 +112,10 @@ class WhatIf:
             if sum(ws) <= 0:
                 return Table("every weight is 0: Istio refuses this route", (), [])
         before = self.sim.simulate(self.traffic, self.n, mode="exact").shares(("host", "subset", "outcome"))
-        after_sim = self.simulator(weights, disabled)
+        try:
+            after_sim = self.simulator(weights, disabled)
+        except ConfigError as e:  # shown, not raised: a slider may reach a refused config
+            return Table("Istio would refuse this VirtualService", (), [], tuple(str(e).splitlines()))
         after = after_sim.simulate(self.traffic, self.n, mode="exact").shares(("host", "subset", "outcome"))
         keys = sorted(set(before) | set(after), key=lambda k: tuple(str(x) for x in k))
         rows = [
