@@ -285,3 +285,16 @@ def test_display_imports_nothing_optional() -> None:
 def test_text_helpers_render_tables() -> None:
     t = Table("t", (Col("name"), Col("n", "count"), Col("s", "share")), [("a", 1234567, 0.5)])
     assert as_text(t).splitlines()[3] == "a     1,234,567  50.00%"
+
+
+def test_plots_for_diff_and_rollout_results_take_plain_data() -> None:
+    from istiosim.display.plot import before_after, steps
+
+    ax = before_after(["v1", "v2"], [1.0, 0.0], [0.5, 0.5])
+    assert ax.get_ylabel() == "share of requests"
+    assert [b.get_height() for b in ax.containers[1]] == [0.5, 0.5]
+    ax = steps(["0", "1", "2"], {"v1": [1.0, 0.9, 0.5], "v2": [0.0, 0.1, 0.5]},
+               unverifiable=[False, True, False])
+    assert ax.get_xlabel() == "rollout step"
+    assert [b.get_y() for b in ax.containers[1]] == [1.0, 0.9, 0.5]  # v2 stacked on v1
+    assert [t.get_text() for t in ax.texts] == ["not verifiable\nin time"]

@@ -203,4 +203,60 @@ def _colors(n: int) -> list[Any]:
     return [cmap(i % 10) for i in range(n)]
 
 
-__all__ = ["fallthrough", "plot_shares", "plot_stats", "split"]
+def before_after(
+    arms: Sequence[str],
+    before: Sequence[float],
+    after: Sequence[float],
+    *,
+    labels: tuple[str, str] = ("before", "after"),
+    title: str = "",
+    ax: Any = None,
+) -> Any:
+    """Shares per destination before and after a change, side by side (for a diff's result)."""
+    ax = _axes(ax)
+    x = list(range(len(arms)))
+    ax.bar([i - 0.2 for i in x], list(before), 0.4, label=labels[0], color="#999999")
+    ax.bar([i + 0.2 for i in x], list(after), 0.4, label=labels[1], color=_OBSERVED)
+    ax.set_xticks(x, [str(a) for a in arms])
+    ax.yaxis.set_major_formatter(_percent())
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("destination")
+    ax.set_ylabel("share of requests")
+    ax.set_title(title or "shares before and after the change")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
+    return ax
+
+
+def steps(
+    names: Sequence[str],
+    shares: Mapping[str, Sequence[float]],
+    *,
+    unverifiable: Sequence[bool] | None = None,
+    title: str = "",
+    ax: Any = None,
+) -> Any:
+    """The share of each destination at each step of a rollout plan (stacked bars), the steps
+    that cannot be verified in time hatched and marked (for a rollout plan's result)."""
+    ax = _axes(ax, (7.0, 3.6))
+    x = list(range(len(names)))
+    bottom = [0.0] * len(names)
+    colors = _colors(len(shares))
+    for (dest, values), color in zip(shares.items(), colors, strict=True):
+        ax.bar(x, list(values), bottom=bottom, color=color, label=str(dest), edgecolor="white")
+        bottom = [b + v for b, v in zip(bottom, values, strict=True)]
+    for i, bad in enumerate(unverifiable or ()):
+        if bad:
+            ax.bar([i], [1.0], fill=False, hatch="//", edgecolor=_TARGET, lw=0)
+            ax.text(i, 1.02, "not verifiable\nin time", ha="center", va="bottom",
+                    color=_TARGET, fontsize="x-small")
+    ax.set_xticks(x, [str(n) for n in names])
+    ax.set_ylim(0, 1.15)
+    ax.yaxis.set_major_formatter(_percent())
+    ax.set_xlabel("rollout step")
+    ax.set_ylabel("share of requests")
+    ax.set_title(title or "shares per rollout step")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
+    return ax
+
+
+__all__ = ["before_after", "fallthrough", "plot_shares", "plot_stats", "split", "steps"]
