@@ -191,6 +191,7 @@ def test_statistics_results_frames_and_plots() -> None:
     assert band is not None and ax.get_ylim()[0] < -2 and ax.get_ylim()[1] > 2  # ±2 pp shown
     labels = ax.get_legend_handles_labels()[1]
     assert "configured weight" in labels and any("allowed band" in x for x in labels)
+    assert "observed share (90% CI)" in labels  # TOST's (1 - 2 alpha) intervals, as in its table
     gof = split_test(counts, {"v2": 50, "v3": 50})
     assert gof.plot().get_title().startswith("n = 10,000")
     assert "observed" in split_ci(counts).to_pandas()

@@ -33,9 +33,10 @@ def split(
     expected: Sequence[float] | None = None,
     tolerance: float | None = None,
     title: str = "",
+    level: float = 0.95,
     ax: Any = None,
 ) -> Any:
-    """Observed shares with their interval bars.
+    """Observed shares with their interval bars (``level``: the intervals' confidence).
 
     With ``expected`` shares, each arm is drawn as its deviation from its configured share in
     percentage points (the red line at 0 is the configured weight, the green band ± the
@@ -62,7 +63,7 @@ def split(
         ax.axhline(0.0, color=_TARGET, lw=2, label="configured weight")
     ax.errorbar(
         x, ys, yerr=yerr, fmt="o", color=_OBSERVED, capsize=6, ms=7,
-        label="observed share (95% CI)" if yerr is not None else "observed share",
+        label=f"observed share ({100 * level:g}% CI)" if yerr is not None else "observed share",
     )
     if expected is not None:
         ax.set_xticks(x, [f"{a}\n(configured {100 * e:.4g}%)" for a, e in zip(arms, expected, strict=True)])
@@ -117,8 +118,10 @@ def plot_stats(result: Any, *, ax: Any = None) -> Any:
     tol = getattr(result, "tolerance", None)
     verdict = getattr(result, "verdict", None)
     title = f"n = {n:,}" + (f": {verdict}" if verdict else "")
+    level = ci.confidence_level if ci is not None else 0.95
     return split(
-        arms, observed, low, high, expected=expected, tolerance=tol, title=title, ax=ax
+        arms, observed, low, high, expected=expected, tolerance=tol, title=title, level=level,
+        ax=ax,
     )
 
 
