@@ -94,12 +94,13 @@ def decision_table(d: Any) -> Table:
 
 
 def _relative_trace(text: str) -> str:
-    """Trace lines with absolute ``[file:line:col]`` tails shown relative to the cwd."""
-    import os
+    """Trace lines with their absolute ``[file:line:col]`` tails shown as :func:`short_path`
+    does (relative to the working directory, else the folder and file name)."""
     import re
 
-    cwd = os.getcwd() + os.sep
-    return re.sub(r"([\[(])" + re.escape(cwd), r"\1", text)
+    from .table import short_path
+
+    return re.sub(r"([\[(])(/[^\]\s:)]+)", lambda m: m.group(1) + short_path(m.group(2)), text)
 
 
 def candidates_table(cands: Iterable[Any], domain: str = "cluster.local") -> Table:
