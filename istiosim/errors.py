@@ -14,6 +14,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +134,20 @@ class Diagnostic:
             "line": loc.line if loc and loc.line > 0 else None,
             "column": loc.column if loc and loc.column > 0 else None,
         }
+
+    def __repr__(self) -> str:
+        where = f" {self.location}" if self.location else ""
+        return f"<Diagnostic {self.severity.value} {self.code}{where}: {self.message}>"
+
+    def _table(self) -> Any:
+        from .display.objects import diagnostics_table
+
+        return diagnostics_table([self], title=f"{self.severity.value}: {self.name}")
+
+    def _repr_html_(self) -> str:
+        from .display import as_html
+
+        return as_html(self)
 
 
 class IstiosimError(Exception):

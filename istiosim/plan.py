@@ -673,3 +673,18 @@ class RoutePlan:
         from .rule_table import summary
 
         return f"<{summary(self)}>"
+
+    # ---- display (istiosim.display): the rule table, one row per route entry ----
+
+    def _table(self) -> Any:
+        from .display.objects import plan_table
+
+        return plan_table(self)
+
+    def _repr_html_(self) -> str:
+        from .display import as_html
+
+        return as_html(self)
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        p.text(repr(self) if cycle else self.explain())

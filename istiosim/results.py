@@ -194,10 +194,29 @@ class Decision(NamedTuple):
     def __str__(self) -> str:
         return self.explain()
 
-    def _repr_html_(self) -> str:
-        from .display import decision_html
+    # ---- display (istiosim.display): verdict first, the split, the trace folded ----
 
-        return decision_html(self)
+    def _table(self) -> Any:
+        from .display.objects import decision_table
+
+        return decision_table(self)
+
+    def _repr_html_(self) -> str:
+        from .display import as_html
+
+        return as_html(self)
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        from .display import pretty
+
+        pretty(self, p, cycle)
+
+    def to_pandas(self) -> Any:
+        """The candidates of the matched rule (host, subset, port, weight, probability, status)."""
+        from .display.objects import candidates_table
+
+        domain = self.plan.domain if self.plan is not None else "cluster.local"
+        return candidates_table(self.candidates, domain).to_pandas()
 
 
 #: Decision's routing fields: all but trace, plan, request and draws
@@ -314,6 +333,21 @@ class BatchDecision:
     def __repr__(self) -> str:
         return f"<BatchDecision n={len(self)}>"
 
+    def _table(self) -> Any:
+        from .display.objects import batch_table
+
+        return batch_table(self)
+
+    def _repr_html_(self) -> str:
+        from .display import as_html
+
+        return as_html(self)
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        from .display import pretty
+
+        pretty(self, p, cycle)
+
 
 Cell = tuple[str, str | None, str | None, str, int]
 #: the fields of a simulation row, in order
@@ -397,6 +431,33 @@ class PerRequest:
             "status, pod, delay_ms>"
         )
 
+    # ---- display (istiosim.display): the first rows; to_pandas() has them all ----
+
+    #: the class names (``result.classes``), set by the SimulationResult that owns these arrays
+    classes: tuple[str, ...] = ()
+
+    def _table(self) -> Any:
+        from .display.objects import per_request_table
+
+        return per_request_table(self)
+
+    def _repr_html_(self) -> str:
+        from .display import as_html
+
+        return as_html(self)
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        from .display import pretty
+
+        pretty(self, p, cycle)
+
+    def to_pandas(self) -> Any:
+        """One row per request: class, host, subset, workload, outcome, pod (categoricals),
+        rule, status, delay_ms."""
+        from .display.objects import per_request_frame
+
+        return per_request_frame(self)
+
 
 class SimulationResult:
     """Counts (or, for ``mode='exact'``, probabilities) of many simulated requests.
@@ -430,6 +491,8 @@ class SimulationResult:
         self.matrix = matrix  # [class, cell]: counts, or probabilities in exact mode
         self.method = method
         self.per_request = per_request
+        if per_request is not None:
+            per_request.classes = classes
 
     @property
     def exact(self) -> bool:
@@ -501,9 +564,10 @@ class SimulationResult:
             out[key] = out.get(key, 0) + c
         return out
 
-    def by_class(self) -> dict[str, SimulationResult]:
-        """One result per request class (same mode; counts of that class only)."""
-        out = {}
+    def by_class(self) -> ClassBreakdown:
+        """One result per request class (same mode; counts of that class only), as a mapping."""
+        out = ClassBreakdown()
+        out.class_shares = dict(zip(self.classes, self.class_shares, strict=True))
         for i, name in enumerate(self.classes):
             row = self.matrix[i : i + 1]
             if self.exact:
@@ -556,13 +620,63 @@ class SimulationResult:
 
         return simulation_text(self)
 
-    def _repr_html_(self) -> str:
-        from .display import simulation_html
-
-        return simulation_html(self)
-
     def __repr__(self) -> str:
         return f"<SimulationResult n={self.n} mode={self.mode} rows={len(self.rows())}>"
+
+    # ---- display (istiosim.display): shares with 95% intervals, pandas, plot ----
+
+    def _table(self) -> Any:
+        from .display.objects import simulation_table
+
+        return simulation_table(self)
+
+    def _repr_html_(self) -> str:
+        from .display import as_html
+
+        return as_html(self)
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        from .display import pretty
+
+        pretty(self, p, cycle)
+
+    def to_pandas(self) -> Any:
+        """One row per (host, subset, workload, outcome, status): count, share (and CI bounds)."""
+        return self._table().to_pandas()
+
+    def plot(self, by: str = "subset", *, ax: Any = None, weights: Any = None) -> Any:
+        """Bar chart of the shares by ``by`` with 95% intervals (and ``weights`` as targets)."""
+        from .display.plot import plot_shares
+
+        return plot_shares(self, by=by, ax=ax, weights=weights)
+
+
+class ClassBreakdown(dict[str, SimulationResult]):
+    """``SimulationResult.by_class()``: class name → its result, displayed as one table."""
+
+    class_shares: dict[str, float]
+
+    def __repr__(self) -> str:
+        return f"<ClassBreakdown: {', '.join(self)}>"
+
+    def _table(self) -> Any:
+        from .display.objects import breakdown_table
+
+        return breakdown_table(self, getattr(self, "class_shares", {}))
+
+    def _repr_html_(self) -> str:
+        from .display import as_html
+
+        return as_html(self)
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        from .display import pretty
+
+        pretty(self, p, cycle)
+
+    def to_pandas(self) -> Any:
+        """One row per class and (host, subset, workload, outcome, status)."""
+        return self._table().to_pandas()
 
 
 def _key_fn(by: str | Sequence[str] | None) -> Callable[[Cell], Any]:
@@ -584,6 +698,7 @@ def _key_fn(by: str | Sequence[str] | None) -> Callable[[Cell], Any]:
 __all__ = [
     "BatchDecision",
     "Candidate",
+    "ClassBreakdown",
     "Decision",
     "DestinationRef",
     "Outcome",

@@ -214,6 +214,23 @@ class Simulator:
             f"DestinationRule(s), {len(p.services)} service(s)>"
         )
 
+    # ---- display (istiosim.display): hosts, VirtualServices, subsets and pods at a glance ----
+
+    def _table(self) -> Any:
+        from .display.objects import simulator_table
+
+        return simulator_table(self)
+
+    def _repr_html_(self) -> str:
+        from .display import as_html
+
+        return as_html(self)
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        from .display import pretty
+
+        pretty(self, p, cycle)
+
 
 def load(
     *sources: str | os.PathLike[str],

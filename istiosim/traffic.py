@@ -401,6 +401,27 @@ class Traffic:
         )
         return f"<Traffic: {parts}>"
 
+    # ---- display (istiosim.display): one row per request class ----
+
+    def _table(self) -> Any:
+        from .display.objects import traffic_table
+
+        return traffic_table(self)
+
+    def _repr_html_(self) -> str:
+        from .display import as_html
+
+        return as_html(self)
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        from .display import pretty
+
+        pretty(self, p, cycle)
+
+    def to_pandas(self) -> Any:
+        """One row per class: name (categorical), share, request, varying columns."""
+        return self._table().to_pandas()
+
 
 def as_traffic(obj: Any) -> Traffic:
     if isinstance(obj, Traffic):

@@ -73,6 +73,14 @@ LAYER = {
     "stats.equivalence": 5,
     "stats.sequential": 5,
     "display": 6,
+    "display.table": 6,
+    "display.text": 6,
+    "display.html": 6,
+    "display.frames": 6,
+    "display.objects": 6,
+    "display.plot": 6,
+    "display.whatif": 6,
+    "display.changes": 6,
     "analysis": 4,
     "analysis.registry": 4,
     "analysis.subject": 4,
@@ -135,6 +143,13 @@ SAME_STAGE = {
 #: and a Decision's explain() lazily routing its request again through the scalar engine
 UPWARD_OK = {("results", "display"), ("compiler", "loader"), ("results", "engine.scalar")}
 UPWARD_OK |= {("analysis.reachability", "display")}  # Reachability's text and _repr_html_
+UPWARD_OK |= {("analysis.diff", "display.changes")}  # Diff's text and _repr_html_
+#: every result's display methods (_repr_html_, to_pandas, plot) import display lazily
+UPWARD_OK |= {
+    (m, f"display{sub}")
+    for m in ("errors", "plan", "simulator", "traffic", "stats.results", "results")
+    for sub in ("", ".objects", ".plot")
+}
 THIRD_PARTY_ONLY_IN = {
     "yaml": {"loader.yaml"},
     "pydantic": {

@@ -182,7 +182,7 @@ def test_result_helpers(canary, header):
     d = res.to_dict()
     assert d["n"] == 10_000 and d["seed"] == 5 and sum(r["count"] for r in d["rows"]) == 10_000
     text = str(res)
-    assert "v2" in text and "seed 5" in text and "<table>" in res._repr_html_()
+    assert "v2" in text and "seed 5" in text and "<table" in res._repr_html_()
     assert res.subset_counts(host="reviews") == res.subset_counts()
     split = istiosim.stats.split_test(res, {"v2": 50, "v3": 50})
     assert split is not None

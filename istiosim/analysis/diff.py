@@ -110,9 +110,9 @@ class Diff:
         return json.dumps(self.to_dict(), indent=indent)
 
     def text(self) -> str:
-        from .. import display
+        from ..display.changes import diff_text
 
-        return display.diff_text(self)
+        return diff_text(self)
 
     def __str__(self) -> str:
         return self.text()
@@ -122,9 +122,9 @@ class Diff:
         return f"<Diff: {n} of {len(self.classes)} class(es) changed>"
 
     def _repr_html_(self) -> str:
-        from .. import display
+        from ..display.changes import diff_html
 
-        return display.diff_html(self)
+        return diff_html(self)
 
     def _repr_pretty_(self, p: Any, cycle: bool) -> None:
         p.text(repr(self) if cycle else self.text())

@@ -136,6 +136,35 @@ class ProportionIntervals(_Rendered):
         ]
         return title, header, rows, []
 
+    # ---- display (istiosim.display) ----
+
+    def _table(self) -> Any:
+        from ..display.objects import stats_table
+
+        return stats_table(self)
+
+    def _repr_html_(self) -> str:
+        from ..display import as_html
+
+        return as_html(self)
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        from ..display import pretty
+
+        pretty(self, p, cycle)
+
+    def to_pandas(self) -> Any:
+        """One row per arm (categorical ``arm``), the columns of ``to_dict()["arms"]``."""
+        from ..display.objects import stats_frame
+
+        return stats_frame(self)
+
+    def plot(self, *, ax: Any = None) -> Any:
+        """Observed shares with their intervals against the configured weights (and band)."""
+        from ..display.plot import plot_stats
+
+        return plot_stats(self, ax=ax)
+
 
 @dataclass(frozen=True)
 class SplitTestResult(_Rendered):
@@ -212,6 +241,35 @@ class SplitTestResult(_Rendered):
             f"n = {self.n:,}; statistic = {self.statistic:.6g}; df = {df}{_fmt_seed(self.seed)}"
         ]
         return title, header, rows, notes
+
+    # ---- display (istiosim.display) ----
+
+    def _table(self) -> Any:
+        from ..display.objects import stats_table
+
+        return stats_table(self)
+
+    def _repr_html_(self) -> str:
+        from ..display import as_html
+
+        return as_html(self)
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        from ..display import pretty
+
+        pretty(self, p, cycle)
+
+    def to_pandas(self) -> Any:
+        """One row per arm (categorical ``arm``), the columns of ``to_dict()["arms"]``."""
+        from ..display.objects import stats_frame
+
+        return stats_frame(self)
+
+    def plot(self, *, ax: Any = None) -> Any:
+        """Observed shares with their intervals against the configured weights (and band)."""
+        from ..display.plot import plot_stats
+
+        return plot_stats(self, ax=ax)
 
 
 #: An SRM check is a split test with SRM defaults; its verdict says "mismatch" for an SRM.
@@ -290,6 +348,35 @@ class EquivalenceResult(_Rendered):
         ]
         return title, header, rows, notes
 
+    # ---- display (istiosim.display) ----
+
+    def _table(self) -> Any:
+        from ..display.objects import stats_table
+
+        return stats_table(self)
+
+    def _repr_html_(self) -> str:
+        from ..display import as_html
+
+        return as_html(self)
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        from ..display import pretty
+
+        pretty(self, p, cycle)
+
+    def to_pandas(self) -> Any:
+        """One row per arm (categorical ``arm``), the columns of ``to_dict()["arms"]``."""
+        from ..display.objects import stats_frame
+
+        return stats_frame(self)
+
+    def plot(self, *, ax: Any = None) -> Any:
+        """Observed shares with their intervals against the configured weights (and band)."""
+        from ..display.plot import plot_stats
+
+        return plot_stats(self, ax=ax)
+
 
 @dataclass(frozen=True)
 class SequentialResult(_Rendered):
@@ -342,3 +429,26 @@ class SequentialResult(_Rendered):
         header, rows = _split_rows(self.arms, self.weights, self.observed, None)
         notes = [f"n = {self.n:,}; looks = {self.looks}; log e-value = {self.log_e_value:.4g}"]
         return title, header, rows, notes
+
+    # ---- display (istiosim.display) ----
+
+    def _table(self) -> Any:
+        from ..display.objects import stats_table
+
+        return stats_table(self)
+
+    def _repr_html_(self) -> str:
+        from ..display import as_html
+
+        return as_html(self)
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        from ..display import pretty
+
+        pretty(self, p, cycle)
+
+    def to_pandas(self) -> Any:
+        """One row per arm (categorical ``arm``), the columns of ``to_dict()["arms"]``."""
+        from ..display.objects import stats_frame
+
+        return stats_frame(self)

@@ -65,6 +65,23 @@ class CaseResult:
             "decision": self.decision.to_dict(),
         }
 
+    # ---- display (istiosim.display) ----
+
+    def _table(self) -> Any:
+        from ...display.objects import case_table
+
+        return case_table(self)
+
+    def _repr_html_(self) -> str:
+        from ...display import as_html
+
+        return as_html(self)
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        from ...display import pretty
+
+        pretty(self, p, cycle)
+
 
 @dataclass(frozen=True)
 class CaseReport:
@@ -96,6 +113,27 @@ class CaseReport:
             "cases": [r.to_dict() for r in self.results],
             "coverage": self.coverage.to_dict(),
         }
+
+    # ---- display (istiosim.display) ----
+
+    def _table(self) -> Any:
+        from ...display.objects import report_table
+
+        return report_table(self)
+
+    def _repr_html_(self) -> str:
+        from ...display import as_html
+
+        return as_html(self)
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        from ...display import pretty
+
+        pretty(self, p, cycle)
+
+    def to_pandas(self) -> Any:
+        """One row per case: result and case (categoricals), where, routed, mismatches."""
+        return self._table().to_pandas()
 
 
 def run_case(sim: Simulator, case: RouteCase, *, seed: int = 0) -> CaseResult:
