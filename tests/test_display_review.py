@@ -149,8 +149,12 @@ def test_rollout_table(plan: istiosim.RolloutPlan) -> None:
     verifiable = [r[-1] for r in t.rows]
     assert verifiable == ["-", "NO", "-", "NO", "-", "-"]
     assert any("ISM0305" in n for n in t.notes) and t.notes[-1] == "0 error(s), 2 warning(s)"
+    # the findings' file paths relative (the CLI prints them as given)
+    assert all(str(DEMO) not in n for n in t.notes) and any(
+        "rollout-argo.yaml:82:9" in n for n in t.notes
+    )
     html = plan._repr_html_()
-    assert html.count("<tr>") == 1 + 6 and "rollout-demo:canary=10" in html
+    assert html.count("<tr>") == 1 + 6 and "stable=90 canary=10" in html  # one host: subsets
     assert "37.50%" in pretty(plan)
 
 

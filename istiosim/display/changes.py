@@ -5,11 +5,12 @@ as :class:`~.table.Table` (text, HTML), pandas DataFrames and plots."""
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 from ..errors import InvalidArgument
 from .frames import require
-from .table import Col, Table, short_host
+from .table import Col, Table, short_host, short_path
 
 _BAR = 20
 
@@ -242,12 +243,18 @@ def rollout_table(plan: Any, findings: list[str]) -> Table:
     from ..analysis.rollout_writers import seconds_text
 
     mirrors = any(s.mirror_share for s in plan.steps)
+    # one host split by subsets (Argo's DestinationRule mode): the subsets say it all
+    keys = {k for s in plan.steps for k in s.weights}
+    one_host = len({k.partition(":")[0] for k in keys}) == 1 and all(":" in k for k in keys)
     rows = []
     for s in plan.steps:
         row: list[Any] = [
             s.index,
             s.action + (" (refused)" if s.rejected else ""),
-            " ".join(f"{short_host(k.split(':')[0])}{_sub(k)}={v}" for k, v in s.weights.items())
+            " ".join(
+                f"{k.partition(':')[2] if one_host else short_host(k)}={v}"
+                for k, v in s.weights.items()
+            )
             or "-",
             s.canary_share,
             s.canary_share_managed,
@@ -281,14 +288,13 @@ def rollout_table(plan: Any, findings: list[str]) -> Table:
     notes = [
         "canary: share of all traffic; canary (managed): within the weighted route the "
         "controller manages; managed: share of all traffic that reaches that route",
-        *findings,
+        *(_ABSOLUTE.sub(lambda m: m.group(1) + short_path(m.group(2)), f) for f in findings),
     ]
     return Table(rollout_title(plan), tuple(cols), rows, tuple(notes))
 
 
-def _sub(k: str) -> str:
-    _, _, subset = k.partition(":")
-    return f":{subset}" if subset else ""
+#: an absolute file path in a finding (``/abs/file.yaml:82:9: warning...``), shown relative
+_ABSOLUTE = re.compile(r"(^|\s)(/[^\s:]+)")
 
 
 def rollout_frame(plan: Any) -> Any:
