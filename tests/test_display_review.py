@@ -331,3 +331,25 @@ spec:
         w.evaluate({0: [10, 90]})
     with pytest.raises(istiosim.InvalidArgument, match="no http rule 5"):
         WhatIf(canary, "reviews", TRAFFIC).evaluate({5: [1, 1]})
+
+
+def test_whatif_recompiles_only_what_changed(monkeypatch: pytest.MonkeyPatch) -> None:
+    w = WhatIf(load_demo(WEIGHTED_RULE), "reviews", TRAFFIC)
+    calls = []
+    real = Simulator.with_weights
+
+    def spy(self: Simulator, *a: object, **k: object) -> Simulator:
+        calls.append(a)
+        return real(self, *a, **k)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Simulator, "with_weights", spy)
+    as_configured = w.evaluate({1: [80, 20]})  # a slider left where it was
+    assert calls == [] and all(r[-1] == 0 for r in as_configured.rows)
+
+
+def test_plot_labels_with_dollar_signs_render(canary: Simulator) -> None:
+    """A header value with ``$`` (matplotlib's mathtext delimiter) is drawn as written."""
+    t = Traffic.users(Request("reviews"), named={"$\\frac{$": 0.1})
+    ax = istiosim.diff(canary, load_demo("header-jason-v3.yaml"), t).plot()
+    ax.figure.canvas.draw()  # would raise on unescaped mathtext
+    assert any(x.get_text().startswith("reviews end-user=\\$\\frac{\\$") for x in ax.texts)

@@ -184,7 +184,7 @@ def diff_plot(d: Any, *, by: str = "class", ax: Any = None) -> Any:
         label = c.name if c.share is None else f"{c.name} ({c.share:.0%} of traffic)"
         start = len(arms)
         for r in sorted(set(b) | set(a), key=_row):
-            arms.append(_row(r))
+            arms.append(_row(r).replace("$", r"\$"))
             bs.append(b.get(r, 0.0))
             as_.append(a.get(r, 0.0))
         groups.append((label, start, len(arms) - 1))
@@ -221,9 +221,10 @@ def _axes(width: float) -> Any:
 
 
 def _wrap(s: str, width: int = 18) -> str:
+    """A label wrapped for a plot, ``$`` escaped (matplotlib would read mathtext)."""
     import textwrap
 
-    return "\n".join(textwrap.wrap(s, width)) or s
+    return ("\n".join(textwrap.wrap(s, width)) or s).replace("$", r"\$")
 
 
 def rollout_title(plan: Any) -> str:

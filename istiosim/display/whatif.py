@@ -80,7 +80,10 @@ class WhatIf:
         (the edited VirtualService put in place by ``Simulator.apply``)."""
         http = self._http()
         sim = self.sim
+        configured = self.weights
         for rule, ws in (weights or {}).items():
+            if [int(w) for w in ws] == configured.get(rule):
+                continue  # as configured (a slider left alone): nothing to recompile
             if not 0 <= rule < len(http):
                 raise InvalidArgument(f"{self.name} has no http rule {rule}")
             route = http[rule].get("route") or []
