@@ -17,7 +17,12 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
 def test_the_notebooks_are_there() -> None:
     names = [p.stem for p in NOTEBOOKS]
-    assert names == ["01-bookinfo-rollout", "02-verify-a-split", "03-explore-rules"]
+    assert names == [
+        "01-bookinfo-rollout",
+        "02-verify-a-split",
+        "03-explore-rules",
+        "04-review-a-change",
+    ]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

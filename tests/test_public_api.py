@@ -143,6 +143,7 @@ SAME_STAGE = {
 #: and a Decision's explain() lazily routing its request again through the scalar engine
 UPWARD_OK = {("results", "display"), ("compiler", "loader"), ("results", "engine.scalar")}
 UPWARD_OK |= {("analysis.reachability", "display")}  # Reachability's text and _repr_html_
+UPWARD_OK |= {("analysis.reachability", "display.changes")}  # its Table, to_pandas
 UPWARD_OK |= {("analysis.diff", "display.changes")}  # Diff's text and _repr_html_
 #: every result's display methods (_repr_html_, to_pandas, plot) import display lazily
 UPWARD_OK |= {

@@ -90,7 +90,7 @@ def test_blocks_reachable_with_witness_or_shadowed_with_reasons() -> None:
                 b.match or 0 if b.match is not None else None,
             ) or d.rule == b.rule
     assert len(r.unreachable) == 3
-    assert "3 unreachable" in r.text() and "<table>" in r._repr_html_()
+    assert "3 unreachable" in r.text() and "<table" in r._repr_html_()
     assert json.loads(r.to_json())["blocks"][3]["shadowed_by"] == [{"rule": 0, "match": 1}]
 
 

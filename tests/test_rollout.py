@@ -388,6 +388,7 @@ def test_html_and_repr() -> None:
     plan = istiosim.rollout(istiosim.load(DATA / "flagger-podinfo.yaml"), rate=200)
     html = plan._repr_html_()
     assert html.count("<tr>") == 1 + len(plan) and "podinfo-canary=10" in html
+    assert plan.to_pandas()["weight podinfo-canary"].tolist()[:2] == [0, 10]
     assert repr(plan) == "<RolloutPlan Canary test/podinfo: 7 steps>"
     assert istiosim.RolloutPlan is type(plan) and type(plan).__module__ == "istiosim"
 

@@ -121,13 +121,35 @@ class Diff:
         n = sum(c.changed for c in self.classes)
         return f"<Diff: {n} of {len(self.classes)} class(es) changed>"
 
-    def _repr_html_(self) -> str:
-        from ..display.changes import diff_html
+    def _table(self) -> Any:
+        """The display table: one row per class (before, after, moved)."""
+        from ..display.changes import diff_table
 
-        return diff_html(self)
+        return diff_table(self)
+
+    def _repr_html_(self) -> str:
+        from ..display import as_html
+
+        return as_html(self)
 
     def _repr_pretty_(self, p: Any, cycle: bool) -> None:
-        p.text(repr(self) if cycle else self.text())
+        from ..display import pretty
+
+        pretty(self, p, cycle)
+
+    def to_pandas(self) -> Any:
+        """One row per class and place its requests land (host, subset, outcome, status):
+        ``before``/``after`` probabilities, ``change``, and the class's ``moved`` share."""
+        from ..display.changes import diff_frame
+
+        return diff_frame(self)
+
+    def plot(self, *, by: str = "class", ax: Any = None) -> Any:
+        """Before/after bars per changed class (``by="destination"``: all traffic per
+        destination, with a traffic model); returns the Axes."""
+        from ..display.changes import diff_plot
+
+        return diff_plot(self, by=by, ax=ax)
 
 
 def diff(before: Any, after: Any, traffic: Any = None) -> Diff:

@@ -122,13 +122,27 @@ class Reachability:
     def __repr__(self) -> str:
         return f"<Reachability: {len(self.blocks)} block(s), {len(self.unreachable)} unreachable>"
 
-    def _repr_html_(self) -> str:
-        from .. import display
+    def _table(self) -> Any:
+        from ..display.changes import reachability_table
 
-        return display.html_table(["virtual service", "block", "verdict", "witness"], self.rows())
+        return reachability_table(self)
+
+    def _repr_html_(self) -> str:
+        from ..display import as_html
+
+        return as_html(self)
 
     def _repr_pretty_(self, p: Any, cycle: bool) -> None:
-        p.text(repr(self) if cycle else self.text())
+        from ..display import pretty
+
+        pretty(self, p, cycle)
+
+    def to_pandas(self) -> Any:
+        """One row per match block: ``reachable`` (nullable boolean: NA when undecided), the
+        verdict, the blocks that shadow it and a witness request."""
+        from ..display.changes import reachability_frame
+
+        return reachability_frame(self)
 
 
 def _where(rule: int, match: int | None) -> str:

@@ -25,7 +25,6 @@ leaves the previous VirtualService in effect (as in the cluster: the update fail
 from __future__ import annotations
 
 import dataclasses
-import html
 import json
 import math
 from collections.abc import Callable, Mapping, Sequence
@@ -36,7 +35,7 @@ import numpy as np
 
 from .. import config as cfg
 from ..compiler import compile_plan
-from ..display import html_table, table
+from ..display import table
 from ..engine.vector import Router
 from ..errors import ConfigError, Diagnostic, InvalidArgument, Location, Severity
 from ..loader import ConfigSet, SourceMap
@@ -178,49 +177,68 @@ class RolloutPlan:
             )
         return out
 
-    def __str__(self) -> str:
-        rows = self.rows()
-        head = (
-            f"{self.kind} {self.namespace}/{self.name} ({self.strategy}): {len(self.steps)} steps; "
-            f"traffic: {self.traffic}"
-        )
-        if self.rate is not None:
-            head += f"; rate {self.rate:g}/s, verify at alpha={self.alpha:g}, "
-            head += f"tolerance={self.tolerance:g}"
-        cols = list(rows[0]) if rows else []
-        lines = [head, table(cols, [[r[c] for c in cols] for r in rows])]
+    def findings(self) -> list[str]:
+        """The plan's and the steps' diagnostics, a finding repeated on several steps (same
+        code and message) once, with the steps it concerns, then the error/warning count."""
         notes = [(None, d) for d in self.diagnostics] + [
             (s.index, d) for s in self.steps for d in s.diagnostics
         ]
-        # a finding repeated on several steps (same code and message) is printed once
         groups: dict[tuple[str, str], tuple[list[int], Diagnostic]] = {}
         for i, d in notes:
             key = (d.code, d.message) if i is not None else (d.code, f"plan:{d.message}")
             groups.setdefault(key, ([], d))[0].extend([] if i is None else [i])
-        if groups:
-            lines.append("")
-            for where, d in groups.values():
-                label = _step_label(where)
-                lines.append((f"{label}: " if label else "") + str(d))
+        lines = []
+        for where, d in groups.values():
+            label = _step_label(where)
+            lines.append((f"{label}: " if label else "") + str(d))
         n_err = sum(d.severity is Severity.ERROR for _, d in groups.values())
         n_warn = sum(d.severity is Severity.WARNING for _, d in groups.values())
         lines.append(f"{n_err} error(s), {n_warn} warning(s)")
+        return lines
+
+    def __str__(self) -> str:
+        from ..display.changes import rollout_title
+
+        rows = self.rows()
+        cols = list(rows[0]) if rows else []
+        lines = [rollout_title(self), table(cols, [[r[c] for c in cols] for r in rows])]
+        findings = self.findings()
+        if len(findings) > 1:
+            lines.append("")
+        lines += findings
         return "\n".join(lines)
 
     def __repr__(self) -> str:
         return f"<RolloutPlan {self.kind} {self.namespace}/{self.name}: {len(self.steps)} steps>"
 
+    def _table(self) -> Any:
+        from ..display.changes import rollout_table
+
+        return rollout_table(self, self.findings())
+
     def _repr_html_(self) -> str:
-        rows = self.rows()
-        cols = list(rows[0]) if rows else []
-        grid = html_table(cols, [[r[c] for c in cols] for r in rows])
-        notes = "".join(
-            f"<li>step {s.index}: {html.escape(str(d))}</li>"
-            for s in self.steps
-            for d in s.diagnostics
-        )
-        title = html.escape(f"{self.kind} {self.namespace}/{self.name} ({self.strategy})")
-        return f"<div><b>{title}</b>{grid}{f'<ul>{notes}</ul>' if notes else ''}</div>"
+        from ..display import as_html
+
+        return as_html(self)
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        from ..display import pretty
+
+        pretty(self, p, cycle)
+
+    def to_pandas(self) -> Any:
+        """One row per step: the weights written (a ``weight <destination>`` column each), the
+        exact shares, the requests a step sees and needs, ``verifiable`` (nullable boolean)."""
+        from ..display.changes import rollout_frame
+
+        return rollout_frame(self)
+
+    def plot(self, *, ax: Any = None) -> Any:
+        """The shares of all traffic per step (canary, stable, other rules), the steps too short
+        to verify their split hatched; returns the Axes."""
+        from ..display.changes import rollout_plot
+
+        return rollout_plot(self, ax=ax)
 
 
 def _vs_dict(vs: cfg.VirtualService) -> dict[str, Any]:

@@ -32,8 +32,9 @@ def table_html(t: Table) -> str:
             "(to_pandas() has them all)</i></p>"
         )
     return (
-        f'<table style="{_TABLE}"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>'
-        + more
+        # a wide table scrolls sideways instead of being clipped by the output area
+        f'<div style="overflow-x:auto"><table style="{_TABLE}"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{rows}</tbody></table></div>" + more
     )
 
 

@@ -56,17 +56,29 @@ def split(
         ]
     if expected is not None and tolerance is not None:
         ax.axhspan(
-            -100 * tolerance, 100 * tolerance, color=_BAND, alpha=0.2, lw=0,
+            -100 * tolerance,
+            100 * tolerance,
+            color=_BAND,
+            alpha=0.2,
+            lw=0,
             label=f"allowed band (±{100 * tolerance:g} pp)",
         )
     if expected is not None:
         ax.axhline(0.0, color=_TARGET, lw=2, label="configured weight")
     ax.errorbar(
-        x, ys, yerr=yerr, fmt="o", color=_OBSERVED, capsize=6, ms=7,
+        x,
+        ys,
+        yerr=yerr,
+        fmt="o",
+        color=_OBSERVED,
+        capsize=6,
+        ms=7,
         label=f"observed share ({100 * level:g}% CI)" if yerr is not None else "observed share",
     )
     if expected is not None:
-        ax.set_xticks(x, [f"{a}\n(configured {100 * e:.4g}%)" for a, e in zip(arms, expected, strict=True)])
+        ax.set_xticks(
+            x, [f"{a}\n(configured {100 * e:.4g}%)" for a, e in zip(arms, expected, strict=True)]
+        )
         span = [y - (yerr[0][i] if yerr else 0) for i, y in enumerate(ys)]
         span += [y + (yerr[1][i] if yerr else 0) for i, y in enumerate(ys)]
         span += [0.0] + ([-100 * tolerance, 100 * tolerance] if tolerance else [])
@@ -120,7 +132,14 @@ def plot_stats(result: Any, *, ax: Any = None) -> Any:
     title = f"n = {n:,}" + (f": {verdict}" if verdict else "")
     level = ci.confidence_level if ci is not None else 0.95
     return split(
-        arms, observed, low, high, expected=expected, tolerance=tol, title=title, level=level,
+        arms,
+        observed,
+        low,
+        high,
+        expected=expected,
+        tolerance=tol,
+        title=title,
+        level=level,
         ax=ax,
     )
 
@@ -144,8 +163,13 @@ def plot_shares(
         total = sum(weights.values())
         expected = [weights.get(a, 0) / total for a in arms]
     ax = split(
-        arms, observed, low, high, expected=expected,
-        title=f"{res.n:,} requests ({res.mode}) by {by}", ax=ax,
+        arms,
+        observed,
+        low,
+        high,
+        expected=expected,
+        title=f"{res.n:,} requests ({res.mode}) by {by}",
+        ax=ax,
     )
     ax.set_xlabel(by)
     return ax
@@ -158,15 +182,21 @@ def fallthrough(res: Any, *, ax: Any = None) -> Any:
 
     pr = res.per_request
     if pr is None:
-        raise InvalidArgument("fallthrough() needs the per-request arrays: simulate(..., keep=True)")
+        raise InvalidArgument(
+            "fallthrough() needs the per-request arrays: simulate(..., keep=True)"
+        )
     np = require("numpy", "plot")
     ax = _axes(ax, (7.0, 0.9 + 0.6 * len(res.classes)))
     rules = pr.rule
     hosts = pr.host
-    labels = [
-        "no rule" if int(r) < 0 else f"{str(h).split('.')[0]} rule {int(r)}"
-        for r, h in zip(rules, hosts, strict=True)
-    ] if len(rules) <= 200_000 else None
+    labels = (
+        [
+            "no rule" if int(r) < 0 else f"{str(h).split('.')[0]} rule {int(r)}"
+            for r, h in zip(rules, hosts, strict=True)
+        ]
+        if len(rules) <= 200_000
+        else None
+    )
     if labels is None:
         labels = [("no rule" if int(r) < 0 else f"rule {int(r)}") for r in rules]
     names = sorted(set(labels), key=lambda s: (s == "no rule", s))
@@ -184,8 +214,13 @@ def fallthrough(res: Any, *, ax: Any = None) -> Any:
         for i in y:
             if shares[i, j] >= 0.08:
                 ax.text(
-                    left[i] + shares[i, j] / 2, i, f"{shares[i, j]:.0%}", ha="center",
-                    va="center", color="white", fontsize="small",
+                    left[i] + shares[i, j] / 2,
+                    i,
+                    f"{shares[i, j]:.0%}",
+                    ha="center",
+                    va="center",
+                    color="white",
+                    fontsize="small",
                 )
         left += shares[:, j]
     ax.set_yticks(y, list(res.classes))
@@ -247,13 +282,24 @@ def steps(
     for (dest, values), color in zip(shares.items(), colors, strict=True):
         ax.bar(x, list(values), bottom=bottom, color=color, label=str(dest), edgecolor="white")
         bottom = [b + v for b, v in zip(bottom, values, strict=True)]
+    marked = False
     for i, bad in enumerate(unverifiable or ()):
         if bad:
-            ax.bar([i], [1.0], fill=False, hatch="//", edgecolor=_TARGET, lw=0)
-            ax.text(i, 1.02, "not verifiable\nin time", ha="center", va="bottom",
-                    color=_TARGET, fontsize="x-small")
+            label = "too few requests to verify the split" if not marked else None
+            ax.bar([i], [1.0], fill=False, hatch="//", edgecolor=_TARGET, lw=0, label=label)
+            marked = True
+            ax.text(
+                i,
+                1.02,
+                "not verifiable\nin time",
+                ha="center",
+                va="bottom",
+                color=_TARGET,
+                fontsize="x-small",
+            )
     ax.set_xticks(x, [str(n) for n in names])
     ax.set_ylim(0, 1.15)
+    ax.set_yticks([0, 0.25, 0.5, 0.75, 1.0])
     ax.yaxis.set_major_formatter(_percent())
     ax.set_xlabel("rollout step")
     ax.set_ylabel("share of requests")

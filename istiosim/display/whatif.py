@@ -1,17 +1,15 @@
 """Interactive what-if on one VirtualService: its weights and its header rules.
 
-:class:`WhatIf` rebuilds the simulator with the VirtualService edited (weights replaced, header
-rules switched off) and evaluates a traffic model through the exact evaluator
-(``simulate(mode="exact")``): :meth:`WhatIf.evaluate` is the plain callback, tested without a
-browser; :meth:`WhatIf.widget` wraps it in ipywidgets sliders and toggles (the ``widgets``
-extra). ``Simulator.with_weights``/``apply`` (the change-review issue) were not on main when
-this was written, so the edited simulator is built here by recompiling the loaded configuration
-with the edited VirtualService.
+:class:`WhatIf` edits the simulator through the package's one what-if implementation,
+``Simulator.with_weights`` (a rule's weights replaced) and ``Simulator.apply`` (the
+VirtualService with some rules switched off, applied as ``kubectl apply`` would), and evaluates
+a traffic model through the exact evaluator (``simulate(mode="exact")``):
+:meth:`WhatIf.evaluate` is the plain callback, tested without a browser; :meth:`WhatIf.widget`
+wraps it in ipywidgets sliders and toggles (the ``widgets`` extra).
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
@@ -43,8 +41,8 @@ class WhatIf:
         self._spec = self._vs.model_dump(by_alias=True, exclude_none=True)
 
     def _http(self) -> list[dict[str, Any]]:
-        http: list[dict[str, Any]] = self._spec["spec"].get("http") or []
-        return http
+        """The http rules as YAML would say them (a null rule: an empty mapping)."""
+        return [r or {} for r in self._spec["spec"].get("http") or []]
 
     @property
     def weights(self) -> dict[int, list[int]]:
@@ -57,10 +55,7 @@ class WhatIf:
         return out
 
     def destinations(self, rule: int) -> list[str]:
-        return [
-            d["destination"]["host"] + (f" {d['destination']['subset']}" if d["destination"].get("subset") else "")
-            for d in self._http()[rule].get("route") or []
-        ]
+        return [_key(d).replace("/", " ", 1) for d in self._http()[rule].get("route") or []]
 
     @property
     def header_rules(self) -> dict[int, str]:
@@ -81,27 +76,43 @@ class WhatIf:
         self, weights: Mapping[int, Sequence[int]] | None = None, disabled: Collection[int] = ()
     ) -> Any:
         """A Simulator with this VirtualService's ``weights`` replaced (rule → one weight per
-        destination) and the ``disabled`` rules removed."""
-        from ..compiler import compile_plan
-        from ..simulator import Simulator
-
-        spec = self._vs.model_dump(by_alias=True, exclude_none=True)
-        http = spec["spec"].get("http") or []
+        destination, through ``Simulator.with_weights``) and the ``disabled`` rules removed
+        (the edited VirtualService put in place by ``Simulator.apply``)."""
+        http = self._http()
+        sim = self.sim
+        configured = self.weights
         for rule, ws in (weights or {}).items():
+            if [int(w) for w in ws] == configured.get(rule):
+                continue  # as configured (a slider left alone): nothing to recompile
+            if not 0 <= rule < len(http):
+                raise InvalidArgument(f"{self.name} has no http rule {rule}")
             route = http[rule].get("route") or []
             if len(ws) != len(route):
                 raise InvalidArgument(
                     f"rule {rule} has {len(route)} destination(s), got {len(ws)} weight(s)"
                 )
-            for d, w in zip(route, ws, strict=True):
-                d["weight"] = int(w)
-        spec["spec"]["http"] = [r for i, r in enumerate(http) if i not in set(disabled)]
-        edited = type(self._vs).model_validate(spec)
-        config = self.sim.config
-        vss = list(config.virtual_services)
-        vss[self._index] = edited
-        new = dataclasses.replace(config, virtual_services=vss)
-        return Simulator(compile_plan(new, self.sim.mesh), config=new, rng=self.sim.seed)
+            keys = [_key(d) for d in route]
+            hosts = [k.split("/")[0] for k in keys]
+            if len(set(keys)) != len(keys) or any(
+                "/" not in k and hosts.count(k) > 1 for k in keys
+            ):
+                raise InvalidArgument(
+                    f"rule {rule} of {self.name} routes twice to one destination "
+                    f"({', '.join(keys)}): its weights cannot be set one by one"
+                )
+            sim = sim.with_weights(self.name, rule, dict(zip(keys, map(int, ws), strict=True)))
+        off = set(disabled)
+        if off:
+            ns, _, name = self.name.partition("/")
+            vs = next(
+                v
+                for v in sim.config.virtual_services
+                if v.metadata.name == name and (v.metadata.namespace or "default") == ns
+            )
+            kept = [r for i, r in enumerate(vs.spec.http) if i not in off]
+            edited = vs.model_copy(update={"spec": vs.spec.model_copy(update={"http": kept})})
+            sim = sim.apply(edited, namespace=ns)
+        return sim
 
     def evaluate(
         self, weights: Mapping[int, Sequence[int]] | None = None, disabled: Collection[int] = ()
@@ -111,12 +122,18 @@ class WhatIf:
         for ws in (weights or {}).values():
             if sum(ws) <= 0:
                 return Table("every weight is 0: Istio refuses this route", (), [])
-        before = self.sim.simulate(self.traffic, self.n, mode="exact").shares(("host", "subset", "outcome"))
+        before = self.sim.simulate(self.traffic, self.n, mode="exact").shares(
+            ("host", "subset", "outcome")
+        )
         try:
             after_sim = self.simulator(weights, disabled)
         except ConfigError as e:  # shown, not raised: a slider may reach a refused config
-            return Table("Istio would refuse this VirtualService", (), [], tuple(str(e).splitlines()))
-        after = after_sim.simulate(self.traffic, self.n, mode="exact").shares(("host", "subset", "outcome"))
+            return Table(
+                "Istio would refuse this VirtualService", (), [], tuple(str(e).splitlines())
+            )
+        after = after_sim.simulate(self.traffic, self.n, mode="exact").shares(
+            ("host", "subset", "outcome")
+        )
         keys = sorted(set(before) | set(after), key=lambda k: tuple(str(x) for x in k))
         rows = [
             (h, s, o, before.get(k, 0.0), after.get(k, 0.0), after.get(k, 0.0) - before.get(k, 0.0))
@@ -145,8 +162,16 @@ class WhatIf:
         ax = _axes(ax)
         labels = [f"{str(r[0]).split('.')[0]} {r[1] or ''}".strip() for r in table.rows]
         x = list(range(len(labels)))
-        ax.bar([i - 0.2 for i in x], [r[3] for r in table.rows], 0.4, label="configured", color="#999999")
-        ax.bar([i + 0.2 for i in x], [r[4] for r in table.rows], 0.4, label="what-if", color="#1f77b4")
+        ax.bar(
+            [i - 0.2 for i in x],
+            [r[3] for r in table.rows],
+            0.4,
+            label="configured",
+            color="#999999",
+        )
+        ax.bar(
+            [i + 0.2 for i in x], [r[4] for r in table.rows], 0.4, label="what-if", color="#1f77b4"
+        )
         ax.set_xticks(x, labels)
         ax.yaxis.set_major_formatter(_percent())
         ax.set_ylim(0, 1)
@@ -190,6 +215,13 @@ class WhatIf:
             c.observe(refresh, names="value")
         refresh()
         return w.VBox([*controls, out])
+
+
+def _key(d: Mapping[str, Any]) -> str:
+    """How ``Simulator.with_weights`` names a destination: ``host/subset`` or ``host``."""
+    dest = d.get("destination") or {}
+    host = str(dest.get("host", ""))
+    return f"{host}/{dest['subset']}" if dest.get("subset") else host
 
 
 __all__ = ["WhatIf"]
