@@ -21,7 +21,7 @@ def test_the_notebooks_are_there() -> None:
         "01-bookinfo-rollout",
         "02-verify-a-split",
         "03-explore-rules",
-        "04-review-a-change",
+        "04-review-a-rollout",
     ]
 
 
