@@ -262,10 +262,18 @@ def _single_class_leaves(
     batch (one row per class) instead of one small batch per class: with 10^5-10^6 classes the
     per-call overhead, not the routing, was the cost. The same integration of draws as
     ``engine.analytic.leaf_distribution``, per row."""
+    return row_leaf_probabilities(router, t.generator().rows(classes), classes)
+
+
+def row_leaf_probabilities(
+    router: Router, batch: RequestBatch, ids: npt.NDArray[np.intp]
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], npt.NDArray[np.float64]]:
+    """(ids[row], leaf, probability) triples: each row's own exact leaf distribution, all rows
+    routed as one batch (the draws integrated out as in ``leaf_distribution``)."""
     from .engine.program import hash_key_column
     from .plan import fire_probability
 
-    batch = t.generator().rows(classes)
+    classes = ids
     out_r: list[npt.NDArray[np.intp]] = []
     out_l: list[npt.NDArray[np.intp]] = []
     out_p: list[npt.NDArray[np.float64]] = []
