@@ -38,10 +38,11 @@ from .traffic import Traffic, as_traffic
 
 #: traffic models with at most this many distinct requests get exact population shares
 EXACT_ROWS = 1 << 16
-#: limits of one call: users, requests per user, and their product (routed requests)
+#: limits of one call: users, requests per user, and their product (routed requests, each
+#: holding a few 8-byte per-request arrays while it is counted)
 MAX_USERS = 10**6
 MAX_REQUESTS_PER_USER = 10**4
-MAX_ROUTED = 10**8
+MAX_ROUTED = 10**7
 #: "saw every subset" is given for up to this many subsets (2^k inclusion-exclusion terms)
 MAX_SET = 8
 
@@ -61,8 +62,8 @@ class SessionShare:
 class SessionResult:
     """Sessions of ``requests_per_user`` requests by ``users`` users (``Simulator.sessions``).
 
-    Per user (arrays of length ``users``): ``labels`` (the user's varying request values, e.g.
-    ``end-user=user-042``), ``classes`` (traffic class index), ``n_subsets`` and ``n_pods``
+    Per user (arrays of length ``users``, text made on demand): ``labels`` (the user's varying
+    request values, e.g. ``end-user=user-042``), ``classes`` (traffic class index), ``n_subsets`` and ``n_pods``
     (distinct subsets and pods its requests reached), ``subset_counts`` (requests per subset of
     ``subsets``, the last column those with no destination) and ``seen`` (the same as text).
     ``summary``: the shares of users who stayed on one pod, on one subset, and who saw every
@@ -74,7 +75,7 @@ class SessionResult:
     requests_per_user: int
     seed: int | None
     class_names: tuple[str, ...]
-    labels: tuple[str, ...]
+    label_columns: tuple[tuple[str, Any, Any], ...]
     classes: npt.NDArray[np.intp]
     n_subsets: npt.NDArray[np.int64]
     n_pods: npt.NDArray[np.int64]
@@ -83,6 +84,19 @@ class SessionResult:
     summary: tuple[SessionShare, ...]
     rows: tuple[tuple[str, str | None, str | None, str, int], ...]
     counts: tuple[int, ...]
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """Per user, its varying request values (``end-user=user-042``), else its class."""
+        out = []
+        for i, c in enumerate(self.classes.tolist()):
+            parts = [
+                f"{name}={values[int(codes[i])]}"
+                for name, values, codes in self.label_columns
+                if values[int(codes[i])] is not None
+            ]
+            out.append(", ".join(parts) or self.class_names[c])
+        return tuple(out)
 
     @property
     def seen(self) -> tuple[str, ...]:
@@ -335,7 +349,7 @@ def sessions(
         requests_per_user=k,
         seed=seed,
         class_names=t.names,
-        labels=_labels(t, batch, cls),
+        label_columns=_label_columns(t, batch),
         classes=cls,
         n_subsets=n_subsets,
         n_pods=n_pods,
@@ -396,23 +410,13 @@ def _by_key(
     return out
 
 
-def _labels(t: Traffic, batch: RequestBatch, cls: npt.NDArray[np.intp]) -> tuple[str, ...]:
-    """Each user's varying request values (``end-user=user-042``), else its class name."""
-    varying = sorted({k for c in t.classes for k in c.columns})
+def _label_columns(t: Traffic, batch: RequestBatch) -> tuple[tuple[str, Any, Any], ...]:
+    """The columns a user's label is made of: (name, value table, codes) per varying column."""
     out = []
-    for i in range(len(batch)):
-        parts = []
-        for name in varying:
-            if name.startswith("header:"):
-                col = batch.headers.get(name[7:])
-            else:
-                col = getattr(batch, name)
-            if col is None:
-                continue
-            v = col.values[int(col.codes[i])]
-            if v is not None:
-                parts.append(f"{name.removeprefix('header:')}={v}")
-        out.append(", ".join(parts) or t.names[int(cls[i])])
+    for name in sorted({k for c in t.classes for k in c.columns}):
+        col = batch.headers.get(name[7:]) if name.startswith("header:") else getattr(batch, name)
+        if col is not None:
+            out.append((name.removeprefix("header:"), col.values, np.asarray(col.codes)))
     return tuple(out)
 
 
