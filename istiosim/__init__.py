@@ -37,6 +37,7 @@ _NAMES: dict[str, str] = {
     "RolloutPlan": "istiosim.analysis.rollout",
     "RoutePlan": "istiosim.plan",
     "Service": "istiosim.mesh",
+    "SessionResult": "istiosim.sessions",
     "Severity": "istiosim.errors",
     "SimulationResult": "istiosim.results",
     "Simulator": "istiosim.simulator",
@@ -77,6 +78,7 @@ __all__ = [
     "RolloutPlan",
     "RoutePlan",
     "Service",
+    "SessionResult",
     "Severity",
     "SimulationResult",
     "Simulator",
@@ -155,6 +157,7 @@ if TYPE_CHECKING:
     from .results import PerRequest as PerRequest
     from .results import SimulationResult as SimulationResult
     from .results import TraceStep as TraceStep
+    from .sessions import SessionResult as SessionResult
     from .simulator import Simulator as Simulator
     from .simulator import load as load
     from .traffic import Traffic as Traffic

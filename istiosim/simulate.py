@@ -60,8 +60,9 @@ METHODS = ("auto", "counts", "vector")
 #: the largest n streamed request by request (``method="vector"`` or ``keep=True``): about
 #: three hours at 100 M requests/s; beyond, ``method="counts"`` answers in O(classes)
 MAX_STREAMED = 10**12
-#: the largest n the default (``method="auto"``) streams when a class cannot be enumerated
-#: (tens of seconds); beyond, it refuses up front instead of starting work for hours
+#: the largest n the default (``method="auto"``) streams when a class's probabilities cannot
+#: be computed (tens of seconds); beyond, it refuses up front instead of starting work for
+#: hours. A consistent hash on a varying header is computed (``factored_leaf_distribution``)
 MAX_AUTO_STREAMED = 10**9
 #: the largest [request class, route outcome] table (8 bytes a cell)
 MAX_CELLS = 1 << 27
@@ -175,7 +176,7 @@ def simulate(
                 raise InvalidArgument(
                     f"{why}, so all n = {n:,} requests would be routed one by one (hours); "
                     f"method='auto' does that only up to n = {MAX_AUTO_STREAMED:.0e}. Give the "
-                    "header fewer distinct values, use a smaller n, or pass method='vector' to "
+                    "class fewer distinct values, use a smaller n, or pass method='vector' to "
                     f"stream anyway (up to n = {MAX_STREAMED:.0e})"
                 ) from None
     if probs is None:
@@ -211,8 +212,10 @@ def class_leaf_probabilities(router: Router, t: Traffic) -> npt.NDArray[np.float
 
     A class is enumerated (each distinct request routed once, weighted by its probability)
     when it has at most ``ENUMERATE`` distinct requests; otherwise its columns are convolved
-    (``factored_leaf_distribution``), which needs no enumeration. ``InvalidArgument`` when
-    neither applies (more than ``MAX_SUPPORT`` requests and a pod hashed on a varying column).
+    (``factored_leaf_distribution``), which needs no enumeration, also when pods are picked
+    by hashing a varying column (O(its values): millions of users hashed on a header).
+    ``InvalidArgument`` when neither applies (more than ``MAX_SUPPORT`` requests in a class
+    that spans several route tables, which no ``Traffic`` constructor makes).
     """
     singles = [c for c, cl in enumerate(t.classes) if cl.support_size == 1]
     out = np.zeros((len(t.classes), 0))
@@ -234,8 +237,8 @@ def class_leaf_probabilities(router: Router, t: Traffic) -> npt.NDArray[np.float
         if got is None:
             if cl.support_size > MAX_SUPPORT:
                 raise InvalidArgument(
-                    f"class {cl.name!r} has {cl.support_size:,} distinct requests and picks pods "
-                    f"by hashing a varying header: too many to enumerate (limit "
+                    f"class {cl.name!r} has {cl.support_size:,} distinct requests that cannot "
+                    f"be factored column by column: too many to enumerate (limit "
                     f"{MAX_SUPPORT:,}); use mode='sample' with method='vector'"
                 )
             batch, p = t.support(c)
@@ -259,10 +262,18 @@ def _single_class_leaves(
     batch (one row per class) instead of one small batch per class: with 10^5-10^6 classes the
     per-call overhead, not the routing, was the cost. The same integration of draws as
     ``engine.analytic.leaf_distribution``, per row."""
+    return row_leaf_probabilities(router, t.generator().rows(classes), classes)
+
+
+def row_leaf_probabilities(
+    router: Router, batch: RequestBatch, ids: npt.NDArray[np.intp]
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], npt.NDArray[np.float64]]:
+    """(ids[row], leaf, probability) triples: each row's own exact leaf distribution, all rows
+    routed as one batch (the draws integrated out as in ``leaf_distribution``)."""
     from .engine.program import hash_key_column
     from .plan import fire_probability
 
-    batch = t.generator().rows(classes)
+    classes = ids
     out_r: list[npt.NDArray[np.intp]] = []
     out_l: list[npt.NDArray[np.intp]] = []
     out_p: list[npt.NDArray[np.float64]] = []

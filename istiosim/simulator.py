@@ -29,6 +29,7 @@ from .results import Decision, SimulationResult
 
 if TYPE_CHECKING:
     from .engine.vector import Router
+    from .sessions import SessionResult
 
 
 class Simulator:
@@ -146,6 +147,31 @@ class Simulator:
             router=self.router,
         )
         return res
+
+    def sessions(
+        self,
+        traffic: Any,
+        *,
+        users: int = 1000,
+        requests_per_user: int = 10,
+        rng: RngLike = None,
+    ) -> SessionResult:
+        """``users`` users each send ``requests_per_user`` times their one request (drawn from
+        a ``Request`` or ``Traffic`` model); per user, the distinct subsets and pods reached.
+
+        Shows what ``consistentHash`` keeps sticky: the pod within a subset, not the subset
+        (Envoy picks the weighted destination per request, then hashes inside it). The
+        summary gives sampled shares and exact probabilities (``istiosim.sessions``).
+        """
+        from .sessions import sessions
+
+        return sessions(
+            self.router,
+            traffic,
+            users=users,
+            requests_per_user=requests_per_user,
+            rng=self._rng if rng is None else rng,
+        )
 
     # -- what-if: a new Simulator, this one unchanged --------------------------------------------
 

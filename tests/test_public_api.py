@@ -63,6 +63,7 @@ LAYER = {
     "traffic": 4,
     "simulator": 5,
     "simulate": 5,
+    "sessions": 5,
     "stats": 5,
     "stats.inputs": 5,
     "stats.binomial": 5,
@@ -137,6 +138,8 @@ SAME_STAGE = {
     ("engine.vector", "engine.scalar"),
     ("batch", "request"),
     ("simulator", "simulate"),
+    ("simulator", "sessions"),
+    ("sessions", "simulate"),
     ("analysis.reachability", "engine.scalar"),  # a witness is checked by routing it
 }
 #: the one upward import DESIGN allows: a result's _repr_html_ lazily importing display
@@ -145,6 +148,7 @@ UPWARD_OK = {("results", "display"), ("compiler", "loader"), ("results", "engine
 UPWARD_OK |= {("analysis.reachability", "display")}  # Reachability's text and _repr_html_
 UPWARD_OK |= {("analysis.reachability", "display.changes")}  # its Table, to_pandas
 UPWARD_OK |= {("analysis.diff", "display.changes")}  # Diff's text and _repr_html_
+UPWARD_OK |= {("sessions", "display"), ("sessions", "display.table")}  # SessionResult display
 #: every result's display methods (_repr_html_, to_pandas, plot) import display lazily
 UPWARD_OK |= {
     (m, f"display{sub}")

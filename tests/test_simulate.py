@@ -286,12 +286,26 @@ def test_large_classes_are_factored_not_enumerated(header):
     assert counts.method == "counts"
 
 
-def test_hashing_a_huge_column_needs_sampling():
+def test_hashing_a_huge_column_is_factored_too():
+    """13 million distinct requests whose pod is picked by hashing header ``a`` (2,048
+    values): exact mode hashes each value once and weights its pod (no enumeration). Each
+    pod's share is the share of the values hashing to it (``stable_hash`` % 2), by subset."""
+    from istiosim.plan import stable_hash
+
     sim = load_demo("header-jason-v3.yaml", HASHED)
-    with pytest.raises(InvalidArgument, match="hashing a varying header"):
-        sim.simulate(BIG, 10, mode="exact")
-    res = sim.simulate(BIG, 1000, rng=1)  # sampled request by request instead
-    assert res.method == "vector" and sum(res.counts().values()) == 1000
+    res = sim.simulate(BIG, 10, mode="exact")
+    assert res.shares("subset") == pytest.approx({"v3": 0.01, "v2": 0.99}, abs=1e-12)
+    odd = sum(stable_hash(str(i)) % 2 for i in range(2048)) / 2048
+    from istiosim.simulate import class_leaf_probabilities
+
+    leaves = class_leaf_probabilities(sim.router, BIG)[0]  # one leaf per pod
+    got = leaves[leaves > 0]
+    assert 0.3 < odd < 0.7
+    want = sorted([0.99 * (1 - odd), 0.99 * odd, 0.01 * (1 - odd), 0.01 * odd])
+    assert sorted(got.tolist()) == pytest.approx(want, abs=1e-12)
+    assert len(res.cells) == 2  # rows are by workload: each subset's two pods merge
+    counts = sim.simulate(BIG, 1000, rng=1)  # sampled by multinomial from those shares
+    assert counts.method == "counts" and sum(counts.counts().values()) == 1000
 
 
 @pytest.mark.parametrize("which", ["thirds", "header"])

@@ -34,6 +34,8 @@ from .common import (
 )
 
 if TYPE_CHECKING:
+    from ..request import Request
+    from ..simulator import Simulator
     from ..traffic import Traffic
     from .common import Subparsers
 
@@ -110,6 +112,14 @@ def register(sub: Subparsers, name: str) -> None:
         help="a traffic model file (request classes with weights), instead of --host",
     )
     p.add_argument(
+        "--sessions",
+        type=int,
+        default=None,
+        metavar="K",
+        help="user sessions instead: N/K users each send their one request K times; per user"
+        " the subsets and pods reached (what consistentHash keeps sticky), sampled and exact",
+    )
+    p.add_argument(
         "--config-namespace",
         default="default",
         metavar="NS",
@@ -138,6 +148,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
     traffic = read_traffic(args.traffic) if args.traffic else build_request(args)
     sim = load_simulator(args, report=False)
+    if args.sessions is not None:
+        return _sessions(sim, traffic, args)
     keep_freed_memory()  # this process is ours: reuse freed chunk buffers (simulate.py)
     res = sim.simulate(
         traffic,
@@ -161,4 +173,35 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             for name, part in res.by_class().items():
                 print(f"\nclass {name}:")
                 print(part)
+    return 0
+
+
+def _sessions(sim: Simulator, traffic: Traffic | Request, args: argparse.Namespace) -> int:
+    """``--sessions K``: ``Simulator.sessions`` with N/K users of K requests each."""
+    import json
+
+    from ..errors import InvalidArgument
+
+    k = args.sessions
+    if k < 1:
+        raise InvalidArgument(f"--sessions must be a positive number of requests, got {k}")
+    if args.mode != "sample" or args.sampler != "auto":
+        raise InvalidArgument(
+            "--sessions samples users (its exact shares come with it): drop --mode and --sampler"
+        )
+    if isinstance(args.n, float):
+        if not args.n.is_integer():
+            raise InvalidArgument(f"-n must be a whole number, got {args.n}")
+        args.n = int(args.n)
+    users = args.n // k
+    if users < 1:
+        raise InvalidArgument(f"-n {args.n} is fewer than one session of --sessions {k} requests")
+    res = sim.sessions(traffic, users=users, requests_per_user=k, rng=args.seed)
+    report_problems(sim, args.filename)
+    if args.format == "json":
+        print(json.dumps(res.to_dict(), indent=2))
+    else:
+        print(res)
+        print()
+        print(res.per_user())
     return 0

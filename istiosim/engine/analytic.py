@@ -7,7 +7,7 @@ pod uniformly or by its hash key.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import numpy as np
 import numpy.typing as npt
@@ -54,7 +54,12 @@ def factored_leaf_distribution(
     ``batch`` holds each varying column's support (``Traffic.marginals``), ``probs`` their
     probabilities. The match is the engine's per-column rule-bitmask tables; the distribution
     of their AND is a convolution over columns (a few distinct masks each), never the product
-    of supports. None when a pod is picked by hashing a varying column (enumerate instead).
+    of supports. A pod picked by hashing a varying column c (a consistent hash on a header of
+    millions of users) is a mixture over c's values: P(entry, value v) = p(v) × P(entry | the
+    rule mask of v), so the values of c are grouped by their mask (one group when no rule
+    reads c), each group's entry distribution is the convolution of the other columns with
+    that mask, and within a group each value's key is hashed once (the engines' hash) and its
+    pod taken: O(values of c), not O(support). None when the class spans several route tables.
     """
     groups = router.groups(batch)
     if len(groups) != 1 or groups[0][2] is not None:
@@ -64,24 +69,49 @@ def factored_leaf_distribution(
     acc = np.zeros(len(prog.leaves))
     table = prog.table
 
-    def varies(t: Target) -> bool:
-        if t.lb.hash_on is None or n_pods(t) <= 1:
-            return False
-        return not hash_key_column(batch, t.lb, prog.matching.shared).is_constant
+    def hashed_column(t: Target) -> str | None:
+        """The varying column ``t`` picks its pod by hashing (None: none)."""
+        src = t.lb.hash_source()
+        if src is None or n_pods(t) <= 1:
+            return None
+        base = _base_column(src[0])
+        return base if base in probs else None
+
+    def rows_of(c: str, idx: npt.NDArray[np.intp] | None = None) -> RequestBatch:
+        """A batch whose row i holds value ``idx[i]`` (default i) of column ``c``."""
+        return batch.take(np.arange(len(probs[c]), dtype=np.intp) if idx is None else idx)
 
     if table.passthrough:
         acc[0] = 1.0
     elif table.default is not None:
-        if varies(table.default):
-            return None
-        _target_dist(prog, table.default, prog.default_base, one, np.ones(1), acc)
+        c = hashed_column(table.default)
+        if c is None:
+            _target_dist(prog, table.default, prog.default_base, one, np.ones(1), acc)
+        else:
+            _target_dist(prog, table.default, prog.default_base, rows_of(c), probs[c], acc)
     else:
         plan = prog.matching.compile(batch, len(batch))
+        # per hashed column: [(its values in the group, P(entry | group))]
+        by_column: dict[str, list[tuple[npt.NDArray[np.intp], npt.NDArray[np.float64]]]] = {}
+        hashed = {
+            c
+            for re_ in prog.entries[: prog.nr]
+            if isinstance(re_.entry.action, Forward)
+            for c in map(hashed_column, re_.targets)
+            if c is not None
+        }
         entry_p = np.zeros(prog.nr + 1)
         if plan[0] == "const":
             entry_p[plan[1]] = 1.0
         elif plan[0] == "single":
-            np.add.at(entry_p, plan[1], probs[_base_column(plan[2]) or ""])
+            base_of_single = _base_column(plan[2]) or ""
+            np.add.at(entry_p, plan[1], probs[base_of_single])
+            if base_of_single in hashed:
+                etab = np.asarray(plan[1])
+                by_column[base_of_single] = [
+                    (np.flatnonzero(etab == k), np.eye(prog.nr + 1)[int(k)])
+                    for k in np.unique(etab)
+                ]
         else:
             fallback, blocks = plan[1], plan[2]
             alive = [int(k) for bm, _ in blocks for k in bm if k >= 0]
@@ -93,28 +123,80 @@ def factored_leaf_distribution(
                     masks = per_base.setdefault(base, [-1] * len(probs[base]))
                     for v, m in enumerate(tab.tolist()):
                         masks[v] &= ~(((1 << width) - 1) << (32 * b)) | (int(m) << (32 * b))
-            dist: dict[int, float] = {-1: 1.0}
-            for base, masks in per_base.items():
-                col: dict[int, float] = {}
-                for m, p in zip(masks, probs[base].tolist(), strict=True):
-                    col[m] = col.get(m, 0.0) + p
-                new: dict[int, float] = {}
-                for m1, p1 in dist.items():
-                    for m2, p2 in col.items():
-                        new[m1 & m2] = new.get(m1 & m2, 0.0) + p1 * p2
-                dist = new
             slots = [
                 (32 * b + j) for b, (bm, _) in enumerate(blocks) for j in range(32) if bm[j] >= 0
             ]
-            for m, p in dist.items():
-                k = next((alive[i] for i, bit in enumerate(slots) if m >> bit & 1), fallback)
-                entry_p[k] += p
+
+            def convolve(columns: list[str]) -> dict[int, float]:
+                dist: dict[int, float] = {-1: 1.0}
+                for base in columns:
+                    col: dict[int, float] = {}
+                    for m, p in zip(per_base[base], probs[base].tolist(), strict=True):
+                        col[m] = col.get(m, 0.0) + p
+                    new: dict[int, float] = {}
+                    for m1, p1 in dist.items():
+                        for m2, p2 in col.items():
+                            new[m1 & m2] = new.get(m1 & m2, 0.0) + p1 * p2
+                    dist = new
+                return dist
+
+            def entries(
+                dist: Mapping[int, float], out: npt.NDArray[np.float64], within: int = -1
+            ) -> None:
+                """Add P(entry) given the masks' distribution (each ANDed with ``within``)."""
+                for m, p in dist.items():
+                    m &= within
+                    k = next((alive[i] for i, bit in enumerate(slots) if m >> bit & 1), fallback)
+                    out[k] += p
+
+            entries(convolve(list(per_base)), entry_p)
+            for c in hashed & set(per_base):
+                others = convolve([b for b in per_base if b != c])
+                group_of: dict[int, int] = {}
+                code = np.fromiter(
+                    (group_of.setdefault(m, len(group_of)) for m in per_base[c]),
+                    np.intp,
+                    len(per_base[c]),
+                )
+                order = np.argsort(code, kind="stable")
+                cuts = np.searchsorted(code[order], np.arange(1, len(group_of)))
+                groups_c = []
+                for m_c, idx in zip(group_of, np.split(order, cuts), strict=True):
+                    cond = np.zeros(prog.nr + 1)
+                    entries(others, cond, m_c)
+                    groups_c.append((idx, cond))
+                by_column[c] = groups_c
+        for c in hashed - set(by_column):  # no rule reads c: one group, the class's entries
+            by_column[c] = [(np.arange(len(probs[c]), dtype=np.intp), entry_p)]
+        # targets not hashed on a varying column (and faults, redirects...): by entry
         for k in np.flatnonzero(entry_p):
-            k = int(k)
-            act = prog.entries[k].entry.action if k < prog.nr else None
-            if isinstance(act, Forward) and any(varies(t) for t in prog.entries[k].targets):
-                return None
-            prog_entry_dist(prog, k, one, np.asarray([entry_p[k]]), acc)
+            prog_entry_dist(
+                prog,
+                int(k),
+                one,
+                np.asarray([entry_p[k]]),
+                acc,
+                keep=lambda t: hashed_column(t) is None,
+            )
+        # targets hashed on column c: per value of c, by its group's entry distribution
+        for c, groups_c in by_column.items():
+            for idx, cond in groups_c:
+                sub = rows_of(c, idx)
+                for e in np.flatnonzero(cond).tolist():
+                    act = prog.entries[e].entry.action if e < prog.nr else None
+                    if not isinstance(act, Forward) or all(
+                        hashed_column(t) != c for t in prog.entries[e].targets
+                    ):
+                        continue
+                    prog_entry_dist(
+                        prog,
+                        e,
+                        sub,
+                        probs[c][idx] * cond[e],
+                        acc,
+                        keep=lambda t, c=c: hashed_column(t) == c,  # type: ignore[misc]
+                        rest=False,
+                    )
     ids = np.flatnonzero(acc)
     return (ids + off).astype(np.intp), acc[ids]
 
@@ -142,19 +224,24 @@ def prog_entry_dist(
     sub: RequestBatch,
     p: npt.NDArray[np.float64],
     acc: npt.NDArray[np.float64],
+    keep: Callable[[Target], bool] | None = None,
+    rest: bool = True,
 ) -> None:
     """Add the leaves of entry ``k`` for rows ``sub`` of probabilities ``p``: faults by
     ``pm / 10^6``, the pick by ``weight / total`` (or the row's random value), pods uniform or
-    by hash key."""
+    by hash key. ``keep``: only the targets it accepts; ``rest``: also the leaves that are not
+    a target's (fault aborts, redirects, direct responses, no route)."""
     act = prog.entries[k].entry.action if k < prog.nr else None
     if not isinstance(act, Forward):
-        acc[prog.first[k]] += p.sum()
+        if rest:
+            acc[prog.first[k]] += p.sum()
         return
     re_ = prog.entries[k]
     pfi = 0.0
     if act.fault is not None and act.fault.abort_status is not None:
         pfi = fire_probability(act.fault.abort_per_million)
-        acc[prog.fi_leaf[k]] += p.sum() * pfi
+        if rest:
+            acc[prog.fi_leaf[k]] += p.sum() * pfi
     wt = act.weights
     n = len(p)
     has = (
@@ -166,6 +253,8 @@ def prog_entry_dist(
     if has.any():
         fixed[has] = wt.pick(sub.random_value[has].astype(np.uint64))  # type: ignore[index]
     for j, (t, pj) in enumerate(zip(re_.targets, wt.probabilities(), strict=True)):
+        if keep is not None and not keep(t):
+            continue
         share = np.where(fixed < 0, float(pj), (fixed == j).astype(float))
         mass = p * share * (1.0 - pfi)
         if not mass.any():
