@@ -128,6 +128,7 @@ LAYER = {
     "cli.verify": 8,
     "cli.rollout": 8,
     "cli.diff": 8,
+    "cli.journey": 8,
     "__init__": 9,
     "__main__": 9,
 }

@@ -110,7 +110,8 @@ def journeys(
     runner = _runner(sim, app)
     req = _entry(runner.app, entry)
     seed = _seed(rng)
-    if mode == "exact" or (method != "views" and finite_latencies(runner.app)):
+    counts_ok = finite_latencies(runner.app) and _support_size(req) <= MAX_EXACT_REQUESTS
+    if mode == "exact" or (method == "counts" or (method == "auto" and counts_ok)):
         rows = _exact_rows(runner, req)
         if mode == "exact":
             return JourneyResult(n, "exact", tuple(aggregate(rows)), entry=req, seed=_int(rng))
@@ -122,6 +123,17 @@ def journeys(
 
 def _int(rng: RngLike) -> int | None:
     return rng if isinstance(rng, int) and not isinstance(rng, bool) else None
+
+
+def _support_size(req: Request | Traffic) -> int:
+    if isinstance(req, Request):
+        return 1
+    total = 0
+    for c in range(len(req.shares)):
+        total += len(req.support(c)[0])
+        if total > MAX_EXACT_REQUESTS:
+            break
+    return total
 
 
 def _requests(req: Request | Traffic) -> list[tuple[Request, float]]:

@@ -113,8 +113,6 @@ class JourneyResult:
             c = self.classes[0]
             lines.append(f"sees: {c.sees}; status {c.status}; {self.tree.duration_ms:g} ms")
             return "\n".join(lines)
-        what = "exact distribution" if self.mode == "exact" else f"{self.n} page views"
-        lines.append(f"{what} ({self.mode})")
         lines.append(str(self._table()))
         return "\n".join(lines)
 
