@@ -307,3 +307,63 @@ def test_exact_mode_refuses_continuous_latencies() -> None:
     lat = res.latency_ms()
     # exponential mean 5 ms: median 5 ln 2 = 3.47 ms (sampled, n=2000: within 15%)
     assert 0.85 * 3.466 < lat["p50"] < 1.15 * 3.466
+
+
+# -- the vector path agrees with the reference (one view at a time) and the exact mode ------------
+
+
+def test_vector_reproduces_the_task_pages() -> None:
+    sim = sim_of(
+        "virtual-service-all-v1.yaml",
+        "virtual-service-reviews-test-v2.yaml",
+        "virtual-service-ratings-test-delay.yaml",
+    )
+    exact = only(journeys(sim, "bookinfo", jason(), mode="exact"))
+    vec = only(journeys(sim, "bookinfo", jason(), 1000, rng=1, method="vector"))
+    assert (vec.sees, vec.status, vec.hops) == (exact.sees, exact.status, exact.hops)
+    assert vec.latency_ms() == exact.latency_ms()
+    sim = sim_of("virtual-service-all-v1.yaml", extra=TIMEOUT_TASK)
+    vec = only(journeys(sim, "bookinfo", reader(), 1000, rng=1, method="vector"))
+    assert vec.sees == "reviews unavailable" and vec.latency_ms()["p50"] == 1007.0
+
+
+@pytest.mark.parametrize("seed", [5, 6])
+def test_vector_equals_exact_shares(seed: int) -> None:
+    sim, app = flaky_ratings(0.3, "    retries: {attempts: 1, retryOn: 'gateway-error,503'}")
+    exact = journeys(sim, app, None, mode="exact")
+    n = 20_000
+    vec = journeys(sim, app, None, n, rng=seed, method="vector")
+    by_class = {(c.sees, c.hops): c.weight for c in exact.classes}
+    got = {(c.sees, c.hops): c.weight / n for c in vec.classes}
+    assert set(got) <= set(by_class)
+    for k, p in by_class.items():
+        # 4.5 sd per class: false-failure rate < 1e-5 per class
+        assert abs(got.get(k, 0.0) - p) <= 4.5 * math.sqrt(p * (1 - p) / n) + 1e-12, k
+
+
+def test_vector_and_views_agree_on_continuous_latencies() -> None:
+    app = Application.from_dict(
+        {
+            "workloads": {
+                "productpage": {
+                    "latency": {"lognormal": {"median": "20ms", "sigma": 0.5}},
+                    "calls": [{"host": "reviews", "timeout": "25ms", "attempts": 2}],
+                },
+                "reviews": {"latency": {"exponential": {"mean": "10ms"}}},
+            },
+            "sees": [
+                {"label": "timeout", "when": [{"call": "reviews", "failed": True}]},
+                {"label": "ok"},
+            ],
+        }
+    )
+    sim = sim_of("virtual-service-all-v1.yaml")
+    n = 20_000
+    a = journeys(sim, app, "productpage", n, rng=1, method="vector")
+    b = journeys(sim, app, "productpage", n, rng=2, method="views")
+    # P(timeout) = P(Exp(10) > 25)^2 = e^-5 = 0.0067
+    p = math.exp(-5)
+    for res in (a, b):
+        assert abs(res.share("timeout") - p) < 4.5 * math.sqrt(p * (1 - p) / n)
+    # medians of the same distribution from two independent samples: within 5%
+    assert abs(a.latency_ms()["p50"] / b.latency_ms()["p50"] - 1) < 0.05

@@ -106,6 +106,7 @@ LAYER = {
     "journey.model": 7,
     "journey.run": 7,
     "journey.result": 7,
+    "journey.vector": 7,
     "testing": 7,
     "testing.cases": 7,
     "testing.cases.compare": 7,

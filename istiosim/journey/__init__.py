@@ -97,16 +97,19 @@ def journeys(
     ``mode``: ``sample`` (seeded Monte Carlo) or ``exact`` (every branch with its probability:
     routing weights, pods' workloads, fault percentages, error rates, retry backoffs and
     empirical latencies; needs no exponential or lognormal latency). ``method`` (sample mode):
-    ``views`` (every page view simulated, per-hop draws from independent streams),
-    ``counts`` (the exact classes, then one multinomial draw for ``n``: O(classes), for
-    models whose latencies are all finite) or ``auto`` (``counts`` when it applies).
+    ``vector`` (the page views hop by hop over numpy arrays: ``journey.vector``), ``views``
+    (one page view at a time: the reference), ``counts`` (the exact classes, then one
+    multinomial draw for ``n``: O(classes), for models whose latencies are all finite) or
+    ``auto`` (``counts`` when it applies, else ``vector``).
     """
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise InvalidArgument(f"n must be a positive integer, got {n!r}")
     if mode not in ("sample", "exact"):
         raise InvalidArgument(f"mode must be 'sample' or 'exact', got {mode!r}")
-    if method not in ("auto", "views", "counts"):
-        raise InvalidArgument(f"method must be 'auto', 'views' or 'counts', got {method!r}")
+    if method not in ("auto", "views", "counts", "vector"):
+        raise InvalidArgument(
+            f"method must be 'auto', 'vector', 'views' or 'counts', got {method!r}"
+        )
     runner = _runner(sim, app)
     req = _entry(runner.app, entry)
     seed = _seed(rng)
@@ -118,7 +121,61 @@ def journeys(
         return _multinomial(rows, n, seed, req, _int(rng))
     if method == "counts":
         raise InvalidArgument("method='counts' needs every latency constant or empirical (finite)")
-    return _sampled(runner, req, n, seed, _int(rng))
+    if method == "views":
+        return _sampled(runner, req, n, seed, _int(rng))
+    return _vector(runner, req, n, seed, _int(rng))
+
+
+class _UsedHop:
+    """A used hop as ``Application.label`` reads it."""
+
+    __slots__ = ("app", "failed", "seen", "version", "workload")
+
+    def __init__(self, info: tuple[Any, ...]) -> None:
+        self.workload, self.app, self.version, self.seen = info
+        self.failed = not 200 <= self.seen < 300
+
+
+def _vector(
+    runner: PageRunner, req: Request | Traffic, n: int, seed: np.random.SeedSequence, s: int | None
+) -> JourneyResult:
+    from .vector import VectorRun
+
+    entry_seed, views_seed = seed.spawn(2)
+    vr = VectorRun(runner, views_seed)
+    groups: list[tuple[Request, int]]
+    if isinstance(req, Traffic):
+        batch = req.batch(n, np.random.default_rng(entry_seed))
+        counts: dict[Any, list[Any]] = {}
+        for i in range(n):
+            r = batch[i]
+            key = (r.host, r.path, r.method, tuple(sorted(r.headers.items())), r.namespace)
+            got = counts.setdefault(key, [r, 0])
+            got[1] += 1
+        groups = [(r, c) for r, c in counts.values()]
+    else:
+        groups = [(req, n)]
+    codes, lats = [], []
+    for r, c in groups:
+        _, took, code = vr.entry(r, c)
+        codes.append(code)
+        lats.append(took)
+    code = np.concatenate(codes)
+    lat = np.concatenate(lats)
+    order = np.argsort(code, kind="stable")
+    code, lat = code[order], lat[order]
+    u, start = np.unique(code, return_index=True)
+    bounds = [*start[1:], len(code)]
+    classes = []
+    for c, a, b in zip(u, start, bounds, strict=True):
+        seq = vr.seqs[int(c)]
+        hops = [_UsedHop(h) for h in seq]
+        label = runner.app.label(hops)
+        hk = tuple((h.workload, h.seen) for h in hops)
+        v = lat[a:b]
+        classes.append(OutcomeClass(label, hops[0].seen, hk, float(b - a), v, np.ones(len(v))))
+    classes.sort(key=lambda k: (-k.weight, k.sees, k.hops))
+    return JourneyResult(n, "sample", tuple(classes), entry=req, seed=s, extra={"method": "vector"})
 
 
 def _int(rng: RngLike) -> int | None:
