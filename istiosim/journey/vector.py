@@ -149,12 +149,14 @@ class VectorRun:
         if depth > MAX_DEPTH:
             raise InvalidArgument(f"a page view went {MAX_DEPTH} calls deep: is there a cycle?")
         ds, p = self._routing(req)
+        if len(ds) == 1:
+            return self._one_route(req, ds[0], m, depth)
         pick = self._pick(ds, p, m)
         status = np.zeros(m, dtype=np.int64)
         took = np.zeros(m, dtype=float)
         ident = np.zeros(m, dtype=np.int64)
         sub = np.zeros(m, dtype=np.int64)
-        for b in np.unique(pick):
+        for b in np.flatnonzero(np.bincount(pick, minlength=len(ds))):
             sel = np.flatnonzero(pick == b)
             d = ds[int(b)]
             out = self._one_route(req, d, len(sel), depth)
@@ -195,7 +197,11 @@ class VectorRun:
             tk = np.zeros(len(active), dtype=float)
             sb = np.zeros(len(active), dtype=np.int64)
             idt = np.zeros(len(active), dtype=np.int64)
-            for w in np.unique(which):
+            if len(choice) == 1:
+                st, tk, sb, idt = self._serve(choice[0], req, k, len(active), depth)
+            for w in np.flatnonzero(np.bincount(which, minlength=len(choice))):
+                if len(choice) == 1:
+                    break
                 s = np.flatnonzero(which == w)
                 dd = choice[int(w)]
                 st[s], tk[s], sb[s], idt[s] = self._serve(dd, req, k, len(s), depth)
@@ -204,13 +210,14 @@ class VectorRun:
                 reset = tk > policy.per_try_ms
                 tk[reset] = policy.per_try_ms
                 st[reset] = 504
+            ix: Any = slice(None) if k == 1 else active
             over = np.zeros(len(active), dtype=bool)
             if timeout is not None:
-                over = t[active] + tk > timeout
-                tk[over] = timeout - t[active][over]
+                over = t[ix] + tk > timeout
+                tk[over] = timeout - t[ix][over]
                 st[over] = 504
-            t[active] += tk
-            status[active], ident[active], sub[active] = st, idt, sb
+            t[ix] += tk
+            status[ix], ident[ix], sub[ix] = st, idt, sb
             retry = ~over & _retriable(policy, st, reset) if k <= policy.retries else None
             if retry is None or not retry.any():
                 break
@@ -252,18 +259,20 @@ class VectorRun:
         for call in beh.calls:
             if not call.made_by(version):
                 continue
-            idx = np.flatnonzero(alive)
-            if not len(idx):
+            idx: Any = slice(None) if alive.all() else np.flatnonzero(alive)
+            size = m if isinstance(idx, slice) else len(idx)
+            if not size:
                 break
             seen, spent, code = self._call(
-                call, d.workload or "", labels, ns, incoming, len(idx), depth
+                call, d.workload or "", labels, ns, incoming, size, depth
             )
             took[idx] += spent
             sub[idx] = self.concat(sub[idx], code)
             if call.required:
                 bad = (seen < 200) | (seen >= 300)
-                status[idx[bad]] = np.where(seen[bad] == 0, 500, seen[bad])
-                alive[idx[bad]] = False
+                where = np.flatnonzero(bad) if isinstance(idx, slice) else idx[bad]
+                status[where] = np.where(seen[bad] == 0, 500, seen[bad])
+                alive[where] = False
         return status, took, sub, ident
 
     def _call(
@@ -296,15 +305,16 @@ class VectorRun:
         spent = np.zeros(m, dtype=float)
         code = np.zeros(m, dtype=np.int64)
         active = np.arange(m)
-        for _ in range(call.attempts):
+        for a in range(call.attempts):
             st, tk, idt, sb = self.request(req, len(active), depth + 1)
             if call.timeout_ms is not None:
                 gave = tk > call.timeout_ms
                 tk[gave] = call.timeout_ms
                 st[gave] = 0
-            spent[active] += tk
-            seen[active] = st
-            code[active] = self.concat(self.hop(idt, st), sb)
+            ix: Any = slice(None) if a == 0 else active
+            spent[ix] += tk
+            seen[ix] = st
+            code[ix] = self.concat(self.hop(idt, st), sb)
             ok = (st >= 200) & (st < 300)
             active = active[~ok]
             if not len(active):
