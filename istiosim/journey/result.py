@@ -151,7 +151,8 @@ class JourneyResult:
             Col("p99 ms", "float"),
         )
         title = "page views by outcome" + (" (exact)" if self.mode == "exact" else f", n={self.n}")
-        return Table(title, cols, rows)
+        details = (("call tree", tree_text(self.tree)),) if self.tree is not None else ()
+        return Table(title, cols, rows, details=details)
 
     def _repr_html_(self) -> str:
         from ..display import as_html
