@@ -95,6 +95,12 @@ def register(sub: Subparsers, name: str) -> None:
         help="a header of the user's request; repeatable",
     )
     p.add_argument("--method", default="GET", help="HTTP method (default: GET)")
+    p.add_argument(
+        "--gateway",
+        default=None,
+        metavar="NS/NAME",
+        help="the entry request arrives through this ingress gateway (default: from a sidecar)",
+    )
     p.add_argument("-n", type=_count, default=1, metavar="N", help="page views (default 1)")
     p.add_argument("--seed", type=int, default=None, metavar="S", help="seed")
     p.add_argument(
@@ -116,7 +122,6 @@ def register(sub: Subparsers, name: str) -> None:
         port=None,
         source_label=[],
         source_workload=None,
-        gateway=None,
         config_namespace="default",
     )
 

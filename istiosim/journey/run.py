@@ -18,7 +18,9 @@ proxy, per request, in Envoy's filter order (semantics §4):
    retriable-status-codes`` (istio/istio pilot/pkg/networking/core/route/retry/retry.go
    ``defaultRetryOn``, ``defaultNumRetries``) — which no HTTP status of a page view triggers:
    no status code is listed, and connection failures are not simulated. ``attempts: 0``
-   disables retries. A retry keeps the cluster and picks a pod again; the backoff before retry
+   disables retries. A retry keeps the cluster and picks a pod again (uniformly: Envoy's
+   ``previous_hosts`` predicate, which steers away from pods already tried, is not modelled;
+   it changes only which pod of the cluster answers); the backoff before retry
    k is Envoy's jittered exponential one, ``random % ((2^k - 1) × base)`` capped at 10 × base,
    base 25 ms or ``retries.backoff``. Each try carries ``x-envoy-attempt-count``.
 3. a 503 without a pod (UH), without a cluster (NC), a 404 without a route (NR), a direct
