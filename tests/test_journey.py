@@ -367,3 +367,15 @@ def test_vector_and_views_agree_on_continuous_latencies() -> None:
         assert abs(res.share("timeout") - p) < 4.5 * math.sqrt(p * (1 - p) / n)
     # medians of the same distribution from two independent samples: within 5%
     assert abs(a.latency_ms()["p50"] / b.latency_ms()["p50"] - 1) < 0.05
+
+
+def test_display_hooks() -> None:
+    sim = sim_of("virtual-service-all-v1.yaml", "virtual-service-reviews-50-v3.yaml")
+    res = journeys(sim, "bookinfo", reader(), mode="exact")
+    html = res._repr_html_()
+    assert "no stars" in html and "red stars" in html and "<table" in html
+    assert "page views by outcome (exact)" in str(res)
+    one = journey(sim, "bookinfo", reader(), rng=1)
+    assert "call tree" in one._repr_html_() and "productpage try 1" in one._repr_html_()
+    df = res.to_pandas()
+    assert list(df["sees"].astype(str)) == ["no stars", "red stars"]
