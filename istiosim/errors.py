@@ -83,6 +83,8 @@ CODES: dict[str, tuple[str, Severity]] = {
     "ISM0307": ("RolloutPlanSuspicious", Severity.WARNING),
     "ISM0308": ("RolloutStepFailsRequests", Severity.WARNING),
     "ISM0130": ("UnreachableRoute", Severity.WARNING),
+    "ISM0400": ("ApplicationUnknownHost", Severity.ERROR),
+    "ISM0401": ("ApplicationCallCycle", Severity.ERROR),
 }
 
 

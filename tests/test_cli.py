@@ -232,5 +232,7 @@ def test_help_lists_the_command_table_and_imports_nothing_heavy() -> None:
     *usage_lines, heavy = out.stdout.splitlines()
     usage = " ".join(line.strip() for line in usage_lines)
     assert f"{{{','.join(COMMANDS)}}}" in usage
-    assert list(COMMANDS) == ["demo", "route", "check", "simulate", "test", "verify", "diff", "rollout"]
+    assert list(COMMANDS) == [
+        "demo", "route", "check", "simulate", "test", "verify", "diff", "rollout", "journey"
+    ]  # fmt: skip
     assert heavy == "[]"

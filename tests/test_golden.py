@@ -426,6 +426,16 @@ CLI: dict[str, str] = {
     "diff-blue-green-alone": f"diff {DEMO_F} --before {{demo}}/virtual-service.yaml --after {{demo}}/blue-green-v2.yaml",
     "diff-unchanged": f"diff {DEMO_F} --before {{demo}}/canary-50-50.yaml --after {{demo}}/canary-50-50.yaml",
     "diff-corpus-delay": f"diff {CORPUS_F} -f {NET}virtual-service-all-v1.yaml --before {NET}virtual-service-all-v1.yaml --after {NET}virtual-service-ratings-test-delay.yaml",
+    # journey: Istio's fault-injection task (https://istio.io/latest/docs/tasks/traffic-management/fault-injection/)
+    "journey-fault-delay-jason": (
+        f"journey {CORPUS_F} -f {NET}virtual-service-all-v1.yaml -f {NET}virtual-service-reviews-test-v2.yaml"
+        f" -f {NET}virtual-service-ratings-test-delay.yaml --app bookinfo --entry productpage -H 'end-user: jason' --seed 0"
+    ),
+    "journey-fault-abort-jason.json": (
+        f"journey {CORPUS_F} -f {NET}virtual-service-all-v1.yaml -f {NET}virtual-service-reviews-test-v2.yaml"
+        f" -f {NET}virtual-service-ratings-test-abort.yaml --app bookinfo -H 'end-user: jason' --seed 0 --format json"
+    ),
+    "journey-canary-exact": f"journey {DEMO_F} -f {{demo}}/canary-50-50.yaml --app bookinfo --mode exact",
 }
 
 

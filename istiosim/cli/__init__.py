@@ -14,7 +14,7 @@ import argparse
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from . import check, demo, diff, rollout, route, simulate, test, verify
+from . import check, demo, diff, journey, rollout, route, simulate, test, verify
 from .common import print_error
 
 if TYPE_CHECKING:
@@ -32,6 +32,7 @@ COMMANDS: dict[str, Callable[[Subparsers, str], None]] = {
     "verify": verify.register,
     "diff": diff.register,
     "rollout": rollout.register,
+    "journey": journey.register,
 }
 
 

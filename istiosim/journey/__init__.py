@@ -1,0 +1,273 @@
+"""Whole page views: a user's request through the application's call graph, each hop routed as
+Istio routes it, with header propagation, timeouts, retries and faults acting on simulated time.
+
+``journey(sim, app, entry)`` runs one page view and keeps its call tree; ``journeys(sim, app,
+entry, n)`` runs many (``mode="sample"``) or gives their exact distribution (``mode="exact"``,
+when every latency is constant or an empirical histogram). ``app`` is an :class:`Application`
+(``read_application(path)``, ``"bookinfo"`` for the bundled model, a mapping, or a
+``config.app.ApplicationFile``). See ``run`` for the semantics and their sources.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+
+from ..engine.draws import RngLike
+from ..errors import InvalidArgument
+from ..request import Request
+from ..traffic import Traffic
+from .model import Application, LatencyDist, as_application, read_application
+from .result import JourneyResult, OutcomeClass, aggregate, outcome_of, tree_text
+from .run import EnumeratingChooser, Hop, PageRunner, SampledChooser, finite_latencies
+
+#: classes of a traffic model's support the exact mode enumerates at most
+MAX_EXACT_REQUESTS = 4096
+
+
+def _plan_of(sim: Any) -> Any:
+    plan = getattr(sim, "plan", sim)
+    if not hasattr(plan, "virtual_services"):
+        raise InvalidArgument(f"expected a Simulator or a RoutePlan, not {type(sim).__name__}")
+    return plan
+
+
+def _runner(sim: Any, app: Any) -> PageRunner:
+    plan = _plan_of(sim)
+    application = as_application(app)
+    application.check(plan)
+    cache = getattr(sim, "_scalar", None)
+    return PageRunner(plan, application, cache)
+
+
+def _entry(app: Application, entry: Any, path: str | None = None) -> Request | Traffic:
+    if isinstance(entry, Request | Traffic):
+        return entry
+    if entry is None:
+        entry = app.entry_host
+        if entry is None:
+            raise InvalidArgument("give the entry (a host, a Request or a Traffic model)")
+    if isinstance(entry, str):
+        p = path if path is not None else (app.entry_path if entry == app.entry_host else "/")
+        return Request(host=entry, path=p, namespace=app.namespace)
+    raise InvalidArgument(
+        f"entry must be a host, a Request or a Traffic model, not {type(entry).__name__}"
+    )
+
+
+def _seed(rng: RngLike) -> np.random.SeedSequence:
+    if isinstance(rng, np.random.SeedSequence):
+        return rng
+    if isinstance(rng, np.random.Generator):
+        return np.random.SeedSequence(int(rng.integers(0, 2**63)))
+    if rng is None or isinstance(rng, int):
+        return np.random.SeedSequence(rng)
+    raise InvalidArgument(f"rng must be a seed, a SeedSequence or a Generator, not {rng!r}")
+
+
+def journey(sim: Any, app: Any, entry: Any = None, *, rng: RngLike = None) -> JourneyResult:
+    """One page view of ``entry`` (a host, a ``Request``; default: the model's entry), traced:
+    ``result.tree`` is its call tree, ``str(result)`` prints it."""
+    runner = _runner(sim, app)
+    req = _entry(runner.app, entry)
+    if isinstance(req, Traffic):
+        req = req.batch(1, rng)[0]
+    hop = runner.run(req, SampledChooser(_seed(rng)), trace=True)
+    label = runner.app.label(hop.used_hops())
+    row = outcome_of(hop, label)
+    return JourneyResult(
+        1, "sample", tuple(aggregate([(*row, 1.0)])), tree=hop, entry=req, seed=_int(rng)
+    )
+
+
+def journeys(
+    sim: Any,
+    app: Any,
+    entry: Any = None,
+    n: int = 10_000,
+    *,
+    rng: RngLike = None,
+    mode: str = "sample",
+    method: str = "auto",
+) -> JourneyResult:
+    """``n`` page views of ``entry`` (a host, a ``Request`` or a ``Traffic`` model).
+
+    ``mode``: ``sample`` (seeded Monte Carlo) or ``exact`` (every branch with its probability:
+    routing weights, pods' workloads, fault percentages, error rates, retry backoffs and
+    empirical latencies; needs no exponential or lognormal latency). ``method`` (sample mode):
+    ``vector`` (the page views hop by hop over numpy arrays: ``journey.vector``), ``views``
+    (one page view at a time: the reference), ``counts`` (the exact classes, then one
+    multinomial draw for ``n``: O(classes), for models whose latencies are all finite) or
+    ``auto`` (``counts`` when it applies, else ``vector``).
+    """
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise InvalidArgument(f"n must be a positive integer, got {n!r}")
+    if mode not in ("sample", "exact"):
+        raise InvalidArgument(f"mode must be 'sample' or 'exact', got {mode!r}")
+    if method not in ("auto", "views", "counts", "vector"):
+        raise InvalidArgument(
+            f"method must be 'auto', 'vector', 'views' or 'counts', got {method!r}"
+        )
+    runner = _runner(sim, app)
+    req = _entry(runner.app, entry)
+    seed = _seed(rng)
+    counts_ok = finite_latencies(runner.app) and _support_size(req) <= MAX_EXACT_REQUESTS
+    if mode == "exact" or (method == "counts" or (method == "auto" and counts_ok)):
+        rows = _exact_rows(runner, req)
+        if mode == "exact":
+            return JourneyResult(n, "exact", tuple(aggregate(rows)), entry=req, seed=_int(rng))
+        return _multinomial(rows, n, seed, req, _int(rng))
+    if method == "counts":
+        raise InvalidArgument("method='counts' needs every latency constant or empirical (finite)")
+    if method == "views":
+        return _sampled(runner, req, n, seed, _int(rng))
+    return _vector(runner, req, n, seed, _int(rng))
+
+
+class _UsedHop:
+    """A used hop as ``Application.label`` reads it."""
+
+    __slots__ = ("app", "failed", "seen", "version", "workload")
+
+    def __init__(self, info: tuple[Any, ...]) -> None:
+        self.workload, self.app, self.version, self.seen = info
+        self.failed = not 200 <= self.seen < 300
+
+
+def _vector(
+    runner: PageRunner, req: Request | Traffic, n: int, seed: np.random.SeedSequence, s: int | None
+) -> JourneyResult:
+    from .vector import VectorRun
+
+    entry_seed, views_seed = seed.spawn(2)
+    vr = VectorRun(runner, views_seed)
+    groups: list[tuple[Request, int]]
+    if isinstance(req, Traffic):
+        batch = req.batch(n, np.random.default_rng(entry_seed))
+        counts: dict[Any, list[Any]] = {}
+        for i in range(n):
+            r = batch[i]
+            key = (r.host, r.path, r.method, tuple(sorted(r.headers.items())), r.namespace)
+            got = counts.setdefault(key, [r, 0])
+            got[1] += 1
+        groups = [(r, c) for r, c in counts.values()]
+    else:
+        groups = [(req, n)]
+    codes, lats = [], []
+    for r, c in groups:
+        _, took, code = vr.entry(r, c)
+        codes.append(code)
+        lats.append(took)
+    code = np.concatenate(codes)
+    lat = np.concatenate(lats)
+    order = np.argsort(code, kind="stable")
+    code, lat = code[order], lat[order]
+    u, start = np.unique(code, return_index=True)
+    bounds = [*start[1:], len(code)]
+    classes = []
+    for c, a, b in zip(u, start, bounds, strict=True):
+        seq = vr.seqs[int(c)]
+        hops = [_UsedHop(h) for h in seq]
+        label = runner.app.label(hops)
+        hk = tuple((h.workload, h.seen) for h in hops)
+        v = lat[a:b]
+        classes.append(OutcomeClass(label, hops[0].seen, hk, float(b - a), v, np.ones(len(v))))
+    classes.sort(key=lambda k: (-k.weight, k.sees, k.hops))
+    return JourneyResult(n, "sample", tuple(classes), entry=req, seed=s, extra={"method": "vector"})
+
+
+def _int(rng: RngLike) -> int | None:
+    return rng if isinstance(rng, int) and not isinstance(rng, bool) else None
+
+
+def _support_size(req: Request | Traffic) -> int:
+    if isinstance(req, Request):
+        return 1
+    total = 0
+    for c in range(len(req.shares)):
+        total += len(req.support(c)[0])
+        if total > MAX_EXACT_REQUESTS:
+            break
+    return total
+
+
+def _requests(req: Request | Traffic) -> list[tuple[Request, float]]:
+    if isinstance(req, Request):
+        return [(req, 1.0)]
+    out: list[tuple[Request, float]] = []
+    for c, share in enumerate(req.shares):
+        batch, p = req.support(c)
+        if len(batch) > MAX_EXACT_REQUESTS:
+            raise InvalidArgument(
+                f"traffic class {req.names[c]!r} has {len(batch)} distinct requests; the exact "
+                f"mode enumerates at most {MAX_EXACT_REQUESTS} (use method='views')"
+            )
+        out.extend((batch[i], share * float(p[i])) for i in range(len(batch)) if p[i] > 0)
+    return out
+
+
+def _exact_rows(runner: PageRunner, req: Request | Traffic) -> list[tuple[Any, ...]]:
+    rows: list[tuple[Any, ...]] = []
+    ch = EnumeratingChooser()
+    for r, w in _requests(req):
+        ch.path.clear()
+        ch.widths.clear()
+        while True:
+            ch.start()
+            hop = runner.run(r, ch)
+            label = runner.app.label(hop.used_hops())
+            rows.append((*outcome_of(hop, label), w * ch.p))
+            if not ch.advance():
+                break
+    return rows
+
+
+def _multinomial(
+    rows: list[tuple[Any, ...]], n: int, seed: np.random.SeedSequence, req: Any, s: int | None
+) -> JourneyResult:
+    p = np.asarray([r[4] for r in rows], dtype=float)
+    counts = np.random.default_rng(seed).multinomial(n, p / p.sum())
+    kept = [(*r[:4], float(c)) for r, c in zip(rows, counts, strict=True) if c > 0]
+    return JourneyResult(
+        n, "sample", tuple(aggregate(kept)), entry=req, seed=s, extra={"method": "counts"}
+    )
+
+
+def _sampled(
+    runner: PageRunner, req: Request | Traffic, n: int, seed: np.random.SeedSequence, s: int | None
+) -> JourneyResult:
+    entry_seed, views_seed = seed.spawn(2)
+    if isinstance(req, Traffic):
+        batch = req.batch(n, np.random.default_rng(entry_seed))
+        entries = [batch[i] for i in range(n)]
+    else:
+        entries = [req] * n
+    ch = SampledChooser(views_seed)
+    rows = []
+    for r in entries:
+        hop = runner.run(r, ch)
+        rows.append((*outcome_of(hop, runner.app.label(hop.used_hops())), 1.0))
+    return JourneyResult(
+        n, "sample", tuple(aggregate(rows)), entry=req, seed=s, extra={"method": "views"}
+    )
+
+
+def load_application(source: str | os.PathLike[str]) -> Application:
+    """``read_application``: an application file, or ``bookinfo`` (the bundled model)."""
+    return read_application(source)
+
+
+__all__ = [
+    "Application",
+    "Hop",
+    "JourneyResult",
+    "LatencyDist",
+    "OutcomeClass",
+    "journey",
+    "journeys",
+    "load_application",
+    "read_application",
+    "tree_text",
+]

@@ -1,0 +1,353 @@
+"""Many page views at once: the call graph walked hop by hop over arrays of page views.
+
+All page views that send the same request from the same pod (same headers: the application
+propagates the same incoming ones) share its routing distribution: ``run.route_branches`` gives
+it exactly (weighted destinations × pods' workloads × fault percentages), each view draws its
+branch with one ``Generator.choice``; each branch's ``Decision`` is computed once. Latencies,
+errors, retries, backoffs and timeouts are numpy arithmetic on the views of a branch. Which hops
+a view used is an integer per view naming an interned sequence of hops (two sequences
+concatenate through one ``np.unique`` over the pairs), so the Python work is per distinct hop
+sequence, not per page view. Streams: routing, latencies and the rest (errors, backoffs) come
+from three Generators spawned from one ``SeedSequence``.
+
+Same semantics as ``run.PageRunner`` (the reference, one view at a time); the tests compare the
+two on the same models.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ..engine.scalar import route
+from ..errors import InvalidArgument
+from ..plan import DRAW_ENDPOINT
+from ..request import Request
+from ..results import Decision, Outcome
+from .model import CallSpec
+from .run import MAX_DEPTH, PageRunner, RetryPolicy, _endpoints, _ms, _target, route_branches
+
+I64 = npt.NDArray[np.int64]
+F64 = npt.NDArray[np.float64]
+
+#: a used hop: (workload, app, version, status the caller saw)
+HopInfo = tuple[str | None, str | None, str | None, int]
+
+
+class VectorRun:
+    """Page views of one runner's plan and model, ``n`` at a time."""
+
+    def __init__(self, runner: PageRunner, seed: np.random.SeedSequence) -> None:
+        self.r = runner
+        route_s, lat_s, other_s = seed.spawn(3)
+        self.route_rng = np.random.default_rng(route_s)
+        self.lat_rng = np.random.default_rng(lat_s)
+        self.rng = np.random.default_rng(other_s)
+        self.seqs: list[tuple[HopInfo, ...]] = [()]
+        self._seq_index: dict[tuple[HopInfo, ...], int] = {(): 0}
+        self.idents: list[tuple[str | None, str | None, str | None]] = []
+        self._ident_index: dict[tuple[str | None, str | None, str | None], int] = {}
+        self._branches: dict[Any, tuple[list[Decision], F64]] = {}
+        self._retry: dict[Any, tuple[list[Decision], F64]] = {}
+
+    # -- interning -----------------------------------------------------------------------------
+
+    def _seq(self, s: tuple[HopInfo, ...]) -> int:
+        got = self._seq_index.get(s)
+        if got is None:
+            got = self._seq_index[s] = len(self.seqs)
+            self.seqs.append(s)
+        return got
+
+    def _ident(self, i: tuple[str | None, str | None, str | None]) -> int:
+        got = self._ident_index.get(i)
+        if got is None:
+            got = self._ident_index[i] = len(self.idents)
+            self.idents.append(i)
+        return got
+
+    def concat(self, a: I64, b: I64) -> I64:
+        """The sequences ``a[i] + b[i]``, interned."""
+        if len(a) == 0 or not b.any():
+            return a
+        if not a.any():
+            return b
+        m = len(self.seqs) + 1
+        return self._intern_pairs(
+            a * np.int64(m) + b, m * m, lambda x: self.seqs[x // m] + self.seqs[x % m]
+        )
+
+    def hop(self, ident: I64, seen: I64) -> I64:
+        """One-hop sequences (identity, status seen)."""
+        if len(ident) == 0:
+            return ident
+        m = len(self.idents) * 1000
+        return self._intern_pairs(
+            ident * np.int64(1000) + seen, m, lambda x: ((*self.idents[x // 1000], x % 1000),)
+        )
+
+    def _intern_pairs(self, key: I64, size: int, make: Any) -> I64:
+        """Codes of ``make(k)`` for each key: O(n) through a table when the key space is small."""
+        if size <= 1 << 22:
+            seen = np.zeros(size, dtype=bool)
+            seen[key] = True
+            u = np.flatnonzero(seen)
+            table = np.zeros(size, dtype=np.int64)
+            table[u] = [self._seq(make(int(x))) for x in u]
+            out: I64 = table[key]
+            return out
+        uu, inv = np.unique(key, return_inverse=True)
+        codes = np.asarray([self._seq(make(int(x))) for x in uu], dtype=np.int64)
+        res: I64 = codes[inv.reshape(-1)]
+        return res
+
+    # -- the page view ---------------------------------------------------------------------------
+
+    def entry(self, req: Request, n: int) -> tuple[I64, F64, I64]:
+        """``n`` page views of ``req``: (entry status, latency, used-hop sequence) per view."""
+        st, took, ident, sub = self.request(req, n, 0)
+        return st, took, self.concat(self.hop(ident, st), sub)
+
+    def _routing(self, req: Request) -> tuple[list[Decision], F64]:
+        key = _key(req)
+        got = self._branches.get(key)
+        if got is None:
+            plan, cache = self.r.plan, self.r.cache
+            br = route_branches(plan, cache, req)
+            ds = [route(plan, req, d, cache=cache) for d, _ in br]
+            p = np.asarray([q for _, q in br], dtype=float)
+            got = self._branches[key] = (ds, p / p.sum())
+        return got
+
+    def _retry_routing(self, req: Request, d: Decision) -> tuple[list[Decision], F64]:
+        key = (_key(req), d.destination, d.draws[:DRAW_ENDPOINT] if d.draws else ())
+        got = self._retry.get(key)
+        if got is None:
+            plan, cache = self.r.plan, self.r.cache
+            t = _target(plan, cache, req, d)
+            opts = _endpoints(t) if t is not None else [(0, 1.0)]
+            base = list(d.draws) if d.draws else [0] * max(plan.n_draws, DRAW_ENDPOINT + 1)
+            ds = []
+            for j, _ in opts:
+                base[DRAW_ENDPOINT] = j
+                ds.append(route(plan, req, tuple(base), cache=cache))
+            p = np.asarray([q for _, q in opts], dtype=float)
+            got = self._retry[key] = (ds, p / p.sum())
+        return got
+
+    def _pick(self, ds: list[Decision], p: F64, m: int) -> I64:
+        if len(ds) == 1:
+            return np.zeros(m, dtype=np.int64)
+        out: I64 = self.route_rng.choice(len(ds), size=m, p=p).astype(np.int64)
+        return out
+
+    def request(self, req: Request, m: int, depth: int) -> tuple[I64, F64, I64, I64]:
+        """``m`` sends of ``req`` through the caller's proxy: (status at the proxy, time,
+        identity of the pod of the last try, used hops below it)."""
+        if depth > MAX_DEPTH:
+            raise InvalidArgument(f"a page view went {MAX_DEPTH} calls deep: is there a cycle?")
+        ds, p = self._routing(req)
+        if len(ds) == 1:
+            return self._one_route(req, ds[0], m, depth)
+        pick = self._pick(ds, p, m)
+        status = np.zeros(m, dtype=np.int64)
+        took = np.zeros(m, dtype=float)
+        ident = np.zeros(m, dtype=np.int64)
+        sub = np.zeros(m, dtype=np.int64)
+        for b in np.flatnonzero(np.bincount(pick, minlength=len(ds))):
+            sel = np.flatnonzero(pick == b)
+            d = ds[int(b)]
+            out = self._one_route(req, d, len(sel), depth)
+            status[sel], took[sel], ident[sel], sub[sel] = out
+        return status, took, ident, sub
+
+    def _one_route(
+        self, req: Request, d: Decision, m: int, depth: int
+    ) -> tuple[I64, F64, I64, I64]:
+        delay = float(d.delay_ms or 0)
+        if d.outcome is not Outcome.OK or d.workload is None:
+            short = req.host.split(".")[0]
+            app = short if short in self.r.app.workloads else None
+            i = self._ident((None, app, None))
+            return (
+                np.full(m, d.status, dtype=np.int64),
+                np.full(m, delay),
+                np.full(m, i, dtype=np.int64),
+                np.zeros(m, dtype=np.int64),
+            )
+        policy: RetryPolicy = self.r._policy(d)
+        timeout = _ms(d.timeout)
+        status = np.zeros(m, dtype=np.int64)
+        ident = np.zeros(m, dtype=np.int64)
+        sub = np.zeros(m, dtype=np.int64)
+        t = np.zeros(m, dtype=float)
+        active = np.arange(m)
+        k = 0
+        while len(active):
+            k += 1
+            if k == 1:
+                choice = [d]
+                which = np.zeros(len(active), dtype=np.int64)
+            else:
+                choice, p = self._retry_routing(req, d)
+                which = self._pick(choice, p, len(active))
+            st = np.zeros(len(active), dtype=np.int64)
+            tk = np.zeros(len(active), dtype=float)
+            sb = np.zeros(len(active), dtype=np.int64)
+            idt = np.zeros(len(active), dtype=np.int64)
+            if len(choice) == 1:
+                st, tk, sb, idt = self._serve(choice[0], req, k, len(active), depth)
+            for w in np.flatnonzero(np.bincount(which, minlength=len(choice))):
+                if len(choice) == 1:
+                    break
+                s = np.flatnonzero(which == w)
+                dd = choice[int(w)]
+                st[s], tk[s], sb[s], idt[s] = self._serve(dd, req, k, len(s), depth)
+            reset = np.zeros(len(active), dtype=bool)
+            if policy.per_try_ms is not None:
+                reset = tk > policy.per_try_ms
+                tk[reset] = policy.per_try_ms
+                st[reset] = 504
+            ix: Any = slice(None) if k == 1 else active
+            over = np.zeros(len(active), dtype=bool)
+            if timeout is not None:
+                over = t[ix] + tk > timeout
+                tk[over] = timeout - t[ix][over]
+                st[over] = 504
+            t[ix] += tk
+            status[ix], ident[ix], sub[ix] = st, idt, sb
+            retry = ~over & _retriable(policy, st, reset) if k <= policy.retries else None
+            if retry is None or not retry.any():
+                break
+            active = active[retry]
+            span = int((2**k - 1) * policy.backoff_ms)
+            wait = (
+                np.minimum(self.rng.integers(0, span, len(active)), 10 * policy.backoff_ms)
+                if span > 0
+                else np.zeros(len(active))
+            )
+            if timeout is not None:
+                late = t[active] + wait >= timeout
+                status[active[late]] = 504
+                t[active[late]] = timeout
+                active, wait = active[~late], wait[~late]
+            t[active] += wait
+        return status, t + delay, ident, sub
+
+    def _serve(
+        self, d: Decision, req: Request, k: int, m: int, depth: int
+    ) -> tuple[I64, F64, I64, I64]:
+        """``m`` requests served by ``d``'s pod: (status, time, used hops below, identity)."""
+        app, version, labels = self.r._pod(d)
+        ident = np.full(m, self._ident((d.workload, app, version)), dtype=np.int64)
+        beh = self.r.app.behaviour(app, version)
+        if beh is None:
+            return np.full(m, 200, dtype=np.int64), np.zeros(m), np.zeros(m, dtype=np.int64), ident
+        took = beh.latency.sample_many(self.lat_rng, m).astype(float)
+        status = np.full(m, 200, dtype=np.int64)
+        sub = np.zeros(m, dtype=np.int64)
+        alive = np.ones(m, dtype=bool)
+        if beh.error_rate > 0:
+            err = self.rng.random(m) < beh.error_rate
+            status[err] = beh.error_status
+            alive &= ~err
+        incoming = dict(d.request_headers if d.request_headers is not None else req.headers)
+        incoming["x-envoy-attempt-count"] = str(k)
+        ns = self.r._namespace(d)
+        for call in beh.calls:
+            if not call.made_by(version):
+                continue
+            idx: Any = slice(None) if alive.all() else np.flatnonzero(alive)
+            size = m if isinstance(idx, slice) else len(idx)
+            if not size:
+                break
+            seen, spent, code = self._call(
+                call, d.workload or "", labels, ns, incoming, size, depth
+            )
+            took[idx] += spent
+            sub[idx] = self.concat(sub[idx], code)
+            if call.required:
+                bad = (seen < 200) | (seen >= 300)
+                where = np.flatnonzero(bad) if isinstance(idx, slice) else idx[bad]
+                status[where] = np.where(seen[bad] == 0, 500, seen[bad])
+                alive[where] = False
+        return status, took, sub, ident
+
+    def _call(
+        self,
+        call: CallSpec,
+        workload: str,
+        labels: dict[str, str],
+        ns: str,
+        incoming: dict[str, str],
+        m: int,
+        depth: int,
+    ) -> tuple[I64, F64, I64]:
+        if call.propagate is None:
+            headers = dict(incoming)
+            headers.pop("x-envoy-attempt-count", None)
+        else:
+            headers = {h: incoming[h] for h in call.propagate if h in incoming}
+        headers.update(call.headers)
+        req = Request(
+            host=call.host,
+            path=call.path,
+            method=call.method,
+            headers=headers,
+            port=call.port,
+            namespace=ns,
+            source_labels=labels,
+            source_workload=workload,
+        )
+        seen = np.zeros(m, dtype=np.int64)
+        spent = np.zeros(m, dtype=float)
+        code = np.zeros(m, dtype=np.int64)
+        active = np.arange(m)
+        for a in range(call.attempts):
+            st, tk, idt, sb = self.request(req, len(active), depth + 1)
+            if call.timeout_ms is not None:
+                gave = tk > call.timeout_ms
+                tk[gave] = call.timeout_ms
+                st[gave] = 0
+            ix: Any = slice(None) if a == 0 else active
+            spent[ix] += tk
+            seen[ix] = st
+            code[ix] = self.concat(self.hop(idt, st), sb)
+            ok = (st >= 200) & (st < 300)
+            active = active[~ok]
+            if not len(active):
+                break
+        return seen, spent, code
+
+
+def _retriable(p: RetryPolicy, st: I64, reset: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
+    out = np.zeros(len(st), dtype=bool)
+    if p.on & {"5xx", "gateway-error", "reset"}:
+        out |= reset
+    if "5xx" in p.on:
+        out |= (st >= 500) & (st < 600)
+    if "gateway-error" in p.on:
+        out |= np.isin(st, (502, 503, 504))
+    if "retriable-4xx" in p.on:
+        out |= st == 409
+    if "retriable-status-codes" in p.on and p.codes:
+        out |= np.isin(st, sorted(p.codes))
+    return out
+
+
+def _key(req: Request) -> Any:
+    return (
+        req.host,
+        req.port,
+        req.path,
+        req.method,
+        tuple(sorted(req.headers.items())),
+        req.namespace,
+        req.source_workload,
+        tuple(sorted(dict(req.source_labels or {}).items())),
+    )
+
+
+__all__ = ["VectorRun"]
