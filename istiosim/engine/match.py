@@ -47,17 +47,21 @@ class EntryMatch:
         self.shared = shared
         self._plans: dict[Any, Any] = {}
         self._fast: dict[int, Any] = {}
+        #: the columns the entries read, each once (the cache key of ``plan``)
+        self._keys = tuple(dict.fromkeys(m.key for re_ in entries for m in re_.entry.matchers))
 
     def column(self, batch: RequestBatch, key: str) -> Column:
         """The column a matcher key reads, derived tables shared through the owner."""
         return batch.attribute(key, self.shared)
 
     def truth(self, m: Matcher, values: tuple[Any, ...]) -> npt.NDArray[np.bool_]:
+        """``m.test`` of every value, cached per (condition, value table): rules with the same
+        condition on one column share one answer, whatever rule or route table they are in."""
         cache = self._truth_cache
-        key = (id(m), id(values))
+        key = (_condition(m), id(values))
         hit = cache.get(key)
         if hit is None or hit[0] is not values:
-            tab = np.fromiter((m.test(v) for v in values), bool, len(values))
+            tab = _evaluate(m, values, self._truth_cache)
             hit = (values, tab, m)
             if len(cache) > 4096:
                 cache.clear()
@@ -65,9 +69,36 @@ class EntryMatch:
         out: npt.NDArray[np.bool_] = hit[1]
         return out
 
-    def first(self, batch: RequestBatch) -> int | npt.NDArray[np.int16]:
-        """First matching entry per request (``self.nr`` = none), predicates per unique value."""
-        plan = self.plan(batch)
+    def prefetch(self, batch: RequestBatch) -> None:
+        """Evaluate every regex condition of these entries on the columns of ``batch`` not yet
+        cached: per column, one pass over its distinct values with an RE2 ``Set`` holding all
+        of that column's patterns (one call per value, not one per value per rule)."""
+        todo: dict[int, tuple[tuple[Any, ...], dict[Any, Matcher]]] = {}
+        for re_ in self.entries:
+            for m in re_.entry.matchers:
+                if m.kind != "regex" or m.regex is None:
+                    continue
+                values = self.column(batch, m.key).values
+                if len(values) < 64:
+                    continue  # a Set is not worth building for a few values
+                hit = self._truth_cache.get((_condition(m), id(values)))
+                if hit is not None and hit[0] is values:
+                    continue
+                todo.setdefault(id(values), (values, {}))[1].setdefault(m.value, m)
+        for values, by_pattern in todo.values():
+            if len(by_pattern) < 2:
+                continue  # one regex: ``truth`` runs it once per value anyway
+            raw = _regex_set(list(by_pattern), values)
+            for j, m in enumerate(by_pattern.values()):
+                self._truth_cache[("raw", m.value, id(values))] = (values, raw[:, j], m)
+
+    def first(
+        self, batch: RequestBatch, plan: tuple[Any, ...] | None = None
+    ) -> int | npt.NDArray[np.int16]:
+        """First matching entry per request (``self.nr`` = none), predicates per unique value
+        (``plan``: ``self.plan(batch)`` when the caller has it)."""
+        if plan is None:
+            plan = self.plan(batch)
         kind = plan[0]
         if kind == "const":
             return int(plan[1])
@@ -128,12 +159,11 @@ class EntryMatch:
             return ("const", self.nr)
         sig = []
         cols = []
-        for re_ in self.entries:
-            for m in re_.entry.matchers:
-                col = self.column(batch, m.key)
-                const = col.is_constant or n == 0
-                sig.append((id(col.values), const, int(col.codes[0]) if const and n else -1))
-                cols.append(col)
+        for k in self._keys:  # each column once, however many conditions read it
+            col = self.column(batch, k)
+            const = col.is_constant or n == 0
+            sig.append((id(col.values), const, int(col.codes[0]) if const and n else -1))
+            cols.append(col)
         key = tuple(sig)
         hit = self._plans.get(key)
         if hit is not None and all(v is c.values for v, c in zip(hit[1], cols, strict=True)):
@@ -145,6 +175,7 @@ class EntryMatch:
         return plan
 
     def compile(self, batch: RequestBatch, n: int) -> tuple[Any, ...]:
+        self.prefetch(batch)
         alive: list[int] = []
         conds: dict[int, list[tuple[int, npt.NDArray[np.bool_]]]] = {}
         key_of: dict[int, str] = {}
@@ -204,6 +235,77 @@ class EntryMatch:
             blockmap[: len(block)] = block
             blocks.append((blockmap, tabs))
         return ("bits", fallback, blocks)
+
+
+def _condition(m: Matcher) -> tuple[Any, ...]:
+    """What ``m.test`` depends on (not its key nor its location in the config)."""
+    return (m.kind, m.value, m.ignore_case, m.invert)
+
+
+def _index(values: tuple[Any, ...], cache: MutableMapping[Any, Any]) -> dict[Any, int]:
+    """value → its first position in a value table (cached per table)."""
+    hit = cache.get(("index", id(values)))
+    if hit is None or hit[0] is not values:
+        index: dict[Any, int] = {}
+        for i, v in enumerate(values):
+            index.setdefault(v, i)
+        hit = (values, index, len(index) == len(values))
+        cache[("index", id(values))] = hit
+    out: dict[Any, int] = hit[1]
+    return out
+
+
+def _positions(values: tuple[Any, ...], v: Any, cache: MutableMapping[Any, Any]) -> list[int]:
+    """Every position of ``v`` in ``values`` (a traffic column may hold one value in the
+    slices of several classes)."""
+    index = _index(values, cache)
+    first = index.get(v, -1)
+    if first < 0:
+        return []
+    if cache[("index", id(values))][2]:  # every value once
+        return [first]
+    return [j for j, x in enumerate(values) if x == v and (x is None) == (v is None)]
+
+
+def _evaluate(m: Matcher, values: tuple[Any, ...], cache: MutableMapping[Any, Any]) -> Any:
+    """``m.test(v)`` for each value: an exact match by a dictionary lookup, a regex from the
+    per-column RE2 Set answers when ``prefetch`` made them, else one call per value."""
+    n = len(values)
+    if m.kind == "exact" and not m.ignore_case and n >= 64:
+        tab = np.zeros(n, bool)
+        tab[_positions(values, m.value, cache)] = True
+        if m.invert:
+            tab = ~tab
+        tab[_positions(values, None, cache)] = m.test(None)  # an absent header
+        return tab
+    if m.kind == "regex":
+        raw = cache.get(("raw", m.value, id(values)))
+        if raw is not None and raw[0] is values:
+            tab = raw[1] != m.invert  # a new array
+            tab[_positions(values, None, cache)] = m.test(None)  # an absent header
+            return tab
+    return np.fromiter((m.test(v) for v in values), bool, n)
+
+
+def _regex_set(patterns: list[str], values: tuple[Any, ...]) -> npt.NDArray[np.bool_]:
+    """[value, pattern]: RE2 full match of each pattern, by one ``re2.Set`` call per value
+    (None, an absent header, gets False: ``Matcher.test`` decides it)."""
+    import re2
+
+    options = re2.Options()
+    options.log_errors = False  # as the compiler's (the patterns compiled there already)
+    rs = re2.Set.FullMatchSet(options)
+    for p in patterns:
+        rs.Add(p)
+    rs.Compile()
+    out = np.zeros((len(values), len(patterns)), bool)
+    match = rs.Match
+    for i, v in enumerate(values):
+        if v is not None:
+            hit = match(v)
+            if hit:
+                out[i, hit] = True
+    return out
 
 
 #: joint value tables of a column group up to this many cells (``lookup``'s "min" scheme)
