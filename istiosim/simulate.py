@@ -216,6 +216,9 @@ def class_leaf_probabilities(router: Router, t: Traffic) -> npt.NDArray[np.float
     when it has at most ``ENUMERATE`` distinct requests; otherwise its columns are convolved
     (``factored_leaf_distribution``), which needs no enumeration. ``InvalidArgument`` when
     neither applies (more than ``MAX_SUPPORT`` requests and a pod hashed on a varying column).
+    With more than ``_SINGLES_AT_ONCE`` enumerable classes, their supports are laid out as
+    one batch (``Traffic`` generator's ``supports``) and routed together, so the cost is per
+    request of the supports, not a Python round per class.
     """
     small = [c for c, cl in enumerate(t.classes) if cl.support_size <= ENUMERATE]
     out = np.zeros((len(t.classes), 0))
@@ -223,8 +226,15 @@ def class_leaf_probabilities(router: Router, t: Traffic) -> npt.NDArray[np.float
     if len(small) > _SINGLES_AT_ONCE:  # many small classes: enumerated and routed together
         out = np.zeros((len(t.classes), len(router.leaves)))
         gen = t.generator()
-        for part in _parts(t, small):
-            batch, r, w = gen.supports(part)
+        ones = [c for c in small if t.classes[c].support_size == 1]
+        parts = [ones] if ones else []  # one request each: one row per class, no layout
+        parts += _parts(t, [c for c in small if t.classes[c].support_size > 1])
+        for part in parts:
+            if part is ones:
+                r = np.asarray(ones, np.intp)
+                batch, w = gen.rows(r), np.ones(len(r))
+            else:
+                batch, r, w = gen.supports(part)
             r, leaf, p = _single_class_leaves(router, batch, r, w)
             if out.shape[1] < len(router.leaves):
                 out = np.pad(out, ((0, 0), (0, len(router.leaves) - out.shape[1])))
@@ -266,6 +276,8 @@ def _parts(t: Traffic, classes: list[int]) -> list[list[int]]:
     each)."""
     out: list[list[int]] = [[]]
     rows = 0
+    if not classes:
+        return []
     for c in classes:
         size = t.classes[c].support_size
         if out[-1] and rows + size > _ROWS_AT_ONCE:

@@ -159,7 +159,7 @@ class RequestClass:
         r = self.template
         return (r.namespace, tuple(sorted(r.source_labels.items())), r.source_workload, r.gateway)
 
-    @property
+    @functools.cached_property
     def support_size(self) -> int:
         return math.prod(len(d) for d in self.columns.values())
 
@@ -473,7 +473,9 @@ class _Generator:
         cum = np.cumsum(t.shares)
         cum[-1] = 1.0
         self.cum = cum[:-1]
-        self.thresholds = [np.uint32(min(round(c * 2**32), 2**32 - 1)) for c in self.cum]
+        self.thresholds = (  # (used up to 8 classes only)
+            [np.uint32(min(round(c * 2**32), 2**32 - 1)) for c in self.cum] if self.k <= 8 else []
+        )
         names = {"path", "method"} | {
             k for c in t.classes for k in c.columns if k.startswith("header:")
         }

@@ -96,6 +96,8 @@ def test_batched_exact_mode_equals_per_class_routing():
                 1 + i % 7,
             )
         )
+    for i in range(30):  # and classes that are one request each
+        classes.append((Request("reviews", f"/a{i}", headers={"end-user": f"u2{i}"}), 2))
     t = Traffic.mix(classes)
     router = sim.router
     got = class_leaf_probabilities(router, t)
