@@ -158,3 +158,23 @@ def test_column_truth_equals_matcher_test(m):
     assert (want.any() or m.value == "missing") and not want.all()
     if m.kind == "regex":  # answered from the column's RE2 Set, not per value
         assert ("raw", m.value, id(col.values)) in cache
+
+
+def test_threads_take_larger_chunks_with_the_same_requests():
+    """With several threads and the default chunk size a task takes several 2^16 blocks;
+    blocks, not tasks, are seeded, so counts and kept per-request arrays are unchanged."""
+    sim = load_demo(REGEX_RULES)
+    t = Traffic.request(
+        Request("reviews"),
+        path=["/a", "/b"],
+        method=["GET", "POST"],
+        headers={"end-user": [f"u{i}" for i in range(50)] + [None]},
+    )
+    n = 10 * (1 << 16) + 123  # 11 blocks: tasks of 4, 4 and 3 blocks on 2 threads
+    one = sim.simulate(t, n, rng=7, method="vector", threads=1, keep=True)
+    two = sim.simulate(t, n, rng=7, method="vector", threads=2, keep=True)
+    assert one.cells == two.cells
+    assert one.matrix.tolist() == two.matrix.tolist()
+    assert one.per_request is not None and two.per_request is not None
+    assert np.array_equal(one.per_request.leaf, two.per_request.leaf)
+    assert len(one.cells) >= 4
