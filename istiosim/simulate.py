@@ -66,8 +66,11 @@ MAX_STREAMED = 10**12
 MAX_AUTO_STREAMED = 10**9
 #: the largest [request class, route outcome] table (8 bytes a cell)
 MAX_CELLS = 1 << 27
-#: chunks in flight on the thread pool at once (the rest are made as these finish)
+#: chunks in flight on the thread pool at once, per thread (the rest are made as these
+#: finish: memory does not grow with n)
 _IN_FLIGHT = 4
+#: blocks per chunk with several threads and the default chunk size
+_THREAD_CHUNK_BLOCKS = 4
 #: bytes per request kept with ``keep=True`` (leaf int32, class, delay flag) plus headroom
 _KEEP_BYTES = 16
 
@@ -216,16 +219,30 @@ def class_leaf_probabilities(router: Router, t: Traffic) -> npt.NDArray[np.float
     by hashing a varying column (O(its values): millions of users hashed on a header).
     ``InvalidArgument`` when neither applies (more than ``MAX_SUPPORT`` requests in a class
     that spans several route tables, which no ``Traffic`` constructor makes).
+    With more than ``_SINGLES_AT_ONCE`` enumerable classes, their supports are laid out as
+    one batch (``Traffic`` generator's ``supports``) and routed together, so the cost is per
+    request of the supports, not a Python round per class.
     """
-    singles = [c for c, cl in enumerate(t.classes) if cl.support_size == 1]
+    small = [c for c, cl in enumerate(t.classes) if cl.support_size <= ENUMERATE]
     out = np.zeros((len(t.classes), 0))
-    if len(singles) > _SINGLES_AT_ONCE:  # many one-request classes: routed as one batch
-        r, leaf, p = _single_class_leaves(router, t, np.asarray(singles, np.intp))
+    done: set[int] = set()
+    if len(small) > _SINGLES_AT_ONCE:  # many small classes: enumerated and routed together
         out = np.zeros((len(t.classes), len(router.leaves)))
-        np.add.at(out, (r, leaf), p)
-        done = set(singles)
-    else:
-        done = set()
+        gen = t.generator()
+        ones = [c for c in small if t.classes[c].support_size == 1]
+        parts = [ones] if ones else []  # one request each: one row per class, no layout
+        parts += _parts(t, [c for c in small if t.classes[c].support_size > 1])
+        for part in parts:
+            if part is ones:
+                r = np.asarray(ones, np.intp)
+                batch, w = gen.rows(r), np.ones(len(r))
+            else:
+                batch, r, w = gen.supports(part)
+            r, leaf, p = _single_class_leaves(router, batch, r, w)
+            if out.shape[1] < len(router.leaves):
+                out = np.pad(out, ((0, 0), (0, len(router.leaves) - out.shape[1])))
+            np.add.at(out, (r, leaf), p)
+        done = set(small)
     rows: list[tuple[int, tuple[npt.NDArray[np.intp], npt.NDArray[np.float64]]]] = []
     for c, cl in enumerate(t.classes):
         if c in done:
@@ -251,29 +268,43 @@ def class_leaf_probabilities(router: Router, t: Traffic) -> npt.NDArray[np.float
     return out
 
 
-#: from this many one-request classes on, they are routed together (``_single_class_leaves``)
+#: from this many enumerable classes on, they are routed together (``_single_class_leaves``)
 _SINGLES_AT_ONCE = 64
+#: rows of enumerated supports routed at once
+_ROWS_AT_ONCE = 1 << 18
+
+
+def _parts(t: Traffic, classes: list[int]) -> list[list[int]]:
+    """``classes`` cut into runs of at most ``_ROWS_AT_ONCE`` support rows (at least one class
+    each)."""
+    out: list[list[int]] = [[]]
+    rows = 0
+    if not classes:
+        return []
+    for c in classes:
+        size = t.classes[c].support_size
+        if out[-1] and rows + size > _ROWS_AT_ONCE:
+            out.append([])
+            rows = 0
+        out[-1].append(c)
+        rows += size
+    return out
 
 
 def _single_class_leaves(
-    router: Router, t: Traffic, classes: npt.NDArray[np.intp]
+    router: Router,
+    batch: RequestBatch,
+    classes: npt.NDArray[np.intp],
+    weights: npt.NDArray[np.float64],
 ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], npt.NDArray[np.float64]]:
-    """(class, leaf, probability) triples of classes that are one request each, routed as one
-    batch (one row per class) instead of one small batch per class: with 10^5-10^6 classes the
-    per-call overhead, not the routing, was the cost. The same integration of draws as
-    ``engine.analytic.leaf_distribution``, per row."""
-    return row_leaf_probabilities(router, t.generator().rows(classes), classes)
-
-
-def row_leaf_probabilities(
-    router: Router, batch: RequestBatch, ids: npt.NDArray[np.intp]
-) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], npt.NDArray[np.float64]]:
-    """(ids[row], leaf, probability) triples: each row's own exact leaf distribution, all rows
-    routed as one batch (the draws integrated out as in ``leaf_distribution``)."""
+    """(class, leaf, probability) triples of the rows of ``batch`` (row i: a request of class
+    ``classes[i]`` with probability ``weights[i]`` within it), routed as one batch instead of
+    one small batch per class: with 10^5-10^6 classes the per-call overhead, not the routing,
+    was the cost. The same integration of draws as ``engine.analytic.leaf_distribution``, per
+    row."""
     from .engine.program import hash_key_column
     from .plan import fire_probability
 
-    classes = ids
     out_r: list[npt.NDArray[np.intp]] = []
     out_l: list[npt.NDArray[np.intp]] = []
     out_p: list[npt.NDArray[np.float64]] = []
@@ -303,15 +334,15 @@ def row_leaf_probabilities(
     for prog, off, sel in router.groups(batch):
         sub = batch if sel is None else batch.take(sel)
         r = classes if sel is None else classes[sel]
+        w = weights if sel is None else weights[sel]
         base_off = off
         table = prog.table
         if table.passthrough:
-            emit(r, base_off, 1.0)
+            emit(r, base_off, w)
             continue
-        ones = np.ones(len(sub))
         if table.default is not None:
             n0 = len(out_l)
-            target(prog, table.default, prog.default_base, sub, r, ones)
+            target(prog, table.default, prog.default_base, sub, r, w)
             for i in range(n0, len(out_l)):
                 out_l[i] = out_l[i] + base_off
             continue
@@ -320,16 +351,16 @@ def row_leaf_probabilities(
         n0 = len(out_l)
         for k in np.unique(e_arr).tolist():
             pick = np.flatnonzero(e_arr == k)
-            rk, sk = r[pick], sub.take(pick)
+            rk, sk, wk = r[pick], sub.take(pick), w[pick]
             act = prog.entries[k].entry.action if k < prog.nr else None
             if not isinstance(act, Forward):
-                emit(rk, prog.first[k], 1.0)
+                emit(rk, prog.first[k], wk)
                 continue
             re_ = prog.entries[k]
             pfi = 0.0
             if act.fault is not None and act.fault.abort_status is not None:
                 pfi = fire_probability(act.fault.abort_per_million)
-                emit(rk, prog.fi_leaf[k], pfi)
+                emit(rk, prog.fi_leaf[k], wk * pfi)
             wt = act.weights
             fixed = np.full(len(rk), -1, np.intp)
             if sk.random_value is not None and sk.has_random is not None and sk.has_random.any():
@@ -337,7 +368,7 @@ def row_leaf_probabilities(
                 fixed[h] = wt.pick(sk.random_value[h].astype(np.uint64))
             for j, (tg, pj) in enumerate(zip(re_.targets, wt.probabilities(), strict=True)):
                 share = np.where(fixed < 0, float(pj), (fixed == j).astype(float))
-                mass = share * (1.0 - pfi)
+                mass = wk * (share * (1.0 - pfi))
                 nz = mass > 0
                 if nz.any():
                     target(
@@ -354,6 +385,14 @@ def row_leaf_probabilities(
         empty = np.zeros(0, np.intp)
         return empty, empty, np.zeros(0)
     return np.concatenate(out_r), np.concatenate(out_l), np.concatenate(out_p)
+
+
+def row_leaf_probabilities(
+    router: Router, batch: RequestBatch, ids: npt.NDArray[np.intp]
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], npt.NDArray[np.float64]]:
+    """(ids[row], leaf, probability) triples: each row's own exact leaf distribution, all rows
+    routed as one batch (the draws integrated out as in ``leaf_distribution``)."""
+    return _single_class_leaves(router, batch, ids, np.ones(len(ids)))
 
 
 def _largest_remainder(total: int, p: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
@@ -556,6 +595,11 @@ def _stream(
     k = len(t.classes)
     n_blocks = -(-n // BLOCK)
     per_chunk = max(1, -(-chunk_size // BLOCK))
+    workers = min(threads or os.cpu_count() or 1, 256)
+    if workers > 1 and chunk_size == DEFAULT_CHUNK:
+        # threads: fewer, larger tasks (the per-task Python holds the GIL); blocks, not
+        # chunks, are the unit of seeding, so the counts are the same
+        per_chunk = max(1, min(_THREAD_CHUNK_BLOCKS, n_blocks // workers))
     chunks = ((b, min(b + per_chunk, n_blocks)) for b in range(0, n_blocks, per_chunk))
     gen = t.generator()
     cls_all = leaf_all = di_all = None
@@ -600,7 +644,6 @@ def _stream(
         joint += leaf
         return np.bincount(joint, minlength=k * n_leaves).reshape(k, n_leaves)
 
-    workers = min(threads or os.cpu_count() or 1, 256)
     total = np.zeros((k, n_leaves), np.int64)
     if workers == 1 or n_blocks <= per_chunk:
         for ch in chunks:

@@ -159,7 +159,7 @@ class RequestClass:
         r = self.template
         return (r.namespace, tuple(sorted(r.source_labels.items())), r.source_workload, r.gateway)
 
-    @property
+    @functools.cached_property
     def support_size(self) -> int:
         return math.prod(len(d) for d in self.columns.values())
 
@@ -473,7 +473,9 @@ class _Generator:
         cum = np.cumsum(t.shares)
         cum[-1] = 1.0
         self.cum = cum[:-1]
-        self.thresholds = [np.uint32(min(round(c * 2**32), 2**32 - 1)) for c in self.cum]
+        self.thresholds = (  # (used up to 8 classes only)
+            [np.uint32(min(round(c * 2**32), 2**32 - 1)) for c in self.cum] if self.k <= 8 else []
+        )
         names = {"path", "method"} | {
             k for c in t.classes for k in c.columns if k.startswith("header:")
         }
@@ -556,6 +558,7 @@ class _Generator:
             raise InvalidArgument(f"n must be a non-negative integer, got {n!r}")
         cls = self._classes(n, rng)
         cols: dict[str, Column] = {}
+        rows: _ClassRows | None = None  # each class's rows, found once for all columns
         for name, (values, dt, slices) in self.columns.items():
             if all(sz == 1 for _, sz, _ in slices):
                 if self.k == 1 or len(set(off for off, _, _ in slices)) == 1:
@@ -573,9 +576,14 @@ class _Generator:
             if big:  # start from one big class's full-length draw, patch the others in
                 off, _, samp = slices[big[0]]
                 codes = samp(rng, n, off, dt)
-                for c, (off, sz, _) in enumerate(slices):
-                    if c != big[0] and sz == 1:
-                        np.copyto(codes, dt(off), where=cls == c)
+                fixed = [c != big[0] and sz == 1 for c, (_, sz, _) in enumerate(slices)]
+                if sum(fixed) > 2:  # one pass over the block for all fixed classes
+                    offs = np.asarray([o for o, _, _ in slices], dt)
+                    np.copyto(codes, np.take(offs, cls), where=np.take(fixed, cls))
+                else:
+                    for c, (off, _, _) in enumerate(slices):
+                        if fixed[c]:
+                            np.copyto(codes, dt(off), where=cls == c)
             else:
                 codes = np.take(np.asarray([off for off, _, _ in slices], dt), cls)
             for c, (off, sz, samp) in enumerate(slices):
@@ -583,8 +591,11 @@ class _Generator:
                     continue
                 if shares[c] >= 0.25:
                     np.copyto(codes, samp(rng, n, off, dt), where=cls == c)
-                else:
-                    idx = np.flatnonzero(cls == c)
+                    continue
+                if rows is None:
+                    rows = _ClassRows(cls, self.k)
+                idx = rows.of(c)
+                if idx.size:  # (a draw of size 0 leaves the generator as it was)
                     codes[idx] = samp(rng, idx.size, off, dt)
             cols[name] = Column.trusted(values, codes)
         return cls, self._batch(n, cls, cols)
@@ -618,6 +629,52 @@ class _Generator:
                 offs = self._offsets[name] = np.asarray([off for off, _, _ in slices], dt)
             cols[name] = Column.trusted(values, np.take(offs, classes))
         return self._batch(len(classes), classes, cols)
+
+    def supports(
+        self, classes: Sequence[int]
+    ) -> tuple[RequestBatch, npt.NDArray[np.intp], npt.NDArray[np.float64]]:
+        """``support(c)`` of every class of ``classes`` as one batch: (batch, class of each
+        row, probability of each row within its class), without Python work per row. Classes
+        of one shape (the same varying columns and support sizes) are laid out together."""
+        shapes: dict[tuple[Any, ...], list[int]] = {}
+        for c in classes:
+            cl = self.traffic.classes[c]
+            names = tuple(sorted(cl.columns))
+            shapes.setdefault((names, tuple(len(cl.columns[x]) for x in names)), []).append(c)
+        parts: dict[str, list[npt.NDArray[Any]]] = {name: [] for name in self.columns}
+        rows_cls: list[npt.NDArray[np.intp]] = []
+        rows_p: list[npt.NDArray[np.float64]] = []
+        for (names, sizes), cs in shapes.items():
+            arr = np.asarray(cs, np.intp)
+            size = math.prod(sizes)
+            grids = np.indices(sizes).reshape(len(sizes), -1) if names else None
+            for name, (_values, dt, slices) in self.columns.items():
+                offs = self._offsets.get(name)
+                if offs is None:
+                    offs = self._offsets[name] = np.asarray([off for off, _, _ in slices], dt)
+                base = np.take(offs, arr)
+                if name in names:
+                    assert grids is not None
+                    g = grids[names.index(name)].astype(dt)
+                    parts[name].append((base[:, None] + g[None, :]).reshape(-1))
+                else:
+                    parts[name].append(np.repeat(base, size))
+            probs = np.ones((len(cs), size))
+            for j, name in enumerate(names):
+                assert grids is not None
+                pj = np.stack([self.traffic.classes[c].columns[name].p() for c in cs])
+                probs = probs * pj[:, grids[j]]
+            rows_cls.append(np.repeat(arr, size))
+            rows_p.append(probs.reshape(-1))
+        cls = np.concatenate(rows_cls) if rows_cls else np.zeros(0, np.intp)
+        cols = {
+            name: Column.trusted(
+                self.columns[name][0], np.concatenate(ps).astype(self.columns[name][1])
+            )
+            for name, ps in parts.items()
+        }
+        p = np.concatenate(rows_p) if rows_p else np.zeros(0)
+        return self._batch(len(cls), cls, cols), cls, p
 
     def marginals(self, c: int) -> tuple[RequestBatch, dict[str, npt.NDArray[np.float64]]]:
         cl = self.traffic.classes[c]
@@ -660,6 +717,20 @@ class _Generator:
             probs = probs * d.p()[grids[j]]
         cls = np.full(size, c, np.intp)
         return self._batch(size, cls, cols), probs
+
+
+class _ClassRows:
+    """The rows of each class, in order: one stable sort for all classes (O(n), not a scan of
+    the whole block per class); ``of(c)`` equals ``np.flatnonzero(cls == c)``."""
+
+    def __init__(self, cls: npt.NDArray[Any], k: int) -> None:
+        self.order = np.argsort(cls, kind="stable")
+        self.ends = np.cumsum(np.bincount(cls, minlength=k))
+
+    def of(self, c: int) -> npt.NDArray[np.intp]:
+        lo = int(self.ends[c - 1]) if c else 0
+        out: npt.NDArray[np.intp] = self.order[lo : int(self.ends[c])]
+        return out
 
 
 def _sampler(d: Dist) -> Any:

@@ -150,7 +150,7 @@ class Program:
             plan = self.matching.plan(batch)
             if plan[0] == "single" and len(plan[1]) * fused[1] * fused[2] <= 1 << 20:
                 return self._run_fused_single(fused, plan, batch, draws)
-            return self._run_fused(fused, self.match(batch), draws, n)
+            return self._run_fused(fused, self.matching.first(batch, plan), draws, n)
         e = self.match(batch)
         if isinstance(e, int):
             got = self._entry(e, batch, None, n, draws, di, mirrors)
