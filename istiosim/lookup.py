@@ -449,6 +449,16 @@ def resolve_table(plan: RoutePlan, host: str, port: int | None, ctx: ProxyContex
     return RouteTable(host, table.port, None, (ResolvedEntry(entry, fake),), (), None, (), notes)
 
 
+def _port_80_listener(plan: RoutePlan, ctx: ProxyContext, sc: CompiledSidecar | None) -> bool:
+    return any(
+        80 in svc.ports
+        and svc.alias_of is None
+        and visible(svc.export_to, svc.namespace, ctx.namespace)
+        and in_scope(sc, ctx.namespace, svc.namespace, (svc.fqdn,))
+        for svc in plan.services.values()
+    )
+
+
 def _resolve_table(plan: RoutePlan, host: str, port: int | None, ctx: ProxyContext) -> RouteTable:
     raw = host.lower()
     if ":" in raw and not raw.startswith("["):
@@ -492,6 +502,22 @@ def _resolve_table(plan: RoutePlan, host: str, port: int | None, ctx: ProxyConte
         # ``buildSidecarVirtualHostsForVirtualService``)
         notes.append(f"VirtualService host {raw!r} is not a service: only on port 80, not {port}")
         return RouteTable(host, port, None, notes=tuple(notes), passthrough=True)
+    if svc is None and sc is not None and not _port_80_listener(plan, ctx, sc):
+        # that virtual host lives in route table "80", which exists only when some service the
+        # proxy imports listens on port 80 (listener_builder.go builds outbound HTTP listeners
+        # from the scoped services' ports; sidecar_simulation_test.go "import only a unknown
+        # service route"). Checked only under a Sidecar, whose egress.hosts make the imports
+        # explicit: without one a real mesh has services beyond the loaded files (the ingress
+        # gateway's own Service listens on 80 in a default install).
+        notes.append(
+            f"VirtualService host {raw!r} is not a service and no service this proxy imports"
+            " has port 80: no port-80 listener, so no virtual host"
+        )
+        return RouteTable(host, port, None, notes=tuple(notes), passthrough=True)
+    if svc is None and port is None:
+        # that virtual host is on the port-80 listener: destinations without a port of their
+        # own are clusters on port 80 (route.go ``GetDestinationCluster`` uses the listener port)
+        port = 80
     entries: list[ResolvedEntry] = []
     skipped: list[tuple[RouteEntry, str]] = []
     # A VS that generates no route for this proxy and port builds no virtual host, so the next
