@@ -45,6 +45,7 @@ LAYER = {
     "compiler.webhook.virtualservice": 3,
     "compiler.webhook.httproute": 3,
     "compiler.webhook.destinationrule": 3,
+    "compiler.webhook.gateway": 3,
     "compiler.virtualservice": 3,
     "compiler.delegation": 3,
     "compiler.destinationrule": 3,
