@@ -318,7 +318,6 @@ def _single_class_leaves(
             pfi = 0.0
             if act.fault is not None and act.fault.abort_status is not None:
                 pfi = fire_probability(act.fault.abort_per_million)
-                emit(rk, prog.fi_leaf[k], pfi)
             wt = act.weights
             fixed = np.full(len(rk), -1, np.intp)
             if sk.random_value is not None and sk.has_random is not None and sk.has_random.any():
@@ -326,6 +325,8 @@ def _single_class_leaves(
                 fixed[h] = wt.pick(sk.random_value[h].astype(np.uint64))
             for j, (tg, pj) in enumerate(zip(re_.targets, wt.probabilities(), strict=True)):
                 share = np.where(fixed < 0, float(pj), (fixed == j).astype(float))
+                if pfi > 0 and (share > 0).any():
+                    emit(rk[share > 0], prog.fi_leaf[k][j], share[share > 0] * pfi)
                 mass = share * (1.0 - pfi)
                 nz = mass > 0
                 if nz.any():

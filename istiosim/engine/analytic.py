@@ -154,7 +154,6 @@ def prog_entry_dist(
     pfi = 0.0
     if act.fault is not None and act.fault.abort_status is not None:
         pfi = fire_probability(act.fault.abort_per_million)
-        acc[prog.fi_leaf[k]] += p.sum() * pfi
     wt = act.weights
     n = len(p)
     has = (
@@ -167,6 +166,8 @@ def prog_entry_dist(
         fixed[has] = wt.pick(sub.random_value[has].astype(np.uint64))  # type: ignore[index]
     for j, (t, pj) in enumerate(zip(re_.targets, wt.probabilities(), strict=True)):
         share = np.where(fixed < 0, float(pj), (fixed == j).astype(float))
+        if pfi > 0:
+            acc[prog.fi_leaf[k][j]] += (p * share).sum() * pfi
         mass = p * share * (1.0 - pfi)
         if not mass.any():
             continue

@@ -70,7 +70,7 @@ class Leaf:
     def target_obj(self) -> Target | None:
         if self.kind == DEFAULT:
             return self.program.table.default
-        if self.kind == TARGET and self.entry >= 0:
+        if self.kind in (TARGET, FI) and self.entry >= 0:
             return self.program.table.entries[self.entry].targets[self.target]
         return None
 
@@ -215,6 +215,7 @@ def leaf_decision(lf: Leaf, request: Request, di: bool, mirror_bits: int) -> Dec
         return Decision(
             outcome=Outcome.FI,
             status=act.fault.abort_status,
+            destination=lf.destination(request.host),
             candidates=cands,
             flags=tuple(flags),
             delay_ms=delay_ms,

@@ -58,7 +58,10 @@ class Program:
         self.nr = len(self.entries)
         self.leaves: list[Leaf] = []
         self.first: list[int] = []  # local leaf of each entry's first state (NR last)
-        self.fi_leaf: dict[int, int] = {}
+        #: entry → its fault-abort leaf per target: an aborted request keeps the cluster its
+        #: route picked (Envoy resolves the route, weighted cluster included, before the fault
+        #: filter runs: conn_manager_impl.cc ``refreshCachedRoute``)
+        self.fi_leaf: dict[int, npt.NDArray[np.int32]] = {}
         self.tbase: dict[int, npt.NDArray[np.int32]] = {}
         self.picks: dict[int, int | npt.NDArray[np.intp]] = {}
         self.det: npt.NDArray[np.int32]
@@ -87,7 +90,10 @@ class Program:
             assert isinstance(act, Forward)
             fault = act.fault
             if fault is not None and fault.abort_status is not None:
-                self.fi_leaf[k] = self._add(Leaf(self, LeafKind.FI, k))
+                self.fi_leaf[k] = np.asarray(
+                    [self._add(Leaf(self, LeafKind.FI, k, j)) for j in range(len(re_.targets))],
+                    np.int32,
+                )
             bases = []
             for j, t in enumerate(re_.targets):
                 bases.append(len(self.leaves))
@@ -108,8 +114,10 @@ class Program:
         """The entry's leaf when no draw can change it, else -1."""
         fault = act.fault
         if fault is not None and fault.abort_status is not None:
+            if fault.abort_per_million > 0 and not isinstance(self.picks[k], int):
+                return -1
             if fault.abort_per_million >= PER_MILLION:
-                return self.fi_leaf[k]
+                return int(self.fi_leaf[k][self.picks[k]])
             if fault.abort_per_million > 0:
                 return -1
         pick = self.picks[k]
@@ -201,14 +209,15 @@ class Program:
                 continue
             re_ = self.entries[k]
             f = act.fault
-            if f is not None and f.abort_status is not None and f.abort_per_million > 0:
-                if f.abort_per_million < PER_MILLION:
-                    ok = False
-                    break
-                tab[k] = self.fi_leaf[k]
-                continue
+            aborts = f is not None and f.abort_status is not None and f.abort_per_million > 0
+            if aborts and f is not None and f.abort_per_million < PER_MILLION:
+                ok = False
+                break
             pick = self.picks[k]
             t = np.full(lr, pick, np.intp) if isinstance(pick, int) else act.weights.pick(r)
+            if aborts:
+                tab[k] = self.fi_leaf[k][t][:, None]
+                continue
             for j, tt in enumerate(re_.targets):
                 rows = t == j
                 if not rows.any():
@@ -327,8 +336,6 @@ class Program:
         fi: Any = None
         if fault is not None and fault.abort_status is not None:
             fi = self._chance(draws, DRAW_ABORT, sel, fault.abort_per_million)
-            if fi is True:
-                return self.fi_leaf[k]
             if fi is False:
                 fi = None
         pick = self.picks[k]
@@ -336,6 +343,8 @@ class Program:
             t: Any = pick
         else:
             t = self._pick(act, pick, sub, sel, n, draws)
+        if fi is True:
+            return int(self.fi_leaf[k][t]) if isinstance(t, int) else self.fi_leaf[k][t]
         leaf = self._target_leaves(k, re_, t, sub, sel, n, draws)
         if mirrors is not None and re_.mirrors:
             ok = np.asarray([tt.status == "OK" for tt in re_.targets])[t]
@@ -351,7 +360,7 @@ class Program:
             else:
                 mirrors[sel] = bits
         if fi is not None:
-            leaf = np.where(fi, self.fi_leaf[k], leaf)
+            leaf = np.where(fi, self.fi_leaf[k][t], leaf)
         return leaf
 
     def _pick(

@@ -383,9 +383,26 @@ def route(
                         fault.location,
                     )
                 )
+            # the route (weighted cluster included) is resolved before the fault filter runs:
+            # the aborted request keeps the cluster its route picked, no pod
+            # (envoy source/common/http/conn_manager_impl.cc ``refreshCachedRoute``)
+            picked = (
+                hit.targets[act.weights.pick(route_draw)]
+                if len(hit.targets) > 1
+                else hit.targets[0]
+            )
+            if steps is not None:
+                steps.append(
+                    TraceStep(
+                        "route",
+                        f"the route's cluster {picked.cluster} is kept (picked before the fault"
+                        " filter runs); no pod is called",
+                    )
+                )
             return Decision(
                 outcome=Outcome.FI,
                 status=fault.abort_status,
+                destination=DestinationRef(picked.host, picked.subset, picked.port, picked.cluster),
                 candidates=cands,
                 flags=tuple(flags),
                 delay_ms=delay_ms,

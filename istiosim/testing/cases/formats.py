@@ -319,7 +319,7 @@ def _actual(field: str, sim: Any, d: Decision, req: Request) -> str:
     if field == "virtual_host_name":
         return _virtual_host(sim, req, d)
     path, authority = d.path, d.authority
-    if d.outcome in (Outcome.NC, Outcome.UH):
+    if d.outcome in (Outcome.NC, Outcome.UH, Outcome.FI):
         # Envoy's router_check applies the route entry's rewrites whether or not its cluster
         # exists or has healthy hosts (test/tools/router_check/router.cc ``compareRewritePath`` calls
         # ``finalizeRequestHeaders`` on the route entry); istiosim forwards nothing on a 503
@@ -331,7 +331,7 @@ def _actual(field: str, sim: Any, d: Decision, req: Request) -> str:
 
 
 def _rewritten(sim: Any, d: Decision, req: Request) -> tuple[str | None, str | None]:
-    """The path and authority the matched route entry of a 503 NC/UH decision rewrites to."""
+    """The path and authority the matched route entry of an NC/UH/FI decision rewrites to."""
     from ...engine.decision import forwarded
     from ...plan import Forward
 
