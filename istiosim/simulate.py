@@ -34,6 +34,7 @@ import numpy.typing as npt
 
 from .batch import Column, RequestBatch
 from .engine.analytic import factored_leaf_distribution, leaf_distribution
+from .engine.cors import preflight_mask
 from .engine.draws import SlotDraws, common_bound, seed_sequence, uniform_below
 from .engine.leaf import n_pods
 from .engine.program import Program
@@ -315,6 +316,12 @@ def _single_class_leaves(
                 emit(rk, prog.first[k], 1.0)
                 continue
             re_ = prog.entries[k]
+            live = np.ones(len(rk))
+            if act.cors:
+                pre = preflight_mask(act.cors, sk)
+                if pre.any():
+                    emit(rk[pre], prog.cors_leaf[k], 1.0)
+                    live = (~pre).astype(float)
             pfi = 0.0
             if act.fault is not None and act.fault.abort_status is not None:
                 pfi = fire_probability(act.fault.abort_per_million)
@@ -324,7 +331,7 @@ def _single_class_leaves(
                 h = sk.has_random
                 fixed[h] = wt.pick(sk.random_value[h].astype(np.uint64))
             for j, (tg, pj) in enumerate(zip(re_.targets, wt.probabilities(), strict=True)):
-                share = np.where(fixed < 0, float(pj), (fixed == j).astype(float))
+                share = np.where(fixed < 0, float(pj), (fixed == j).astype(float)) * live
                 if pfi > 0 and (share > 0).any():
                     emit(rk[share > 0], prog.fi_leaf[k][j], share[share > 0] * pfi)
                 mass = share * (1.0 - pfi)

@@ -61,6 +61,7 @@ LAYER = {
     "engine.leaf": 4,
     "engine.decision": 4,
     "engine.analytic": 4,
+    "engine.cors": 4,
     "traffic": 4,
     "simulator": 5,
     "simulate": 5,

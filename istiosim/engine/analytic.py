@@ -15,6 +15,7 @@ import numpy.typing as npt
 from ..batch import RequestBatch
 from ..plan import Forward, Target, fire_probability
 from ..request import attribute_source
+from .cors import preflight_mask
 from .leaf import n_pods
 from .program import Program, hash_key_column
 from .vector import Router
@@ -112,8 +113,10 @@ def factored_leaf_distribution(
         for k in np.flatnonzero(entry_p):
             k = int(k)
             act = prog.entries[k].entry.action if k < prog.nr else None
-            if isinstance(act, Forward) and any(varies(t) for t in prog.entries[k].targets):
-                return None
+            if isinstance(act, Forward) and (
+                act.cors or any(varies(t) for t in prog.entries[k].targets)
+            ):
+                return None  # a preflight depends on the method and headers: enumerate
             prog_entry_dist(prog, k, one, np.asarray([entry_p[k]]), acc)
     ids = np.flatnonzero(acc)
     return (ids + off).astype(np.intp), acc[ids]
@@ -151,6 +154,11 @@ def prog_entry_dist(
         acc[prog.first[k]] += p.sum()
         return
     re_ = prog.entries[k]
+    if act.cors:
+        pre = preflight_mask(act.cors, sub)
+        if pre.any():
+            acc[prog.cors_leaf[k]] += p[pre].sum()
+            p = np.where(pre, 0.0, p)
     pfi = 0.0
     if act.fault is not None and act.fault.abort_status is not None:
         pfi = fire_probability(act.fault.abort_per_million)

@@ -33,6 +33,7 @@ from ..plan import (
     Target,
     fires,
 )
+from .cors import preflight_mask
 from .draws import SlotDraws
 from .leaf import Leaf, LeafKind, n_pods
 from .match import EntryMatch
@@ -62,6 +63,8 @@ class Program:
         #: route picked (Envoy resolves the route, weighted cluster included, before the fault
         #: filter runs: conn_manager_impl.cc ``refreshCachedRoute``)
         self.fi_leaf: dict[int, npt.NDArray[np.int32]] = {}
+        #: entry → the leaf of a CORS preflight its corsPolicy answers (engine/cors.py)
+        self.cors_leaf: dict[int, int] = {}
         self.tbase: dict[int, npt.NDArray[np.int32]] = {}
         self.picks: dict[int, int | npt.NDArray[np.intp]] = {}
         self.det: npt.NDArray[np.int32]
@@ -88,6 +91,8 @@ class Program:
                 det.append(self._add(Leaf(self, LeafKind.DIRECT, k)))
                 continue
             assert isinstance(act, Forward)
+            if act.cors:
+                self.cors_leaf[k] = self._add(Leaf(self, LeafKind.CORS, k))
             fault = act.fault
             if fault is not None and fault.abort_status is not None:
                 self.fi_leaf[k] = np.asarray(
@@ -112,6 +117,8 @@ class Program:
 
     def _deterministic(self, k: int, re_: ResolvedEntry, act: Forward) -> int:
         """The entry's leaf when no draw can change it, else -1."""
+        if act.cors:
+            return -1  # a preflight is answered apart: depends on the request
         fault = act.fault
         if fault is not None and fault.abort_status is not None:
             if fault.abort_per_million > 0 and not isinstance(self.picks[k], int):
@@ -208,6 +215,9 @@ class Program:
                 tab[k] = self.first[k]
                 continue
             re_ = self.entries[k]
+            if act.cors:
+                ok = False
+                break
             f = act.fault
             aborts = f is not None and f.abort_status is not None and f.abort_per_million > 0
             if aborts and f is not None and f.abort_per_million < PER_MILLION:
@@ -343,8 +353,10 @@ class Program:
             t: Any = pick
         else:
             t = self._pick(act, pick, sub, sel, n, draws)
-        if fi is True:
+        if fi is True and not act.cors:
             return int(self.fi_leaf[k][t]) if isinstance(t, int) else self.fi_leaf[k][t]
+        if fi is True:
+            fi = np.ones(n, bool)
         leaf = self._target_leaves(k, re_, t, sub, sel, n, draws)
         if mirrors is not None and re_.mirrors:
             ok = np.asarray([tt.status == "OK" for tt in re_.targets])[t]
@@ -361,6 +373,16 @@ class Program:
                 mirrors[sel] = bits
         if fi is not None:
             leaf = np.where(fi, self.fi_leaf[k][t], leaf)
+        if act.cors:
+            pre = preflight_mask(act.cors, batch if sel is None else batch.take(sel))
+            if pre.any():
+                # answered before the fault filter and the router: no delay, no mirror
+                leaf = np.where(pre, self.cors_leaf[k], np.broadcast_to(leaf, pre.shape))
+                rows = np.flatnonzero(pre) if sel is None else np.asarray(sel)[pre]
+                if di is not None:
+                    di[rows] = False
+                if mirrors is not None:
+                    mirrors[rows] = 0
         return leaf
 
     def _pick(
