@@ -549,6 +549,11 @@ class CompiledSidecar:
     excluded: tuple[tuple[str, str], ...] = ()
     outbound_policy: str | None = None
     order: int = 0
+    #: the egress listeners in order: (port or None for the port-less catch-all, hosts,
+    #: exclusions); ``hosts``/``excluded`` above are their union
+    listeners: tuple[
+        tuple[int | None, tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]], ...
+    ] = ()
 
     @property
     def key(self) -> str:

@@ -34,6 +34,7 @@ import numpy.typing as npt
 
 from .batch import Column, RequestBatch
 from .engine.analytic import factored_leaf_distribution, leaf_distribution
+from .engine.cors import preflight_mask
 from .engine.draws import SlotDraws, common_bound, seed_sequence, uniform_below
 from .engine.leaf import n_pods
 from .engine.program import Program
@@ -357,17 +358,25 @@ def _single_class_leaves(
                 emit(rk, prog.first[k], wk)
                 continue
             re_ = prog.entries[k]
+            live = np.ones(len(rk))
+            if act.cors:
+                pre = preflight_mask(act.cors, sk)
+                if pre.any():
+                    emit(rk[pre], prog.cors_leaf[k], wk[pre])
+                    live = (~pre).astype(float)
             pfi = 0.0
             if act.fault is not None and act.fault.abort_status is not None:
                 pfi = fire_probability(act.fault.abort_per_million)
-                emit(rk, prog.fi_leaf[k], wk * pfi)
             wt = act.weights
             fixed = np.full(len(rk), -1, np.intp)
             if sk.random_value is not None and sk.has_random is not None and sk.has_random.any():
                 h = sk.has_random
                 fixed[h] = wt.pick(sk.random_value[h].astype(np.uint64))
             for j, (tg, pj) in enumerate(zip(re_.targets, wt.probabilities(), strict=True)):
-                share = np.where(fixed < 0, float(pj), (fixed == j).astype(float))
+                share = np.where(fixed < 0, float(pj), (fixed == j).astype(float)) * live
+                if pfi > 0 and (share > 0).any():
+                    on = share > 0
+                    emit(rk[on], prog.fi_leaf[k][j], wk[on] * share[on] * pfi)
                 mass = wk * (share * (1.0 - pfi))
                 nz = mass > 0
                 if nz.any():

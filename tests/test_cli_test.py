@@ -202,7 +202,29 @@ def test_verify_too_few_requests_exits_1(capsys: pytest.CaptureFixture[str]) -> 
     code, out, _ = verify(capsys, "reviews-80-20-small.json")
     assert code == 1
     assert out.splitlines()[-1] == (
-        "NOT VERIFIED: too few requests to show every share within ±0.01 (about 17,316 needed)"
+        "NOT VERIFIED: too few requests to show every share within ±0.01"
+        " (about 17,316 needed, 100 observed)"
+    )
+
+
+def test_verify_inconclusive_above_n_required_does_not_say_too_few(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # 40,000 requests (more than the 17,316 needed) with v1 at 79.0 %, exactly on the edge of
+    # the ±1 pp band: neither inside nor outside is shown, and the reason is not the sample size.
+    counts = tmp_path / "edge.json"
+    counts.write_text('{"v1": 31600, "v2": 8400}\n')
+    code, out, _ = run(
+        capsys, "verify", *CANARY, "--host", "reviews", "--observed", str(counts),
+        "--srm-alpha", "1e-300",
+    )  # fmt: skip
+    assert code == 1
+    last = out.splitlines()[-1]
+    assert "too few" not in last
+    assert last == (
+        "NOT VERIFIED: 40,000 requests are more than the 17,316 a correct split needs"
+        " (power 0.9) to show every share within ±0.01; some share sits near the edge of the"
+        " band, so the split is probably off"
     )
 
 

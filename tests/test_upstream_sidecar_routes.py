@@ -153,12 +153,7 @@ CASES: dict[str, tuple[list[str], str, int, dict[str, str | None]]] = {
 }  # fmt: skip
 
 #: (case, host) rows istiosim does not reproduce yet, with the reason
-KNOWN_DIFFERENT: dict[tuple[str, str], str] = {
-    ("import only a unknown service route", "foo.default.svc.cluster.local"): (
-        "a VS host outside the registry gets a port-80 virtual host even when no in-scope "
-        "service uses port 80 (istiod builds no port-80 route table then)"
-    ),
-}
+KNOWN_DIFFERENT: dict[tuple[str, str], str] = {}
 
 ROWS = [(case, host) for case, (_, _, _, exp) in CASES.items() for host in exp]
 

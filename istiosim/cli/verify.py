@@ -417,9 +417,15 @@ def cmd_verify(args: argparse.Namespace) -> int:
             print("NOT VERIFIED: sample ratio mismatch (the counts do not fit the weights)")
         elif eq.verdict == "not-equivalent":
             print(f"NOT VERIFIED: some share is off by more than ±{args.tolerance:g}")
-        else:
+        elif eq.n < eq.n_required:
             print(
                 f"NOT VERIFIED: too few requests to show every share within ±{args.tolerance:g}"
-                f" (about {eq.n_required:,} needed)"
+                f" (about {eq.n_required:,} needed, {eq.n:,} observed)"
+            )
+        else:
+            print(
+                f"NOT VERIFIED: {eq.n:,} requests are more than the {eq.n_required:,} a correct"
+                f" split needs (power 0.9) to show every share within ±{args.tolerance:g}; some"
+                " share sits near the edge of the band, so the split is probably off"
             )
     return 0 if ok else 1

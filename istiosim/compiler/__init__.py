@@ -179,6 +179,16 @@ def compile_valid(
                 if f"DestinationRule {d.metadata.namespace or 'default'}/{d.metadata.name}"
                 not in bad
             ],
+            gateways=[
+                g
+                for g in valid.gateways
+                if f"Gateway {g.metadata.namespace or 'default'}/{g.metadata.name}" not in bad
+            ],
+            sidecars=[
+                s
+                for s in valid.sidecars
+                if f"Sidecar {s.metadata.namespace or 'default'}/{s.metadata.name}" not in bad
+            ],
         )
     plan = _build(valid, m, found, regexes)
     return plan, tuple(sorted(refused, key=lambda d: _reading_order(config, d)))

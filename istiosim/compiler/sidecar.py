@@ -3,7 +3,9 @@
 ``egress[].hosts`` entries are ``namespace/dnsName`` (pilot/pkg/model/sidecar.go
 ``convertIstioListenerToWrapper``): ``*`` any namespace, ``.`` the proxy's own, ``~ns/host``
 an exclusion (``~`` alone = ``*``). An entry without exactly one ``/`` is skipped, as istiod
-does; a Sidecar without egress imports ``*/*``.
+does; a Sidecar without egress imports ``*/*``. Each egress listener is kept with its port: a
+listener bound to a port imports its hosts for that port only (sidecar.go
+``GetEgressListenerForRDS``).
 """
 
 from __future__ import annotations
@@ -18,15 +20,22 @@ def translate_sidecar(sc: cfg.Sidecar, order: int) -> CompiledSidecar:
     ns = sc.metadata.namespace or "default"
     hosts: list[tuple[str, str]] = []
     excluded: list[tuple[str, str]] = []
+    listeners = []
     for listener in sc.spec.egress:
+        inc: list[tuple[str, str]] = []
+        exc: list[tuple[str, str]] = []
         for entry in listener.hosts:
             if entry.count("/") != 1:
                 continue
             hns, _, name = entry.partition("/")
-            target = hosts
+            target = inc
             if hns.startswith("~"):
-                target, hns = excluded, hns[1:] or "*"
+                target, hns = exc, hns[1:] or "*"
             target.append((hns, name.lower()))
+        hosts += inc
+        excluded += exc
+        port = listener.port.number if listener.port is not None else None
+        listeners.append((port, tuple(inc), tuple(exc)))
     if not sc.spec.egress:
         hosts.append(("*", "*"))
     sel = sc.spec.workload_selector
@@ -39,4 +48,5 @@ def translate_sidecar(sc: cfg.Sidecar, order: int) -> CompiledSidecar:
         tuple(excluded),
         policy.mode if policy is not None else None,
         order,
+        tuple(listeners),
     )

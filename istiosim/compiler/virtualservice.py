@@ -312,8 +312,39 @@ def translate_forward(
         tuple(mirrors),
         r.timeout,
         r.retries.model_dump(exclude_none=True) if r.retries else None,
-        r.cors_policy.model_dump(exclude_none=True) if r.cors_policy else None,
+        translate_cors(t, r.cors_policy),
     )
+
+
+def translate_cors(t: Translator, cp: cfg.CorsPolicy | None) -> dict[str, Any] | None:
+    """The corsPolicy as written (its YAML keys), plus what Envoy's CORS filter reads
+    (route.go ``TranslateCORSPolicy``): ``origin_matchers`` ((kind, value), regexes compiled;
+    ``allowOrigins``, else the deprecated ``allowOrigin`` as exact matches), ``max_age_s``
+    (whole seconds) and ``forward_unmatched`` (false only for ``unmatchedPreflights: IGNORE``)."""
+    import re
+
+    from .webhook import parse_duration_ms
+
+    if cp is None:
+        return None
+    out: dict[str, Any] = cp.model_dump(exclude_none=True)
+    matchers: list[tuple[str, Any]] = []
+    if cp.allow_origins:
+        for m in cp.allow_origins:
+            if m.exact is not None:
+                matchers.append(("exact", m.exact))
+            elif m.prefix is not None:
+                matchers.append(("prefix", m.prefix))
+            elif m.regex is not None:
+                rx = t.regexes.get(m.regex)
+                matchers.append(("regex", rx if rx is not None else re.compile(m.regex)))
+    else:
+        matchers += [("exact", o) for o in cp.allow_origin]
+    out["origin_matchers"] = tuple(matchers)
+    if cp.max_age is not None:
+        out["max_age_s"] = int((parse_duration_ms(cp.max_age) or 0) // 1000)
+    out["forward_unmatched"] = (cp.unmatched_preflights or "").upper() != "IGNORE"
+    return out
 
 
 def translate_fault(f: cfg.HTTPFaultInjection | None, col: Collector, path: Path) -> Fault | None:

@@ -15,6 +15,7 @@ import numpy.typing as npt
 from ..batch import RequestBatch
 from ..plan import Forward, Target, fire_probability
 from ..request import attribute_source
+from .cors import preflight_mask
 from .leaf import n_pods
 from .program import Program, hash_key_column
 from .vector import Router
@@ -170,6 +171,9 @@ def factored_leaf_distribution(
             by_column[c] = [(np.arange(len(probs[c]), dtype=np.intp), entry_p)]
         # targets not hashed on a varying column (and faults, redirects...): by entry
         for k in np.flatnonzero(entry_p):
+            act = prog.entries[int(k)].entry.action if k < prog.nr else None
+            if isinstance(act, Forward) and act.cors:
+                return None  # a preflight depends on the method and headers: enumerate
             prog_entry_dist(
                 prog,
                 int(k),
@@ -237,11 +241,15 @@ def prog_entry_dist(
             acc[prog.first[k]] += p.sum()
         return
     re_ = prog.entries[k]
+    if act.cors:
+        pre = preflight_mask(act.cors, sub)
+        if pre.any():
+            if rest:
+                acc[prog.cors_leaf[k]] += p[pre].sum()
+            p = np.where(pre, 0.0, p)
     pfi = 0.0
     if act.fault is not None and act.fault.abort_status is not None:
         pfi = fire_probability(act.fault.abort_per_million)
-        if rest:
-            acc[prog.fi_leaf[k]] += p.sum() * pfi
     wt = act.weights
     n = len(p)
     has = (
@@ -256,6 +264,8 @@ def prog_entry_dist(
         if keep is not None and not keep(t):
             continue
         share = np.where(fixed < 0, float(pj), (fixed == j).astype(float))
+        if pfi > 0:
+            acc[prog.fi_leaf[k][j]] += (p * share).sum() * pfi
         mass = p * share * (1.0 - pfi)
         if not mass.any():
             continue

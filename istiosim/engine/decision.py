@@ -13,6 +13,7 @@ from typing import Any
 from ..plan import Endpoint, Fault, Forward, HeaderOps, Redirect, ResolvedEntry, Target
 from ..request import Request
 from ..results import Candidate, Decision, DestinationRef, Outcome
+from .cors import simple_headers
 
 
 def candidates(entry: ResolvedEntry | None, default: Target | None) -> tuple[Candidate, ...]:
@@ -69,6 +70,7 @@ def target_decision(
         return Decision(
             outcome=outcome,
             status=503,
+            response_headers=simple_headers(act.cors if act else None, request.headers),
             destination=dest,
             candidates=cands,
             flags=(*flags, t.status),
@@ -80,6 +82,10 @@ def target_decision(
     resp: tuple[tuple[str, str, str], ...] = ()
     if act is not None and needs_forwarding(act, t):
         path, authority, headers, resp = forwarded(act, hit, t, request)
+    if act is not None and act.cors:
+        # Envoy's CORS filter adds its headers after the router's own (cors_filter.cc
+        # ``encodeHeaders``) when the request's Origin is allowed
+        resp = resp + simple_headers(act.cors, request.headers)
     return Decision(
         outcome=Outcome.OK,
         status=200,

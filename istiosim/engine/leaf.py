@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from ..plan import DirectResponse, Forward, Redirect, ResolvedEntry, RouteTable, Target
 from ..request import Request
 from ..results import Decision, DestinationRef, Outcome
+from .cors import preflight_answer, simple_headers
 from .decision import (
     abort_headers,
     candidates,
@@ -38,9 +39,10 @@ class LeafKind(enum.IntEnum):
     DIRECT = 4  # direct response
     FI = 5  # fault abort
     TARGET = 6  # a route's destination: one leaf per pod (one for a 503 NC/UH target)
+    CORS = 7  # a CORS preflight answered 200 by Envoy's CORS filter (engine/cors.py)
 
 
-PASS, DEFAULT, NR, REDIRECT, DIRECT, FI, TARGET = LeafKind
+PASS, DEFAULT, NR, REDIRECT, DIRECT, FI, TARGET, CORS = LeafKind
 
 
 def n_pods(t: Target) -> int:
@@ -70,7 +72,7 @@ class Leaf:
     def target_obj(self) -> Target | None:
         if self.kind == DEFAULT:
             return self.program.table.default
-        if self.kind == TARGET and self.entry >= 0:
+        if self.kind in (TARGET, FI) and self.entry >= 0:
             return self.program.table.entries[self.entry].targets[self.target]
         return None
 
@@ -83,7 +85,7 @@ class Leaf:
             return Outcome.NR
         if self.kind == REDIRECT:
             return Outcome.REDIRECT
-        if self.kind == DIRECT:
+        if self.kind in (DIRECT, CORS):
             return Outcome.DIRECT
         if self.kind == FI:
             return Outcome.FI
@@ -93,7 +95,7 @@ class Leaf:
     @property
     def status(self) -> int:
         e = self.resolved
-        if self.kind == PASS:
+        if self.kind in (PASS, CORS):
             return 200
         if self.kind == NR:
             return 404
@@ -128,6 +130,8 @@ class Leaf:
         e = self.resolved
         if e is None or not isinstance(e.entry.action, Forward) or e.entry.action.fault is None:
             return None
+        if self.kind == CORS:
+            return None  # answered by the CORS filter, before the fault filter
         return e.entry.action.fault.delay_ms
 
     @property
@@ -203,6 +207,16 @@ def leaf_decision(lf: Leaf, request: Request, di: bool, mirror_bits: int) -> Dec
             **common,
         )
     assert isinstance(act, Forward)
+    if lf.kind == CORS:
+        assert act.cors
+        answer = preflight_answer(act.cors, str(request.method), request.headers)
+        return Decision(
+            outcome=Outcome.DIRECT,
+            status=200,
+            flags=("CORS",),
+            response_headers=answer or (),
+            **common,
+        )
     flags: list[str] = []
     delay_ms = None
     if di and act.fault is not None and act.fault.delay_ms is not None:
@@ -215,10 +229,11 @@ def leaf_decision(lf: Leaf, request: Request, di: bool, mirror_bits: int) -> Dec
         return Decision(
             outcome=Outcome.FI,
             status=act.fault.abort_status,
+            destination=lf.destination(request.host),
             candidates=cands,
             flags=tuple(flags),
             delay_ms=delay_ms,
-            response_headers=abort_headers(act.fault),
+            response_headers=abort_headers(act.fault) + simple_headers(act.cors, request.headers),
             **common,
         )
     t = hit.targets[lf.target]

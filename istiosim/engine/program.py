@@ -33,6 +33,7 @@ from ..plan import (
     Target,
     fires,
 )
+from .cors import preflight_mask
 from .draws import SlotDraws
 from .leaf import Leaf, LeafKind, n_pods
 from .match import EntryMatch
@@ -58,7 +59,12 @@ class Program:
         self.nr = len(self.entries)
         self.leaves: list[Leaf] = []
         self.first: list[int] = []  # local leaf of each entry's first state (NR last)
-        self.fi_leaf: dict[int, int] = {}
+        #: entry → its fault-abort leaf per target: an aborted request keeps the cluster its
+        #: route picked (Envoy resolves the route, weighted cluster included, before the fault
+        #: filter runs: conn_manager_impl.cc ``refreshCachedRoute``)
+        self.fi_leaf: dict[int, npt.NDArray[np.int32]] = {}
+        #: entry → the leaf of a CORS preflight its corsPolicy answers (engine/cors.py)
+        self.cors_leaf: dict[int, int] = {}
         self.tbase: dict[int, npt.NDArray[np.int32]] = {}
         self.picks: dict[int, int | npt.NDArray[np.intp]] = {}
         self.det: npt.NDArray[np.int32]
@@ -85,9 +91,14 @@ class Program:
                 det.append(self._add(Leaf(self, LeafKind.DIRECT, k)))
                 continue
             assert isinstance(act, Forward)
+            if act.cors:
+                self.cors_leaf[k] = self._add(Leaf(self, LeafKind.CORS, k))
             fault = act.fault
             if fault is not None and fault.abort_status is not None:
-                self.fi_leaf[k] = self._add(Leaf(self, LeafKind.FI, k))
+                self.fi_leaf[k] = np.asarray(
+                    [self._add(Leaf(self, LeafKind.FI, k, j)) for j in range(len(re_.targets))],
+                    np.int32,
+                )
             bases = []
             for j, t in enumerate(re_.targets):
                 bases.append(len(self.leaves))
@@ -106,10 +117,14 @@ class Program:
 
     def _deterministic(self, k: int, re_: ResolvedEntry, act: Forward) -> int:
         """The entry's leaf when no draw can change it, else -1."""
+        if act.cors:
+            return -1  # a preflight is answered apart: depends on the request
         fault = act.fault
         if fault is not None and fault.abort_status is not None:
+            if fault.abort_per_million > 0 and not isinstance(self.picks[k], int):
+                return -1
             if fault.abort_per_million >= PER_MILLION:
-                return self.fi_leaf[k]
+                return int(self.fi_leaf[k][self.picks[k]])
             if fault.abort_per_million > 0:
                 return -1
         pick = self.picks[k]
@@ -200,15 +215,19 @@ class Program:
                 tab[k] = self.first[k]
                 continue
             re_ = self.entries[k]
+            if act.cors:
+                ok = False
+                break
             f = act.fault
-            if f is not None and f.abort_status is not None and f.abort_per_million > 0:
-                if f.abort_per_million < PER_MILLION:
-                    ok = False
-                    break
-                tab[k] = self.fi_leaf[k]
-                continue
+            aborts = f is not None and f.abort_status is not None and f.abort_per_million > 0
+            if aborts and f is not None and f.abort_per_million < PER_MILLION:
+                ok = False
+                break
             pick = self.picks[k]
             t = np.full(lr, pick, np.intp) if isinstance(pick, int) else act.weights.pick(r)
+            if aborts:
+                tab[k] = self.fi_leaf[k][t][:, None]
+                continue
             for j, tt in enumerate(re_.targets):
                 rows = t == j
                 if not rows.any():
@@ -327,8 +346,6 @@ class Program:
         fi: Any = None
         if fault is not None and fault.abort_status is not None:
             fi = self._chance(draws, DRAW_ABORT, sel, fault.abort_per_million)
-            if fi is True:
-                return self.fi_leaf[k]
             if fi is False:
                 fi = None
         pick = self.picks[k]
@@ -336,6 +353,10 @@ class Program:
             t: Any = pick
         else:
             t = self._pick(act, pick, sub, sel, n, draws)
+        if fi is True and not act.cors:
+            return int(self.fi_leaf[k][t]) if isinstance(t, int) else self.fi_leaf[k][t]
+        if fi is True:
+            fi = np.ones(n, bool)
         leaf = self._target_leaves(k, re_, t, sub, sel, n, draws)
         if mirrors is not None and re_.mirrors:
             ok = np.asarray([tt.status == "OK" for tt in re_.targets])[t]
@@ -351,7 +372,17 @@ class Program:
             else:
                 mirrors[sel] = bits
         if fi is not None:
-            leaf = np.where(fi, self.fi_leaf[k], leaf)
+            leaf = np.where(fi, self.fi_leaf[k][t], leaf)
+        if act.cors:
+            pre = preflight_mask(act.cors, batch if sel is None else batch.take(sel))
+            if pre.any():
+                # answered before the fault filter and the router: no delay, no mirror
+                leaf = np.where(pre, self.cors_leaf[k], np.broadcast_to(leaf, pre.shape))
+                rows = np.flatnonzero(pre) if sel is None else np.asarray(sel)[pre]
+                if di is not None:
+                    di[rows] = False
+                if mirrors is not None:
+                    mirrors[rows] = 0
         return leaf
 
     def _pick(

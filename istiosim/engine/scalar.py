@@ -31,6 +31,7 @@ from ..plan import (
 )
 from ..request import Request, attribute_getter
 from ..results import Candidate, Decision, DestinationRef, Outcome, TraceStep
+from .cors import preflight_answer, simple_headers
 from .decision import (
     abort_headers,
     candidates,
@@ -132,6 +133,7 @@ class ScalarCache:
             and t.status == "OK"
             and t.lb.hash_on is None
             and not needs_forwarding(act, t)
+            and not act.cors
         )
         out: tuple[Any, ...] | None = None
         if plain:
@@ -355,6 +357,26 @@ def route(
             **common,
         )
     assert isinstance(act, Forward)
+    if act.cors:
+        answer = preflight_answer(act.cors, str(request.method), request.headers)
+        if answer is not None:
+            if steps is not None:
+                steps.append(
+                    TraceStep(
+                        "cors",
+                        "CORS preflight answered 200 by Envoy's CORS filter (corsPolicy);"
+                        " not routed upstream",
+                        e.location,
+                    )
+                )
+            return Decision(
+                outcome=Outcome.DIRECT,
+                status=200,
+                flags=("CORS",),
+                response_headers=answer,
+                trace=_t(steps),
+                **common,
+            )
     flags: list[str] = []
     delay_ms = None
     cands = cache.candidates(hit, None)
@@ -383,13 +405,30 @@ def route(
                         fault.location,
                     )
                 )
+            # the route (weighted cluster included) is resolved before the fault filter runs:
+            # the aborted request keeps the cluster its route picked, no pod
+            # (envoy source/common/http/conn_manager_impl.cc ``refreshCachedRoute``)
+            picked = (
+                hit.targets[act.weights.pick(route_draw)]
+                if len(hit.targets) > 1
+                else hit.targets[0]
+            )
+            if steps is not None:
+                steps.append(
+                    TraceStep(
+                        "route",
+                        f"the route's cluster {picked.cluster} is kept (picked before the fault"
+                        " filter runs); no pod is called",
+                    )
+                )
             return Decision(
                 outcome=Outcome.FI,
                 status=fault.abort_status,
+                destination=DestinationRef(picked.host, picked.subset, picked.port, picked.cluster),
                 candidates=cands,
                 flags=tuple(flags),
                 delay_ms=delay_ms,
-                response_headers=abort_headers(fault),
+                response_headers=abort_headers(fault) + simple_headers(act.cors, request.headers),
                 trace=_t(steps),
                 **common,
             )

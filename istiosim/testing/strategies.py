@@ -5,8 +5,9 @@ They generate configs Istio would accept (so ``istiosim.load`` compiles them) ov
 vocabulary of hosts, paths, users, methods, namespaces, client labels and gateways, so that
 generated requests actually hit the generated match conditions: VirtualServices bound to the
 mesh and/or gateways, delegating rules and their delegates, config-time matches (sourceLabels,
-sourceNamespace, gateways, port), faults and several mirrors per rule; requests from sidecars
-in several namespaces (with or without a workload and labels) or from a gateway. Used by
+sourceNamespace, gateways, port), faults, CORS policies and several mirrors per rule; requests
+(some of them CORS preflights) from sidecars in several namespaces (with or without a workload
+and labels) or from a gateway. Used by
 istiosim's own property tests (scalar engine ≡ vector engine, exact ≡ sampled) and available
 to users::
 
@@ -429,7 +430,31 @@ def http_routes(
         rule["rewrite"] = {"uri": "/rewritten"}
     if draw(st.integers(0, 3)) == 0:
         rule["headers"] = {"request": {"set": {"x-routed": "yes"}}}
+    if draw(st.integers(0, 3)) == 0:
+        rule["corsPolicy"] = _cors(draw)
     return rule
+
+
+#: Origin header values requests carry; ``_cors`` allows some of them
+ORIGINS = ("https://a.example.com", "https://b.example.com", "https://evil.example.org")
+
+
+def _cors(draw: Any) -> dict[str, Any]:
+    """A corsPolicy allowing some origins (exact, prefix or regex), sometimes with
+    ``unmatchedPreflights: IGNORE``, credentials, allowed methods and headers."""
+    kind = draw(st.sampled_from(("exact", "prefix", "regex")))
+    value = {"exact": ORIGINS[0], "prefix": "https://b.", "regex": "https://[ab][.]example[.]com"}
+    cors: dict[str, Any] = {"allowOrigins": [{kind: value[kind]}]}
+    if draw(st.booleans()):
+        cors["allowMethods"] = ["GET", "POST"]
+        cors["allowHeaders"] = ["x-foo"]
+        cors["maxAge"] = "1m"
+    if draw(st.booleans()):
+        cors["allowCredentials"] = True
+        cors["exposeHeaders"] = ["x-bar"]
+    if draw(st.integers(0, 3)) == 0:
+        cors["unmatchedPreflights"] = "IGNORE"
+    return cors
 
 
 def _virtual_service(name: str, spec: dict[str, Any], ns: str = "default") -> dict[str, Any]:
@@ -688,10 +713,22 @@ def requests(draw: Any, hosts: tuple[str, ...] = HOSTS) -> Request:
     if draw(st.integers(0, 4)) == 0:
         headers["cookie"] = draw(st.sampled_from(("sid=1", "a=b; sid=xyz", "other=1")))
     ns, workload, labels = draw(st.sampled_from(SOURCES))
-    return Request(
+    host, path, method = (
         draw(st.sampled_from(hosts)),
         draw(st.sampled_from(PATHS)),
         draw(st.sampled_from(METHODS)),
+    )
+    cors = draw(st.integers(0, 5))
+    if cors >= 3:  # an Origin; a preflight (OPTIONS with Access-Control-Request-Method) or not
+        headers["origin"] = draw(st.sampled_from(ORIGINS))
+        if cors >= 4:
+            headers["access-control-request-method"] = "POST"
+        if cors == 5:
+            method = "OPTIONS"
+    return Request(
+        host,
+        path,
+        method,
         headers,
         port=draw(st.sampled_from((None, None, None, 80, 8080))),
         scheme=draw(st.sampled_from(("http", "http", "https"))),

@@ -14,6 +14,7 @@ from ...errors import Diagnostic
 from ...loader import ConfigSet
 from ..collector import collector
 from .destinationrule import DESTINATION_RULE
+from .gateway import GATEWAY, SIDECAR
 from .httproute import HTTP_ROUTE, MAP_MATCHES, delegate_problem
 from .values import (
     DNS1123,
@@ -30,9 +31,11 @@ __all__ = [
     "DELEGATE",
     "DESTINATION_RULE",
     "DNS1123",
+    "GATEWAY",
     "HTTP_ROUTE",
     "LABEL",
     "MAP_MATCHES",
+    "SIDECAR",
     "VIRTUAL_SERVICE",
     "Site",
     "delegate_problem",
@@ -46,7 +49,7 @@ __all__ = [
 
 def validate(config: ConfigSet, domain: str, regexes: dict[str, Any]) -> list[Diagnostic]:
     """Every webhook finding of every object, in load order (VirtualServices, then
-    DestinationRules). ``regexes`` receives each valid regex compiled, for the translators."""
+    DestinationRules, Gateways, Sidecars). ``regexes`` receives each valid regex compiled, for the translators."""
     out: list[Diagnostic] = []
     by_key = {
         (v.metadata.namespace or "default", v.metadata.name): v for v in config.virtual_services
@@ -64,4 +67,16 @@ def validate(config: ConfigSet, domain: str, regexes: dict[str, Any]) -> list[Di
         site = Site(col, ns, (), domain, None, regexes)
         for drule in DESTINATION_RULE:
             drule(dr, site)
+    for gw in config.gateways:
+        ns = gw.metadata.namespace or "default"
+        col = collector(config, out, "Gateway", ns, gw.metadata.name)
+        site = Site(col, ns, (), domain, None, regexes)
+        for grule in GATEWAY:
+            grule(gw, site)
+    for sc in config.sidecars:
+        ns = sc.metadata.namespace or "default"
+        col = collector(config, out, "Sidecar", ns, sc.metadata.name)
+        site = Site(col, ns, (), domain, None, regexes)
+        for srule in SIDECAR:
+            srule(sc, site)
     return out

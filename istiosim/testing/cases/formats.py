@@ -318,10 +318,37 @@ def _actual(field: str, sim: Any, d: Decision, req: Request) -> str:
         return ""  # Istio's route configuration has no virtual_clusters
     if field == "virtual_host_name":
         return _virtual_host(sim, req, d)
+    path, authority = d.path, d.authority
+    if d.outcome in (Outcome.NC, Outcome.UH, Outcome.FI):
+        # Envoy's router_check applies the route entry's rewrites whether or not its cluster
+        # exists or has healthy hosts (test/tools/router_check/router.cc ``compareRewritePath`` calls
+        # ``finalizeRequestHeaders`` on the route entry); istiosim forwards nothing on a 503
+        path, authority = _rewritten(sim, d, req)
     if field == "host_rewrite":
-        return d.authority or str(req.authority or req.host)
+        return authority or str(req.authority or req.host)
     # path_rewrite
-    return d.path or req.path
+    return path or req.path
+
+
+def _rewritten(sim: Any, d: Decision, req: Request) -> tuple[str | None, str | None]:
+    """The path and authority the matched route entry of an NC/UH/FI decision rewrites to."""
+    from ...engine.decision import forwarded
+    from ...plan import Forward
+
+    plan = sim.plan
+    ctx = plan.context(req.namespace, req.source_labels, req.source_workload, req.gateway)
+    table = plan.table(req.host, req.port, ctx)
+    for hit in table.entries:
+        e = hit.entry
+        if (hit.virtual_service.key, e.rule, e.match) != (d.virtual_service, d.rule, d.match):
+            continue
+        if not isinstance(e.action, Forward):
+            break
+        for t in hit.targets:
+            if d.destination is not None and t.cluster == d.destination.cluster:
+                path, authority, _, _ = forwarded(e.action, hit, t, req)
+                return path, authority
+    return d.path, d.authority
 
 
 def _string_check(field: str, want: str) -> ExtraCheck:
