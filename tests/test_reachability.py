@@ -279,3 +279,98 @@ def test_a_witness_hidden_by_a_sidecar_is_sent_from_a_namespace_that_sees_the_ho
     assert b.reachable and b.witness is not None and b.witness.namespace != "default"
     d = sim.route(b.witness)
     assert (d.virtual_service, d.rule) == (b.virtual_service, b.rule)
+
+
+_SHOP = """
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: NAME, namespace: default, creationTimestamp: "TS"}
+spec:
+  hosts: [shop.example.com]
+  gateways: [istio-system/public]
+  http: HTTP
+"""
+
+
+def _shop(name: str, ts: str, http: list[dict[str, object]]) -> str:
+    return _SHOP.replace("NAME", name).replace("TS", ts).replace("HTTP", json.dumps(http))
+
+
+def _dest(host: str) -> list[dict[str, object]]:
+    return [{"destination": {"host": f"{host}.default.svc.cluster.local"}}]
+
+
+def test_virtual_services_merged_at_a_gateway_are_decided_on_the_merged_list() -> None:
+    """gateway.go ``buildGatewayHTTPRouteConfig`` appends the routes of every VirtualService
+    bound to the gateway for a host to one virtual host, the older VirtualService first, and
+    ``SortVHostRoutes`` moves catch-all routes last: the newer VirtualService's /api/v1 block
+    is taken by the older one's /api; its /static block is reached although the older one's
+    catch-all comes first in the older VirtualService itself."""
+    gw = _GATEWAY.replace("*/*.example.com", "*/shop.example.com")
+    old = _shop(
+        "old",
+        "2024-01-01T00:00:00Z",
+        [
+            {"match": [{"uri": {"prefix": "/api"}}], "route": _dest("reviews")},
+            {"route": _dest("productpage")},
+        ],
+    )
+    new = _shop(
+        "new",
+        "2024-02-01T00:00:00Z",
+        [
+            {"match": [{"uri": {"prefix": "/api/v1"}}], "route": _dest("ratings")},
+            {"match": [{"uri": {"prefix": "/static"}}], "route": _dest("details")},
+        ],
+    )
+    sim = istiosim.load(*BASE, gw, old, new)
+    r = reachability(sim)
+    verdicts = {(b.virtual_service, b.rule): b.verdict() for b in r.blocks}
+    assert verdicts == {
+        ("default/old", 0): "reachable",
+        ("default/old", 1): "reachable",
+        ("default/new", 0): "shadowed at the gateway by default/old rule #0 match #0",
+        ("default/new", 1): "reachable",
+    }
+    for b in r.blocks:
+        if b.reachable:
+            assert b.witness is not None and b.witness.gateway == "istio-system/public"
+            d = sim.route(b.witness)
+            assert (d.virtual_service, d.rule, d.match) == (b.virtual_service, b.rule, b.match)
+    static = next(b for b in r.blocks if (b.virtual_service, b.rule) == ("default/new", 1))
+    assert static.witness is not None
+    assert (static.witness.host, static.witness.path) == ("shop.example.com", "/static")
+
+
+_ORG = """
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: org, namespace: default}
+spec:
+  hosts: ["*.example.org"]
+  ports: [{number: 8080, name: http, protocol: HTTP}]
+  location: MESH_EXTERNAL
+  resolution: NONE
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: org, namespace: default}
+spec:
+  hosts: ["*.example.org"]
+  http:
+  - match: [{uri: {prefix: /a}}]
+    route: [{destination: {host: "*.example.org"}}]
+  - route: [{destination: {host: "*.example.org"}}]
+"""
+
+
+def test_witnesses_of_a_wildcard_host_call_a_name_under_it_on_a_port_it_listens_on() -> None:
+    sim = istiosim.load(_ORG)
+    r = reachability(sim)
+    assert [b.reachable for b in r.blocks] == [True, True]
+    for b in r.blocks:
+        assert b.witness is not None
+        # no port: the ServiceEntry's first (only) port, 8080
+        assert (b.witness.host, b.witness.port) == ("any.example.org", None)
+        d = sim.route(b.witness)
+        assert (d.virtual_service, d.rule) == ("default/org", b.rule)

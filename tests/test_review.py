@@ -437,3 +437,158 @@ def _vs_doc(name: str) -> str:
             "spec": {"hosts": ["web"], "http": [{"route": [{"destination": {"host": "web"}}]}]},
         }
     )
+
+
+# -- the exit status: what counts as a routing change -------------------------------------------
+
+
+def test_exit_status_counts_behaviour_changes_unless_fail_on_move(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """An added fault delay moves no request but changes the route Envoy gets (its
+    ``fault`` filter config): exit 1 by default, 0 with --fail-on move; a moved request is 1
+    either way; the same config is 0 either way."""
+    base = ["diff", "-f", str(KUBE), "-f", str(NET / "destination-rule-all.yaml")]
+    base += ["--before", str(NET / "virtual-service-all-v1.yaml")]
+    after = [*base, "--after", str(NET / "virtual-service-all-v1.yaml"), "--after"]
+    delay = [*after, str(NET / "virtual-service-ratings-test-delay.yaml")]
+    assert main(delay) == 1
+    assert "fault delay: none → 7000 ms" in capsys.readouterr().out
+    assert main([*delay, "--fail-on", "move"]) == 0
+    capsys.readouterr()
+    abort = [*after, str(NET / "virtual-service-ratings-test-abort.yaml")]
+    assert main([*abort, "--fail-on", "move"]) == 1
+    assert main(abort) == 1
+    same = [*base, "--after", str(NET / "virtual-service-all-v1.yaml")]
+    assert main(same) == 0 and main([*same, "--fail-on", "move"]) == 0
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exc:
+        main([*same, "--fail-on", "moves"])
+    assert exc.value.code == 2
+    assert "--fail-on" in capsys.readouterr().err
+    before = istiosim.load(*base[2:5:2], NET / "virtual-service-all-v1.yaml")
+    d = istiosim.diff(before, before.apply(NET / "virtual-service-ratings-test-delay.yaml"))
+    assert (d.exit_code(), d.exit_code("move")) == (1, 0)
+    with pytest.raises(InvalidArgument, match="fail_on"):
+        d.exit_code("moved")
+
+
+def test_an_undecided_region_that_may_route_differently_is_a_change(
+    steps: list[istiosim.Simulator],
+) -> None:
+    """A regex no witness was found for leaves its region undecided: when its route differs
+    before and after, requests there (if any) would move, so the exit status is 1 and the
+    text says so; when its route is the same, the region cannot change anything."""
+    never = [
+        {"match": [{"uri": {"regex": "/a[^\\x00-\\x{10FFFF}]"}}], "route": _to("v2")},
+        {"route": _to("v1")},
+    ]
+    before = steps[0].apply(_vs(never))
+    same = istiosim.diff(before, before.apply(_vs(never)))
+    assert same.undecided and not same.may_change and same.exit_code() == 0
+    changed = [{**never[0], "route": _to("v3")}, never[1]]
+    d = istiosim.diff(before, before.apply(_vs(changed)))
+    assert not d.changed and d.may_change == d.undecided
+    assert (d.exit_code(), d.exit_code("move")) == (1, 1)
+    assert "may route differently" in d.text()
+    assert json.loads(d.to_json())["may_change"] == list(d.undecided)
+
+
+# -- classes of ServiceEntry hosts and of VirtualServices merged at a gateway -----------------
+
+_ORG = """
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: org, namespace: default}
+spec:
+  hosts: ["*.example.org"]
+  ports: [{number: 80, name: http, protocol: HTTP}, {number: 8080, name: alt, protocol: HTTP}]
+  location: MESH_EXTERNAL
+  resolution: NONE
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: org, namespace: default}
+spec:
+  hosts: ["*.example.org"]
+  http:
+  - match: [{headers: {end-user: {exact: jason}}}]
+    fault: {abort: {httpStatus: 418, percentage: {value: 100}}}
+    route: [{destination: {host: "*.example.org"}}]
+  - route: [{destination: {host: "*.example.org"}}]
+"""
+
+
+def test_classes_of_a_wildcard_service_entry_host() -> None:
+    """A wildcard ServiceEntry host is called by a name under it, on each port it declares;
+    any name under it falls in the same classes."""
+    sim = istiosim.load(_ORG)
+    cs = derive_classes(sim.plan)
+    assert {c.name for c in cs.classes} == {
+        "any.example.org:80: end-user = jason",
+        "any.example.org:80: end-user ≠ jason",
+        "any.example.org:8080: end-user = jason",
+        "any.example.org:8080: end-user ≠ jason",
+    }
+    for c in cs.classes:
+        assert c.witness is not None and c.witness.host == "any.example.org"
+        assert sim.route(c.witness).rule == c.entries[0]
+    r = Request("www.example.org", headers={"end-user": "jason"}, port=8080)
+    c = cs.classify(r)
+    assert c is not None and c.name == "any.example.org:8080: end-user = jason"
+    assert sim.route(r).status == 418
+    d = istiosim.diff(sim, sim.apply(_ORG.split("---\n")[1].replace("418", "503")))
+    assert {c.name for c in d.moved} == {
+        "any.example.org:80: end-user = jason",
+        "any.example.org:8080: end-user = jason",
+    }
+
+
+_SHOP_GATEWAY = """
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: public, namespace: istio-system}
+spec:
+  selector: {istio: ingressgateway}
+  servers:
+  - port: {number: 80, name: http, protocol: HTTP}
+    hosts: ["*/shop.example.com"]
+"""
+
+
+def _shop_vs(name: str, http: list[dict[str, object]], ts: str) -> str:
+    return json.dumps(
+        {
+            "apiVersion": "networking.istio.io/v1",
+            "kind": "VirtualService",
+            "metadata": {"name": name, "creationTimestamp": ts},
+            "spec": {
+                "hosts": ["shop.example.com"],
+                "gateways": ["istio-system/public"],
+                "http": http,
+            },
+        }
+    )
+
+
+def test_virtual_services_merged_at_a_gateway_are_one_route_list() -> None:
+    """Two VirtualServices for one host at one gateway: the gateway's virtual host holds the
+    routes of both, the older first and catch-alls last (gateway.go
+    ``buildGatewayHTTPRouteConfig`` appends each VirtualService's routes to the virtual host,
+    ``istio_route.SortVHostRoutes`` moves catch-all routes to the end): the newer one's /api
+    rule is reached although the older one's catch-all comes first in its own list."""
+    web = {"route": [{"destination": {"host": "productpage"}}]}
+    api = {"match": [{"uri": {"prefix": "/api"}}], "route": [{"destination": {"host": "reviews"}}]}
+    old = _shop_vs("web", [web], "2024-01-01T00:00:00Z")
+    sim = istiosim.load(*BASE, _SHOP_GATEWAY, old)
+    after = sim.apply(_shop_vs("api", [api], "2024-02-01T00:00:00Z"))
+    cs = derive_classes(sim.plan, after.plan)
+    assert len(cs.scopes) == 1  # one virtual host: shop.example.com on port 80
+    d = istiosim.diff(sim, after)
+    prefix = "shop.example.com via istio-system/public: "
+    assert {c.name: c.summary() for c in d.moved} == {
+        prefix + "path starts with /api": "100% productpage → 100% reviews"
+    }
+    (moved,) = d.moved
+    # the gateway's only listener is its default: the witness names no port
+    assert moved.witness == Request("shop.example.com", "/api", gateway="istio-system/public")
