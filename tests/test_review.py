@@ -592,3 +592,40 @@ def test_virtual_services_merged_at_a_gateway_are_one_route_list() -> None:
     (moved,) = d.moved
     # the gateway's only listener is its default: the witness names no port
     assert moved.witness == Request("shop.example.com", "/api", gateway="istio-system/public")
+
+
+def test_a_host_bound_to_the_mesh_and_a_gateway_has_classes_on_both() -> None:
+    """``gateways: [mesh, istio-system/public]``: sidecars and the gateway both route by it;
+    its classes are those of a sidecar client and those of requests through the gateway, and
+    a change shows on both."""
+    vs = {
+        "apiVersion": "networking.istio.io/v1",
+        "kind": "VirtualService",
+        "metadata": {"name": "reviews"},
+        "spec": {
+            "hosts": ["reviews.default.svc.cluster.local", "shop.example.com"],
+            "gateways": ["mesh", "istio-system/public"],
+            "http": [
+                {"match": [{"uri": {"prefix": "/api"}}], "route": _to("v2")},
+                {"route": _to("v1")},
+            ],
+        },
+    }
+    sim = istiosim.load(*BASE, _SHOP_GATEWAY, json.dumps(vs))
+    vs["spec"]["http"][0]["route"] = _to("v3")  # type: ignore[index]
+    d = istiosim.diff(sim, sim.apply(json.dumps(vs)))
+    assert {c.name: c.summary() for c in d.moved} == {
+        "reviews: path starts with /api": "100% v2 → 100% v3",
+        # a VirtualService host outside the registry: sidecars get a virtual host for it too
+        "shop.example.com: path starts with /api": "100% reviews/v2 → 100% reviews/v3",
+        "shop.example.com via istio-system/public: path starts with /api": (
+            "100% reviews/v2 → 100% reviews/v3"
+        ),
+    }
+    for c in d.classes:
+        assert c.witness is not None
+        assert sim.route(c.witness).virtual_service == "default/reviews", c.name
+    gw = {c.witness.gateway for c in d.classes if c.witness is not None}
+    assert gw == {None, "istio-system/public"}
+    # the sidecar's own virtual host for shop.example.com answers on port 80 only
+    assert {c.witness.port for c in d.classes if c.witness is not None} == {None}

@@ -403,9 +403,10 @@ def _mesh_names(
     if not h.startswith("*"):
         svc = next((s for p in plans if (s := find_service(p, h, ns))), None)
         if svc is None or svc.fqdn.startswith("*"):
-            return [(svc, h, h.split(".")[0])]
+            return [(svc, h, h)]
         local = svc.namespace == ns and svc.kind != "ServiceEntry"
-        return [(svc, svc.name if local else svc.fqdn, h.split(".")[0])]
+        label = h.split(".")[0] if svc.kind != "ServiceEntry" else h
+        return [(svc, svc.name if local else svc.fqdn, label)]
     out: list[tuple[ServiceInfo | None, str, str]] = []
     named: set[str] = set()
     for p in plans:
