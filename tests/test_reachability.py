@@ -374,3 +374,32 @@ def test_witnesses_of_a_wildcard_host_call_a_name_under_it_on_a_port_it_listens_
         assert (b.witness.host, b.witness.port) == ("any.example.org", None)
         d = sim.route(b.witness)
         assert (d.virtual_service, d.rule) == ("default/org", b.rule)
+
+
+def test_a_gateway_route_for_one_namespace_only_shadows_nothing_for_the_others() -> None:
+    """A route with ``sourceNamespace: default`` is generated only for clients in default
+    (route.go ``sourceMatchHTTP``): from another namespace the newer VirtualService's
+    /api/v1 block is reached through the gateway, so it is not called shadowed."""
+    gw = _GATEWAY.replace("*/*.example.com", "*/shop.example.com")
+    old = _shop(
+        "old",
+        "2024-01-01T00:00:00Z",
+        [
+            {
+                "match": [{"uri": {"prefix": "/api"}, "sourceNamespace": "default"}],
+                "route": _dest("reviews"),
+            },
+            {"route": _dest("productpage")},
+        ],
+    )
+    new = _shop(
+        "new",
+        "2024-02-01T00:00:00Z",
+        [{"match": [{"uri": {"prefix": "/api/v1"}}], "route": _dest("ratings")}],
+    )
+    sim = istiosim.load(*BASE, gw, old, new)
+    b = next(x for x in reachability(sim).blocks if x.virtual_service == "default/new")
+    assert b.reachable and b.witness is not None
+    assert b.witness.namespace != "default" and b.witness.path == "/api/v1"
+    d = sim.route(b.witness)
+    assert (d.virtual_service, d.rule) == ("default/new", 0)

@@ -153,6 +153,8 @@ class _Served:
     undecided: bool = False
     #: entries of the merged route lists that take the requests it matches
     by: dict[tuple[str, int, int | None], None] = field(default_factory=dict)
+    #: one of them exists only for some clients (sourceLabels, sourceNamespace)
+    conditional: bool = False
 
 
 def _through_gateways(
@@ -173,32 +175,52 @@ def _through_gateways(
     for g, vhosts in served.items():
         for domain, port, _redirect in vhosts:
             call = concrete(domain)
-            ctx = ProxyContext(vs.namespace, (), g)
-            t = plan.table(call, port, ctx)
-            mine = [k for k, e in enumerate(t.entries) if e.virtual_service.key == vs.key]
-            if not mine:
-                continue
-            atts, cells, offsets = partition([[e.entry.matchers for e in t.entries]])
-            first, shadow = _first_entries(cells, offsets[0][1])
-            scope = Scope(domain, call, port, vs.namespace, (t,), atts, call, port, g)
-            for k in mine:
-                e = t.entries[k].entry
-                got = out.setdefault((e.rule, e.match), _Served())
-                got.present = True
-                hit = first.get(k)
-                if hit is not None and not hit[0]:
-                    if got.witness is None:
-                        values = {
-                            a.key: a.regions[r].witness for a, r in zip(atts, hit[1], strict=True)
-                        }
-                        got.witness = scope.request(values)
-                elif hit is not None:
-                    got.undecided = True
-                else:
-                    for j in sorted(shadow.get(k, ())):
-                        x = t.entries[j]
-                        got.by[(x.virtual_service.key, x.entry.rule, x.entry.match)] = None
+            for ns in _gateway_namespaces(plan, vs, g):
+                ctx = ProxyContext(ns, (), g)
+                t = plan.table(call, port, ctx)
+                mine = [k for k, e in enumerate(t.entries) if e.virtual_service.key == vs.key]
+                if not mine:
+                    continue
+                atts, cells, offsets = partition([[e.entry.matchers for e in t.entries]])
+                first, shadow = _first_entries(cells, offsets[0][1])
+                scope = Scope(domain, call, port, ns, (t,), atts, call, port, g)
+                for k in mine:
+                    e = t.entries[k].entry
+                    got = out.setdefault((e.rule, e.match), _Served())
+                    got.present = True
+                    hit = first.get(k)
+                    if hit is not None and not hit[0]:
+                        if got.witness is None:
+                            values = {
+                                a.key: a.regions[r].witness
+                                for a, r in zip(atts, hit[1], strict=True)
+                            }
+                            got.witness = scope.request(values)
+                    elif hit is not None:
+                        got.undecided = True
+                    else:
+                        for j in sorted(shadow.get(k, ())):
+                            x = t.entries[j]
+                            got.by[(x.virtual_service.key, x.entry.rule, x.entry.match)] = None
+                            got.conditional |= _client_dependent(x.entry.source)
     return out
+
+
+def _gateway_namespaces(plan: RoutePlan, vs: CompiledVirtualService, g: str) -> list[str]:
+    """The client namespaces a gateway request is tried from: the VirtualService's, and when
+    a route bound to the gateway depends on the client, each ``sourceNamespace`` named and one
+    no route names (a route for one namespace is not generated for another)."""
+    named = {
+        e.source.source_namespace
+        for v in plan.virtual_services
+        if g in v.gateways
+        for e in v.entries
+        if _client_dependent(e.source)
+    }
+    if not named:
+        return [vs.namespace]
+    rest = sorted(x for x in named - {vs.namespace} if x is not None)
+    return [vs.namespace, *rest, "istiosim-witness"]
 
 
 def _first_entries(
@@ -287,7 +309,7 @@ def _at_gateways(plan: RoutePlan, vs: CompiledVirtualService, blocks: list[Block
             out.append(replace(b, reachable=True, witness=gw.witness, shadowed_by=(), reason=""))
             continue
         if "mesh" not in bound:
-            out.append(_gateway_verdict(vs, b, gw, e))
+            out.append(_gateway_verdict(vs, b, gw))
             continue
         if not b.reachable or b.witness is None:
             out.append(b)
@@ -304,24 +326,29 @@ def _at_gateways(plan: RoutePlan, vs: CompiledVirtualService, blocks: list[Block
     return out
 
 
-def _gateway_verdict(
-    vs: CompiledVirtualService, b: Block, gw: _Served | None, e: RouteEntry | None
-) -> Block:
+def _gateway_verdict(vs: CompiledVirtualService, b: Block, gw: _Served | None) -> Block:
     """A block bound only to gateways that no gateway request was found to reach."""
     if b.reachable is False:
         return b  # its own VirtualService's earlier rules take its requests wherever it is
-    src = e.source if e is not None else SourceCondition()
     if gw is None or not gw.present:
-        if src.source_labels or src.source_namespace:
-            why = "undecided: the gateways serving it generate no route for it (sourceLabels)"
+        if any(_client_dependent(x.source) for x in vs.entries):
+            # which routes a gateway generates then depends on the client (a catch-all that
+            # ends the list for one namespace is skipped for another)
+            why = (
+                "undecided: the gateways generate no route for it for the client tried"
+                " (sourceLabels or sourceNamespace)"
+            )
             return replace(b, reachable=None, witness=None, reason=why)
         why = (
             "never generated: no server of its gateways on its port, or an earlier catch-all"
             " rule of its VirtualService ends its routes"
         )
         return replace(b, reachable=False, witness=None, shadowed_by=(), reason=why)
-    if gw.undecided or gw.witness is not None:
-        why = "undecided: a regex, or its witness through the gateway is taken elsewhere"
+    if gw.undecided or gw.witness is not None or gw.conditional:
+        why = (
+            "undecided: a regex, a route for some clients only (sourceLabels,"
+            " sourceNamespace), or its witness through the gateway is taken elsewhere"
+        )
         return replace(b, reachable=None, witness=None, reason=why)
     own = tuple((r, m) for k, r, m in gw.by if k == vs.key)
     others = [
@@ -334,6 +361,12 @@ def _gateway_verdict(
         mine = ", ".join(_where(r, m) for r, m in own)
         why = "shadowed at the gateway by " + ", ".join([*(mine and [mine]), *others])
     return replace(b, reachable=False, witness=None, shadowed_by=own, reason=why)
+
+
+def _client_dependent(src: SourceCondition) -> bool:
+    """Is a route generated for some clients of a gateway only? (``sourceLabels`` and
+    ``sourceNamespace``; with match-level ``gateways`` they are not looked at)"""
+    return not src.gateways and bool(src.source_labels or src.source_namespace)
 
 
 def _mesh_calls(plan: RoutePlan, vs: CompiledVirtualService) -> list[tuple[str, str, int | None]]:
