@@ -369,10 +369,12 @@ def test_classes_cover_every_request(
 
 def _routing(s: istiosim.Simulator, r: Request) -> dict[tuple[object, ...], float]:
     """``exact`` without the host of answers no destination gives (a redirect, a direct
-    response, an abort or a 404 report the host the request named, as diff's labels omit)."""
+    response, an abort or a 404 report the host the request named, as diff's labels omit; a
+    passthrough goes to the host named)."""
     out: dict[tuple[object, ...], float] = {}
+    named = ("NR", "DIRECT", "REDIRECT", "FI", "PASSTHROUGH")
     for (host, subset, outcome, status), p in exact(s, r).items():
-        k = (None if str(outcome) in ("NR", "DIRECT", "REDIRECT", "FI") else host, subset)
+        k = (None if str(outcome) in named else host, subset)
         out[(*k, outcome, status)] = out.get((*k, outcome, status), 0.0) + p
     return out
 

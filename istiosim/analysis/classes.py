@@ -304,7 +304,12 @@ class ClassSet:
         )
         sigs = tuple(_signature(t) for t in tables)
         for si, sc in enumerate(self.scopes):
-            if sc.gateway != ctxs[0].gateway or tuple(_signature(t) for t in sc.tables) != sigs:
+            # a gateway pod applies every Gateway that selects it: a request through any of
+            # them meets the same route table, so the gateway's name is not compared
+            at_gateway = ctxs[0].gateway is not None
+            if (sc.gateway is not None) != at_gateway:
+                continue
+            if tuple(_signature(t) for t in sc.tables) != sigs:
                 continue
             pair = tuple(_first(t, request) for t in tables)
             for c in self.classes:
@@ -321,8 +326,9 @@ def _context(plan: RoutePlan, r: Request) -> ProxyContext:
 def _signature(t: RouteTable) -> tuple[Any, ...]:
     """What decides how a request routes once its first matching entry is known: the entries
     in order and the clusters each resolves to (a DestinationRule seen from another namespace
-    resolves them differently); the host only when no entry routes (passthrough or a default
-    route go to the host itself), so names one virtual host covers share their classes."""
+    resolves them differently); the service of a default route. Not the host a request
+    names: a passthrough goes to whatever host was named, as a redirect or direct response
+    answers whatever host was named, so the names one virtual host covers share its classes."""
     ents = tuple(
         (
             e.virtual_service.key,
@@ -332,7 +338,7 @@ def _signature(t: RouteTable) -> tuple[Any, ...]:
         )
         for e in t.entries
     )
-    host = t.service.fqdn if t.service else (None if ents else t.host)
+    host = t.service.fqdn if t.service else None
     return (host, t.port, ents, t.passthrough)
 
 

@@ -11,6 +11,11 @@ different such conditions are treated as disjoint (so never called shadowed by e
 and a block reached only by clients or ports an earlier block's such condition leaves out is
 undecided (which clients and listener ports exist is the mesh's business, not the rules').
 
+At a gateway the routes of every VirtualService bound to it for a host are one list (per
+virtual host and listener port, catch-alls last): blocks of gateway-bound VirtualServices are
+decided on that merged list, so another VirtualService's earlier route can shadow them. Every
+witness is routed by the scalar engine before it is reported.
+
 What IST0130/IST0131 already report is left to them; ISM0130 says the rest.
 """
 
