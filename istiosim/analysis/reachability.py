@@ -503,8 +503,11 @@ def analyze(s: Subject) -> list[Diagnostic]:
         for b in blocks:
             by_rule.setdefault(b.rule, []).append(b)
         names = _names(vs)
+        # a delegating rule yields several entries with one (rule, match): such a block is
+        # unused only when every entry it yields is
+        used = {(b.rule, b.match) for b in blocks if b.reachable is not False}
         for rule, bs in by_rule.items():
-            dead = [b for b in bs if b.reachable is False]
+            dead = [b for b in bs if b.reachable is False and (b.rule, b.match) not in used]
             if not dead or ("spec", "http", rule) in rec.paths:
                 continue
             left = [b for b in dead if ("spec", "http", rule, "match", b.match) not in rec.paths]
