@@ -18,13 +18,22 @@ entries alive, so a 1,000-rule table costs about as many steps as it has regions
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from math import prod
 from typing import Any
 
-from ..lookup import find_service
-from ..plan import Matcher, ProxyContext, RoutePlan, RouteTable, host_matches
+from ..lookup import find_service, gateway_virtual_hosts
+from ..plan import (
+    CompiledVirtualService,
+    Matcher,
+    ProxyContext,
+    RoutePlan,
+    RouteTable,
+    ServiceInfo,
+    host_matches,
+    visible,
+)
 from ..request import PSEUDO_HEADERS, Request
 from .witness import ALWAYS_PRESENT, universal, witness_values
 
@@ -289,9 +298,17 @@ class ClassSet:
     def classify(self, request: Request) -> DerivedClass | None:
         """The class of a request (None: a host, port or client no class covers, or an
         undecided region). Found from the request's own first matching entries."""
-        tables = tuple(_table(p, request) for p in self.plans)
+        ctxs = [_context(p, request) for p in self.plans]
+        tables = tuple(
+            p.table(request.host, request.port, c) for p, c in zip(self.plans, ctxs, strict=True)
+        )
         sigs = tuple(_signature(t) for t in tables)
         for si, sc in enumerate(self.scopes):
+            # a gateway pod applies every Gateway that selects it: a request through any of
+            # them meets the same route table, so the gateway's name is not compared
+            at_gateway = ctxs[0].gateway is not None
+            if (sc.gateway is not None) != at_gateway:
+                continue
             if tuple(_signature(t) for t in sc.tables) != sigs:
                 continue
             pair = tuple(_first(t, request) for t in tables)
@@ -302,14 +319,27 @@ class ClassSet:
         return None
 
 
-def _table(plan: RoutePlan, r: Request) -> RouteTable:
-    ctx = plan.context(r.namespace, r.source_labels, r.source_workload, r.gateway)
-    return plan.table(r.host, r.port, ctx)
+def _context(plan: RoutePlan, r: Request) -> ProxyContext:
+    return plan.context(r.namespace, r.source_labels, r.source_workload, r.gateway)
 
 
 def _signature(t: RouteTable) -> tuple[Any, ...]:
-    ents = tuple((e.virtual_service.key, e.entry.rule, e.entry.match) for e in t.entries)
-    return (t.service.fqdn if t.service else t.host, t.port, ents, t.passthrough)
+    """What decides how a request routes once its first matching entry is known: the entries
+    in order and the clusters each resolves to (a DestinationRule seen from another namespace
+    resolves them differently); the service of a default route. Not the host a request
+    names: a passthrough goes to whatever host was named, as a redirect or direct response
+    answers whatever host was named, so the names one virtual host covers share its classes."""
+    ents = tuple(
+        (
+            e.virtual_service.key,
+            e.entry.rule,
+            e.entry.match,
+            tuple((x.cluster, x.status, x.destination_rule) for x in e.targets),
+        )
+        for e in t.entries
+    )
+    host = t.service.fqdn if t.service else None
+    return (host, t.port, ents, t.passthrough)
 
 
 def _first(t: RouteTable, r: Request) -> int | None:
@@ -319,53 +349,111 @@ def _first(t: RouteTable, r: Request) -> int | None:
     return None
 
 
+def concrete(host: str) -> str:
+    """A name a client can send for a (possibly wildcard) host: ``*.example.org`` →
+    ``any.example.org``, ``*`` → ``any``."""
+    return "any" + host[1:] if host.startswith("*") else host
+
+
 def _scopes(plans: Sequence[RoutePlan]) -> list[Scope]:
-    seen: dict[tuple[str, int | None, str], Scope] = {}
+    """One scope per distinct set of route tables a VirtualService's host is seen through:
+    as a sidecar in the VirtualService's namespace sees each service (Kubernetes Service or
+    ServiceEntry, wildcard hosts included) and port the host names, and as each gateway the
+    VirtualService binds serves it (one per virtual host and listener port of its servers).
+    Tables are computed from the very request a witness sends, so a witness routes as its
+    scope says; scopes whose tables are equal are one."""
+    seen: dict[tuple[Any, ...], Scope] = {}
+
+    def add(
+        label: str,
+        fqdn: str,
+        port: int | None,
+        ns: str,
+        call: str,
+        call_port: int | None,
+        gateway: str | None,
+        skip_passthrough: bool = False,
+    ) -> None:
+        ctx = ProxyContext(ns, (), gateway)
+        tables = tuple(p.table(call, call_port, ctx) for p in plans)
+        if skip_passthrough and all(t.passthrough or not t.entries for t in tables):
+            return
+        key = (gateway, tuple(_signature(t) for t in tables))
+        if key not in seen:
+            seen[key] = Scope(label, fqdn, port, ns, tables, [], call, call_port, gateway)
+
     for plan in plans:
         for vs in plan.virtual_services:
             for g in sorted(x for x in vs.gateways if x != "mesh"):
-                for h in vs.hosts:
-                    # a gateway: the Host a client sends (a wildcard stands for some name)
-                    call = h if not h.startswith("*") else "any" + h[1:] if h != "*" else "any"
-                    key: tuple[str, int | None, str] = (call, None, "gateway " + g)
-                    if key not in seen:
-                        ctx = ProxyContext(vs.namespace, (), g)
-                        tables = tuple(p.table(call, None, ctx) for p in plans)
-                        seen[key] = Scope(
-                            f"{h} via {g}", call, None, vs.namespace, tables, [], call, None, g
-                        )
+                _gateway_scopes(plans, vs, g, add)
             if vs.gateways and "mesh" not in vs.gateways:
                 continue
             for h in vs.hosts:
-                names = (
-                    [(s.name, s.fqdn) for s in plan.services.values() if host_matches(h, s.fqdn)]
-                    if h.startswith("*")
-                    else [(h.split(".")[0], h)]
-                )
-                for label, fqdn in names:
-                    svc = next(
-                        (s for p in plans if (s := find_service(p, fqdn, vs.namespace))), None
-                    )
-                    ports: Iterable[int | None] = svc.ports if svc is not None else (None,)
-                    for port in ports:
-                        key = (fqdn, port, vs.namespace)
-                        if key not in seen and not any(k[:2] == key[:2] for k in seen):
-                            ctx = ProxyContext(vs.namespace)
-                            tables = tuple(p.table(fqdn, port, ctx) for p in plans)
-                            local = svc is not None and svc.namespace == vs.namespace
-                            call = svc.name if local and svc is not None else fqdn
-                            first = svc.ports[0] if svc is not None else None
-                            seen[key] = Scope(
-                                label,
-                                fqdn,
-                                port,
-                                vs.namespace,
-                                tables,
-                                [],
-                                call,
-                                None if port == first else port,
-                            )
+                for svc, call, label in _mesh_names(plans, h, vs.namespace):
+                    if svc is None:
+                        add(label, call, None, vs.namespace, call, None, None, h.startswith("*"))
+                        continue
+                    for port in svc.ports:
+                        cp = None if port == svc.ports[0] else port
+                        add(label, svc.fqdn, port, vs.namespace, call, cp, None)
     return list(seen.values())
+
+
+def _mesh_names(
+    plans: Sequence[RoutePlan], h: str, ns: str
+) -> list[tuple[ServiceInfo | None, str, str]]:
+    """(service, the name a sidecar in ``ns`` calls, label) for a VirtualService host: the
+    service it names, or for a wildcard every service under it (a wildcard ServiceEntry host
+    called by a name under it) and a name under it that no service has (the VirtualService's
+    own virtual host, when it gets one)."""
+    if not h.startswith("*"):
+        svc = next((s for p in plans if (s := find_service(p, h, ns))), None)
+        if svc is None or svc.fqdn.startswith("*"):
+            return [(svc, h, h)]
+        local = svc.namespace == ns and svc.kind != "ServiceEntry"
+        label = h.split(".")[0] if svc.kind != "ServiceEntry" else h
+        return [(svc, svc.name if local else svc.fqdn, label)]
+    out: list[tuple[ServiceInfo | None, str, str]] = []
+    named: set[str] = set()
+    for p in plans:
+        for s in p.services.values():
+            if s.fqdn in named or not s.ports or s.alias_of is not None:
+                continue
+            if not host_matches(h, s.fqdn) or not visible(s.export_to, s.namespace, ns):
+                continue
+            named.add(s.fqdn)
+            if s.fqdn.startswith("*"):
+                out.append((s, concrete(s.fqdn), concrete(s.fqdn)))
+            else:
+                local = s.namespace == ns and s.kind != "ServiceEntry"
+                out.append((s, s.name if local else s.fqdn, s.name if local else s.fqdn))
+    out.append((None, concrete(h), concrete(h)))
+    return out
+
+
+def _gateway_scopes(
+    plans: Sequence[RoutePlan], vs: CompiledVirtualService, g: str, add: Any
+) -> None:
+    """The virtual hosts through which gateway ``g`` serves ``vs`` (``gateway_virtual_hosts``):
+    requests to a name each covers, on its listener port. A VirtualService no loaded Gateway
+    serves gets one scope per host (its requests get 404 NR there)."""
+    vhosts = dict.fromkeys(
+        (domain, port) for p in plans for domain, port, _ in gateway_virtual_hosts(p, g, vs)
+    )
+    if not vhosts:
+        for h in vs.hosts:
+            call = concrete(h)
+            add(f"{h} via {g}", call, None, vs.namespace, call, None, g)
+        return
+    ports: dict[str, list[int]] = {}
+    for domain, port in vhosts:
+        ports.setdefault(domain, []).append(port)
+    for domain, port in vhosts:
+        call = concrete(domain)
+        ctx = ProxyContext(vs.namespace, (), g)
+        default = {p.table(call, None, ctx).port for p in plans} == {port}
+        shown = f"{domain}:{port}" if len(ports[domain]) > 1 else domain
+        add(f"{shown} via {g}", call, port, vs.namespace, call, None if default else port, g)
 
 
 @dataclass
@@ -381,11 +469,12 @@ def derive_classes(*plans: RoutePlan) -> ClassSet:
     scopes = _scopes(plans)
     classes: list[DerivedClass] = []
     undecided: list[DerivedClass] = []
-    multi_port: dict[str, int] = {}
+    multi_port: dict[tuple[str, str | None], int] = {}
     for sc in scopes:
-        multi_port[sc.fqdn] = multi_port.get(sc.fqdn, 0) + 1
+        multi_port[sc.fqdn, sc.gateway] = multi_port.get((sc.fqdn, sc.gateway), 0) + 1
     for si, sc in enumerate(scopes):
-        found, hypo = _scope_classes(sc, si, multi_port[sc.fqdn] > 1)
+        shown = sc.gateway is None and multi_port[sc.fqdn, None] > 1
+        found, hypo = _scope_classes(sc, si, shown)
         classes.extend(found)
         undecided.extend(hypo)
     return ClassSet(tuple(plans), tuple(classes), tuple(undecided), tuple(scopes))

@@ -77,10 +77,12 @@ class ClassDiff:
 class Diff:
     """The result of ``istiosim.diff``: one ``ClassDiff`` per request class.
 
-    ``changed``: any class moves or changes behaviour (the CLI's exit 1). ``moved_share``: the
-    share of all traffic that lands elsewhere (None without a traffic model). ``undecided``:
-    regions (from regexes) whose emptiness could not be decided and that would route unlike
-    every class found; empty means the classes cover every request exactly.
+    ``changed``: any class moves or changes behaviour. ``moved_share``: the share of all
+    traffic that lands elsewhere (None without a traffic model). ``undecided``: regions (from
+    regexes) whose emptiness could not be decided and that would route unlike every class
+    found; empty means the classes cover every request exactly. ``may_change``: those of them
+    whose first matching routes before and after differ, so that requests there, if any,
+    would route differently (``exit_code`` counts them as a change: never a guessed 0).
     """
 
     classes: tuple[ClassDiff, ...]
@@ -88,10 +90,25 @@ class Diff:
     undecided: tuple[str, ...] = ()
     traffic: bool = False
     class_set: ClassSet | None = field(default=None, compare=False, repr=False)
+    may_change: tuple[str, ...] = ()
 
     @property
     def changed(self) -> bool:
         return any(c.changed for c in self.classes)
+
+    def exit_code(self, fail_on: str = "change") -> int:
+        """``istiosim diff``'s exit status: 1 when routing changes, else 0.
+
+        ``fail_on="change"`` (the default): any change of the route a request gets, as the
+        route configuration Envoy receives changes: where it lands (destination, subset,
+        outcome, status, weights) or what is done on the way (header operations, rewrites,
+        fault delays, timeouts, retries, mirrors, redirects). ``fail_on="move"``: only when
+        some request lands elsewhere (``moved``). Either way an undecided region that may
+        route differently counts (``may_change``)."""
+        if fail_on not in ("change", "move"):
+            raise InvalidArgument(f"fail_on must be 'change' or 'move', not {fail_on!r}")
+        hit = self.changed if fail_on == "change" else bool(self.moved)
+        return 1 if hit or self.may_change else 0
 
     @property
     def moved(self) -> tuple[ClassDiff, ...]:
@@ -104,6 +121,7 @@ class Diff:
             "moved_share": self.moved_share,
             "classes": [c.to_dict() for c in self.classes],
             "undecided": list(self.undecided),
+            "may_change": list(self.may_change),
         }
 
     def to_json(self, indent: int | None = 2) -> str:
@@ -170,7 +188,8 @@ def diff(before: Any, after: Any, traffic: Any = None) -> Diff:
             _class_diff(c.name, c.description, c.witness, None, db, da, changes[c.name], c.host)
             for c, (db, da) in zip(cs.classes, dists, strict=True)
         ]
-        return Diff(tuple(out), None, undecided, False, cs)
+        may = tuple(c.name for c in cs.undecided if not _same_route(cs, c))
+        return Diff(tuple(out), None, undecided, False, cs, may)
     from ..traffic import Traffic, as_traffic
 
     t = as_traffic(traffic) if not isinstance(traffic, Traffic) else traffic
@@ -278,6 +297,28 @@ def _dist_text(rows: tuple[tuple[Row, float], ...], host: str) -> str:
 
 
 # -- behaviour that changes without moving requests -------------------------------------------
+
+
+def _same_route(cs: ClassSet, c: DerivedClass) -> bool:
+    """Do the first matching entries of a region route the same before and after (same
+    action, same resolved destinations and mirrors; or no entry in either, with the same
+    default)? Then whatever requests the region holds do not change."""
+    if len(cs.plans) != 2:
+        return True
+    sc = cs.scopes[c.scope]
+    (tb, ta), (kb, ka) = sc.tables, c.entries
+    if kb is None or ka is None:
+        return (
+            kb is None
+            and ka is None
+            and (tb.default, tb.passthrough)
+            == (
+                ta.default,
+                ta.passthrough,
+            )
+        )
+    eb, ea = tb.entries[kb], ta.entries[ka]
+    return (eb.entry.action, eb.targets, eb.mirrors) == (ea.entry.action, ea.targets, ea.mirrors)
 
 
 def _behaviour(cs: ClassSet, c: DerivedClass) -> tuple[str, ...]:

@@ -11,23 +11,28 @@ different such conditions are treated as disjoint (so never called shadowed by e
 and a block reached only by clients or ports an earlier block's such condition leaves out is
 undecided (which clients and listener ports exist is the mesh's business, not the rules').
 
+At a gateway the routes of every VirtualService bound to it for a host are one list (per
+virtual host and listener port, catch-alls last): blocks of gateway-bound VirtualServices are
+decided on that merged list, so another VirtualService's earlier route can shadow them. Every
+witness is routed by the scalar engine before it is reported.
+
 What IST0130/IST0131 already report is left to them; ISM0130 says the rest.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..errors import Diagnostic
 from ..plan import (
     CompiledVirtualService,
     Matcher,
+    ProxyContext,
     RouteEntry,
     RoutePlan,
     SourceCondition,
-    hosts_overlap,
 )
 from ..request import Request
 from .classes import Attribute, canonical_key, lowest, partition
@@ -153,28 +158,131 @@ def reachability(plan_or_sim: Any) -> Reachability:
     """Exact reachability of every match block of every VirtualService of a plan/Simulator."""
     plan: RoutePlan = getattr(plan_or_sim, "plan", plan_or_sim)
     out: list[Block] = []
-    merged = _merged_at_gateways(plan)
     for vs in plan.virtual_services:
-        blocks = virtual_service_blocks(vs)
-        if vs.key in merged:
-            # a gateway concatenates the routes of every VirtualService for a host: an earlier
-            # VirtualService may take these requests, which this per-VirtualService view does
-            # not decide
-            blocks = [
-                replace(b, reachable=None, witness=None) if b.reachable else b for b in blocks
-            ]
-        out.extend(_at_gateways(plan, vs, blocks))
+        out.extend(_at_gateways(plan, vs, virtual_service_blocks(vs)))
     return Reachability(tuple(out))
+
+
+@dataclass
+class _Served:
+    """A block as the gateway virtual hosts that generate its route see it."""
+
+    witness: Request | None = None
+    present: bool = False
+    undecided: bool = False
+    #: entries of the merged route lists that take the requests it matches
+    by: dict[tuple[str, int, int | None], None] = field(default_factory=dict)
+    #: one of them exists only for some clients (sourceLabels, sourceNamespace)
+    conditional: bool = False
+
+
+def _through_gateways(
+    plan: RoutePlan,
+    vs: CompiledVirtualService,
+    served: dict[str, list[tuple[str, int, bool]]],
+) -> dict[tuple[int, int | None], _Served]:
+    """Each block of ``vs`` as the gateways serve it. A gateway's virtual host concatenates
+    the routes of every VirtualService bound to it for that host, catch-alls last
+    (``lookup._gateway_table``, Istio's gateway.go ``buildGatewayHTTPRouteConfig`` and
+    ``SortVHostRoutes``), after the server's httpsRedirect: that merged list is cut into
+    request classes like one VirtualService's, so a block is first for some request (the
+    witness, sent to a name the virtual host covers on its listener port), taken first by
+    earlier routes of any of those VirtualServices, or undecided (a regex)."""
+    from .classes import Scope, concrete
+
+    out: dict[tuple[int, int | None], _Served] = {}
+    for g, vhosts in served.items():
+        for domain, port, _redirect in vhosts:
+            call = concrete(domain)
+            for ns in _gateway_namespaces(plan, vs, g):
+                ctx = ProxyContext(ns, (), g)
+                t = plan.table(call, port, ctx)
+                mine = [k for k, e in enumerate(t.entries) if e.virtual_service.key == vs.key]
+                if not mine:
+                    continue
+                atts, cells, offsets = partition([[e.entry.matchers for e in t.entries]])
+                first, shadow = _first_entries(cells, offsets[0][1])
+                scope = Scope(domain, call, port, ns, (t,), atts, call, port, g)
+                for k in mine:
+                    e = t.entries[k].entry
+                    got = out.setdefault((e.rule, e.match), _Served())
+                    got.present = True
+                    hit = first.get(k)
+                    if hit is not None and not hit[0]:
+                        if got.witness is None:
+                            values = {
+                                a.key: a.regions[r].witness
+                                for a, r in zip(atts, hit[1], strict=True)
+                            }
+                            got.witness = scope.request(values)
+                    elif hit is not None:
+                        got.undecided = True
+                    else:
+                        for j in sorted(shadow.get(k, ())):
+                            x = t.entries[j]
+                            got.by[(x.virtual_service.key, x.entry.rule, x.entry.match)] = None
+                            got.conditional |= _client_dependent(x.entry.source)
+    return out
+
+
+def _gateway_namespaces(plan: RoutePlan, vs: CompiledVirtualService, g: str) -> list[str]:
+    """The client namespaces a gateway request is tried from: the VirtualService's, and when
+    a route bound to the gateway depends on the client, each ``sourceNamespace`` named and one
+    no route names (a route for one namespace is not generated for another)."""
+    named = {
+        e.source.source_namespace
+        for v in plan.virtual_services
+        if g in v.gateways
+        for e in v.entries
+        if _client_dependent(e.source)
+    }
+    if not named:
+        return [vs.namespace]
+    rest = sorted(x for x in named - {vs.namespace} if x is not None)
+    return [vs.namespace, *rest, "istiosim-witness"]
+
+
+def _first_entries(
+    cells: Any, n: int
+) -> tuple[dict[int, tuple[bool, tuple[int, ...]]], dict[int, set[int]]]:
+    """For entries 0..n-1 of one list: the first cell (True: hypothetical) in which each is
+    the first that holds, and for the entries first nowhere, the entries that take the
+    requests they match."""
+    first: dict[int, tuple[bool, tuple[int, ...]]] = {}
+    for (alive, hyp), cell in cells.items():
+        k = lowest(alive, n)
+        if k is None:
+            continue
+        if not hyp and (k not in first or first[k][0]):
+            first[k] = (False, cell.paths[0])
+        elif hyp:
+            first.setdefault(k, (True, cell.paths[0]))
+    dead = sum(1 << k for k in range(n) if k not in first)
+    shadow: dict[int, set[int]] = {}
+    if dead:
+        for (alive, hyp), _cell in cells.items():
+            rest = alive & dead
+            if hyp or not rest:
+                continue
+            k = lowest(alive, n)
+            while rest:
+                j = lowest(rest, n)
+                assert j is not None and k is not None
+                shadow.setdefault(j, set()).add(k)
+                rest &= rest - 1
+    return first, shadow
 
 
 def _at_gateways(plan: RoutePlan, vs: CompiledVirtualService, blocks: list[Block]) -> list[Block]:
     """Blocks as the clients see them. A VirtualService (or match block) bound only to
     gateways that no loaded Gateway serves it through is unreachable (Envoy has no virtual host
-    for it: 404 NR; IST0101/IST0132 name the cause). Every witness is then routed by the scalar
-    engine: a witness must take its block, so one that does not (a Sidecar that hides the host
-    from the VirtualService's namespace, an older VirtualService for the same host) is tried
-    from other clients (namespaces, the gateways and virtual hosts that serve it), and a block
-    no tried client reaches is undecided, never called reachable on a guess."""
+    for it: 404 NR; IST0101/IST0132 name the cause). A block bound to a gateway that serves it
+    is decided on the gateway's merged route list (``_through_gateways``). Every witness is
+    then routed by the scalar engine: a witness must take its block, so one that does not (a
+    Sidecar that hides the host from the VirtualService's namespace, an older VirtualService
+    for the host) is tried from other clients (namespaces, and for a wildcard host the
+    services and names under it on each port they listen on), and a block no tried client
+    reaches is undecided, never called reachable on a guess."""
     from ..engine.scalar import ScalarCache, route
     from ..lookup import gateway_virtual_hosts
 
@@ -183,31 +291,24 @@ def _at_gateways(plan: RoutePlan, vs: CompiledVirtualService, blocks: list[Block
         for g in sorted(vs.gateways - {"mesh"})
         if (hosts := gateway_virtual_hosts(plan, g, vs))
     }
+    at_gateways = _through_gateways(plan, vs, served) if served else {}
     entries = {(e.rule, e.match): e for e in vs.entries}
     cache = ScalarCache()
     spaces = sorted({vs.namespace, "default", *(svc.namespace for svc in plan.services.values())})
     spaces.append("istiosim-witness")  # a namespace no Sidecar resource names
+    calls = _mesh_calls(plan, vs)
 
     def takes(w: Request, b: Block) -> bool:
         d = route(plan, w, cache=cache)
         return (d.virtual_service, d.rule, d.match) == (b.virtual_service, b.rule, b.match)
 
-    def clients(w: Request, bound: set[str]) -> list[Request]:
-        if w.gateway is None:
-            # from another namespace a short name means another service: call the FQDN
-            full = next((h for h in vs.hosts if h.split(".")[0] == w.host), w.host)
-            return [w, *(w.replace(namespace=ns, host=full) for ns in spaces if ns != w.namespace)]
-        out = []
-        for g in sorted(bound):
-            for host, port, redirect in served.get(g, ()):
-                out.append(
-                    w.replace(
-                        gateway=g,
-                        host=host.replace("*", "any", 1),
-                        port=w.port if w.port is not None else port,
-                        scheme="https" if redirect else w.scheme,
-                    )
-                )
+    def clients(w: Request) -> list[Request]:
+        # from another namespace a short name means another service: call the FQDN
+        out = [w]
+        for ns in spaces:
+            for local, remote, port in calls:
+                host = local if ns == vs.namespace else remote
+                out.append(w.replace(namespace=ns, host=host, port=w.port or port))
         return out
 
     out = []
@@ -222,10 +323,17 @@ def _at_gateways(plan: RoutePlan, vs: CompiledVirtualService, blocks: list[Block
             )
             out.append(replace(b, reachable=False, witness=None, shadowed_by=(), reason=why))
             continue
+        gw = at_gateways.get((b.rule, b.match))
+        if gw is not None and gw.witness is not None and takes(gw.witness, b):
+            out.append(replace(b, reachable=True, witness=gw.witness, shadowed_by=(), reason=""))
+            continue
+        if "mesh" not in bound:
+            out.append(_gateway_verdict(vs, b, gw))
+            continue
         if not b.reachable or b.witness is None:
             out.append(b)
             continue
-        w = next((c for c in clients(b.witness, bound) if takes(c, b)), None)
+        w = next((c for c in clients(b.witness) if takes(c, b)), None)
         if w is None:
             why = (
                 "undecided: its witness request is taken elsewhere from every client tried"
@@ -237,17 +345,63 @@ def _at_gateways(plan: RoutePlan, vs: CompiledVirtualService, blocks: list[Block
     return out
 
 
-def _merged_at_gateways(plan: RoutePlan) -> set[str]:
-    """VirtualServices that share a gateway and an overlapping host with another one."""
-    out: set[str] = set()
-    bound = [v for v in plan.virtual_services if v.gateways - {"mesh"}]
-    for i, a in enumerate(bound):
-        for b in bound[i + 1 :]:
-            if (a.gateways & b.gateways) - {"mesh"} and any(
-                hosts_overlap(x, y) for x in a.hosts for y in b.hosts
-            ):
-                out.update((a.key, b.key))
-    return out
+def _gateway_verdict(vs: CompiledVirtualService, b: Block, gw: _Served | None) -> Block:
+    """A block bound only to gateways that no gateway request was found to reach."""
+    if b.reachable is False:
+        return b  # its own VirtualService's earlier rules take its requests wherever it is
+    if gw is None or not gw.present:
+        if any(_client_dependent(x.source) for x in vs.entries):
+            # which routes a gateway generates then depends on the client (a catch-all that
+            # ends the list for one namespace is skipped for another)
+            why = (
+                "undecided: the gateways generate no route for it for the client tried"
+                " (sourceLabels or sourceNamespace)"
+            )
+            return replace(b, reachable=None, witness=None, reason=why)
+        why = (
+            "never generated: no server of its gateways on its port, or an earlier catch-all"
+            " rule of its VirtualService ends its routes"
+        )
+        return replace(b, reachable=False, witness=None, shadowed_by=(), reason=why)
+    if gw.undecided or gw.witness is not None or gw.conditional:
+        why = (
+            "undecided: a regex, a route for some clients only (sourceLabels,"
+            " sourceNamespace), or its witness through the gateway is taken elsewhere"
+        )
+        return replace(b, reachable=None, witness=None, reason=why)
+    own = tuple((r, m) for k, r, m in gw.by if k == vs.key)
+    others = [
+        "the server's httpsRedirect" if r < 0 else f"{k} {_where(r, m)}"
+        for k, r, m in gw.by
+        if k != vs.key
+    ]
+    why = ""
+    if others:
+        mine = ", ".join(_where(r, m) for r, m in own)
+        why = "shadowed at the gateway by " + ", ".join([*(mine and [mine]), *others])
+    return replace(b, reachable=False, witness=None, shadowed_by=own, reason=why)
+
+
+def _client_dependent(src: SourceCondition) -> bool:
+    """Is a route generated for some clients of a gateway only? (``sourceLabels`` and
+    ``sourceNamespace``; with match-level ``gateways`` they are not looked at)"""
+    return not src.gateways and bool(src.source_labels or src.source_namespace)
+
+
+def _mesh_calls(plan: RoutePlan, vs: CompiledVirtualService) -> list[tuple[str, str, int | None]]:
+    """(name from the VirtualService's namespace, name from elsewhere, port) a sidecar can
+    call a host of ``vs`` by: each service the host names (for a wildcard host, every service
+    under it, a wildcard ServiceEntry by a name under it) on each port it listens on, and for
+    a wildcard a name under it that no service has."""
+    from .classes import _mesh_names
+
+    out: dict[tuple[str, str, int | None], None] = {}
+    for h in vs.hosts:
+        for svc, call, _label in _mesh_names((plan,), h, vs.namespace):
+            remote = svc.fqdn if svc is not None and not svc.fqdn.startswith("*") else call
+            for port in svc.ports[:4] if svc is not None else (None,):
+                out[(call, remote, port)] = None
+    return list(out)[:64]
 
 
 def _source_token(src: SourceCondition) -> str:
@@ -268,30 +422,7 @@ def virtual_service_blocks(vs: CompiledVirtualService) -> list[Block]:
         return (*e.matchers, Matcher("source", "exact", tok))
 
     atts, cells, offsets = partition([[conditions(e) for e in entries]])
-    n = offsets[0][1]
-    first: dict[int, tuple[bool, tuple[int, ...]]] = {}
-    for (alive, hyp), cell in cells.items():
-        k = lowest(alive, n)
-        if k is None:
-            continue
-        if not hyp and (k not in first or first[k][0]):
-            first[k] = (False, cell.paths[0])
-        elif hyp:
-            first.setdefault(k, (True, cell.paths[0]))
-    # for the blocks no request reaches: which entries take the requests they match
-    dead = sum(1 << k for k in range(n) if k not in first)
-    shadow: dict[int, set[int]] = {}
-    if dead:
-        for (alive, hyp), _cell in cells.items():
-            rest = alive & dead
-            if hyp or not rest:
-                continue
-            k = lowest(alive, n)
-            while rest:
-                j = lowest(rest, n)
-                assert j is not None and k is not None
-                shadow.setdefault(j, set()).add(k)
-                rest &= rest - 1
+    first, shadow = _first_entries(cells, offsets[0][1])
     sourced = [j for j, e in enumerate(entries) if e.source]
     blocks = []
     for k, e in enumerate(entries):
@@ -386,8 +517,11 @@ def analyze(s: Subject) -> list[Diagnostic]:
         for b in blocks:
             by_rule.setdefault(b.rule, []).append(b)
         names = _names(vs)
+        # a delegating rule yields several entries with one (rule, match): such a block is
+        # unused only when every entry it yields is
+        used = {(b.rule, b.match) for b in blocks if b.reachable is not False}
         for rule, bs in by_rule.items():
-            dead = [b for b in bs if b.reachable is False]
+            dead = [b for b in bs if b.reachable is False and (b.rule, b.match) not in used]
             if not dead or ("spec", "http", rule) in rec.paths:
                 continue
             left = [b for b in dead if ("spec", "http", rule, "match", b.match) not in rec.paths]

@@ -60,6 +60,9 @@ EXAMPLES: dict[str, list[tuple[str, str]]] = {
         ("the same as JSON, for a script",
          f"istiosim diff {_B} --before bookinfo/canary-50-50.yaml --after bookinfo/header-jason-v3.yaml"
          " --format json"),
+        ("in CI: fail only when requests land elsewhere, not on a header, delay or mirror change",
+         f"istiosim diff {_B} --before bookinfo/canary-50-50.yaml --after bookinfo/header-jason-v3.yaml"
+         " --fail-on move"),
     ],
     "rollout": [
         ("an Argo Rollout's steps over a traffic model at 200 requests/s (bundled example)",

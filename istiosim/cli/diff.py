@@ -1,4 +1,5 @@
-"""``istiosim diff``: what a change does, per request class (exit 0 no change, 1 change)."""
+"""``istiosim diff``: what a change does, per request class (exit 0 no routing change, 1
+change, 2 bad input; ``--fail-on move`` counts only requests that land elsewhere)."""
 
 from __future__ import annotations
 
@@ -17,8 +18,13 @@ def register(sub: Subparsers, name: str) -> None:
         description=(
             "Compare two configs: for each request class (derived from both configs' match "
             "conditions, or from --traffic) the exact distribution over destination, subset, "
-            "outcome and status before and after, and what moved. Exit 0 when nothing "
-            "changes, 1 when something does, 2 on bad input."
+            "outcome and status before and after, and what moved. Exit 0 when no routing "
+            "changes, 1 when routing changes, 2 on bad input. A routing change is any change "
+            "of the route a request gets, as Envoy's route configuration changes: where it "
+            "lands (destination, subset, weight, status) or what is done to it on the way "
+            "(header operations, rewrites, fault delays, timeouts, retries, mirrors, "
+            "redirects); with --fail-on move, only requests that land elsewhere count. "
+            "An undecided (regex) region that may route differently counts as a change."
         ),
     )
     c.add_argument(
@@ -46,6 +52,13 @@ def register(sub: Subparsers, name: str) -> None:
     c.add_argument("--traffic", default=None, metavar="TRAFFIC.yaml", help="a traffic model file")
     c.add_argument("--config-namespace", default="default")
     c.add_argument("--format", choices=("text", "json"), default="text")
+    c.add_argument(
+        "--fail-on",
+        choices=("change", "move"),
+        default="change",
+        help="exit 1 on any routing change (default: destinations, weights, headers, rewrites, "
+        "delays, timeouts, retries, mirrors) or only when requests move (land elsewhere)",
+    )
     c.set_defaults(func=cmd_diff)
 
 
@@ -63,4 +76,4 @@ def cmd_diff(args: argparse.Namespace) -> int:
         traffic = read_traffic(args.traffic)
     d = diff(before, after, traffic=traffic)
     print(d.to_json() if args.format == "json" else d.text())
-    return 1 if d.changed else 0
+    return d.exit_code(args.fail_on)

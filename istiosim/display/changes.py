@@ -38,6 +38,12 @@ def diff_text(d: Any) -> str:
         )
     if d.undecided:
         lines.append(f" {len(d.undecided)} undecided region(s) (regex): " + "; ".join(d.undecided))
+    may = getattr(d, "may_change", ())
+    if may:
+        lines.append(
+            f" {len(may)} of them may route differently if any request falls there"
+            " (counted as a change by the exit status)"
+        )
     for c in classes:
         if not c.changed:
             continue
