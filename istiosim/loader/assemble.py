@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import gc
 import os
-from collections.abc import Iterator
+from collections import ChainMap
+from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -101,13 +102,22 @@ def _load(sources: tuple[str | os.PathLike[str], ...], namespace: str, partial: 
         try:
             for file, text in read_text(source):
                 files.append(file)
+                # each document is validated as soon as it is read (its plain data is not kept:
+                # memory), but a file is all or nothing: its objects and findings join the
+                # others only once the whole file has been read without a YAML error
+                staged: dict[ObjectKey, _Entry] = {}
+                file_errors: list[Diagnostic] = []
+                file_infos: list[Diagnostic] = []
+                seen = ChainMap(staged, entries)
                 try:
-                    docs = list(documents(file, text))
+                    for doc in documents(file, text):
+                        _load_doc(doc, namespace, seen, file_errors, file_infos)
                 except ConfigError as exc:
                     errors.extend(exc.diagnostics)
                     continue
-                for doc in docs:
-                    _load_doc(doc, namespace, entries, errors, infos)
+                entries.update(staged)
+                errors.extend(file_errors)
+                infos.extend(file_infos)
         except ConfigError as exc:
             errors.extend(exc.diagnostics)
     if errors and not partial:
@@ -120,7 +130,7 @@ def _load(sources: tuple[str | os.PathLike[str], ...], namespace: str, partial: 
 def _load_doc(
     doc: Document,
     namespace: str,
-    entries: dict[ObjectKey, _Entry],
+    entries: MutableMapping[ObjectKey, _Entry],
     errors: list[Diagnostic],
     infos: list[Diagnostic],
 ) -> None:
@@ -259,6 +269,8 @@ def _with_ns(meta: cfg.ObjectMeta, ns: str) -> cfg.ObjectMeta:
 
 def _placed(m: Any, ns: str) -> Any:
     """An object with the namespace it was loaded into written in its metadata."""
+    if m.metadata.namespace:  # as written (a kubectl export names every namespace): no copy
+        return m
     return m.model_copy(update={"metadata": _with_ns(m.metadata, ns)})
 
 
