@@ -273,3 +273,22 @@ def test_a_file_with_a_yaml_error_contributes_nothing(tmp_path: Path) -> None:
     assert config.errors[0].location.file == str(bad)
     assert config.errors[0].location.line == 22
     assert len(config.mesh.services) == 1
+
+
+def test_loading_leaves_the_garbage_collector_as_it_was() -> None:
+    """The collector is off while loading and back on after, with nothing left frozen (the
+    loaded objects only skip the young generations); off stays off; also after an error."""
+    import gc
+
+    assert gc.isenabled()
+    load_config(SVC)
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    with pytest.raises(istiosim.ConfigError):
+        load_config("apiVersion: v1\nkind: Service\nmetadata: {name: [x]}\n")
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    gc.disable()
+    try:
+        load_config(SVC)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
