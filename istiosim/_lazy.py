@@ -42,7 +42,11 @@ def lazy(
         raise AttributeError(f"module {package!r} has no attribute {name!r}")
 
     def __dir__() -> list[str]:
-        listed = getattr(sys.modules[package], "__all__", None)
-        return sorted({*(names if listed is None else listed), *subs})
+        """``__all__`` and the submodules; without ``__all__``, every public name."""
+        module = sys.modules[package]
+        listed = getattr(module, "__all__", None)
+        if listed is None:
+            listed = [*names, *(n for n in vars(module) if not n.startswith("_"))]
+        return sorted({*listed, *subs})
 
     return __getattr__, __dir__
