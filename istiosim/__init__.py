@@ -9,8 +9,9 @@ nothing heavy until a name is used, so the pytest plugin and ``istiosim --help``
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ._lazy import lazy
 
 __version__ = "0.1.0"
 
@@ -97,20 +98,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    if name in _NAMES:
-        value = getattr(importlib.import_module(_NAMES[name]), name)
-        if getattr(value, "__module__", "").startswith("istiosim."):
-            value.__module__ = "istiosim"  # shown as istiosim.Simulator, not its private home
-        globals()[name] = value
-        return value
-    if name in _SUBMODULES:
-        return importlib.import_module(f"istiosim.{name}")
-    raise AttributeError(f"module 'istiosim' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted([*__all__, *_SUBMODULES])
+__getattr__, __dir__ = lazy(__name__, _NAMES, _SUBMODULES, public=True)
 
 
 if TYPE_CHECKING:

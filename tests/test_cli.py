@@ -226,7 +226,7 @@ def test_help_lists_the_command_table_and_imports_nothing_heavy() -> None:
         "print(build_parser().format_usage().strip())\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in "
         "('numpy', 'pydantic', 'yaml', 'scipy')"
-        " or (m.startswith('istiosim.') and not m.startswith('istiosim.cli'))))\n"
+        " or (m.startswith('istiosim.') and not m.startswith(('istiosim.cli', 'istiosim._lazy')))))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     *usage_lines, heavy = out.stdout.splitlines()
@@ -236,3 +236,25 @@ def test_help_lists_the_command_table_and_imports_nothing_heavy() -> None:
         "demo", "route", "check", "simulate", "test", "verify", "diff", "rollout", "journey"
     ]  # fmt: skip
     assert heavy == "[]"
+
+
+def test_a_command_imports_its_own_module_only() -> None:
+    """`istiosim route ...` registers and imports the route subcommand alone (start-up, issue 9
+    item 6); an unknown command still lists every choice."""
+    code = (
+        "import sys\n"
+        "from istiosim.cli import main\n"
+        "try:\n"
+        "    main(['route', '--help'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(sorted(m for m in sys.modules if m.startswith('istiosim.cli.')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.startswith("usage: istiosim route [-h] -f PATH --host HOST")
+    assert out.stdout.splitlines()[-1] == "['istiosim.cli.common', 'istiosim.cli.route']"
+    bad = subprocess.run(
+        [sys.executable, "-m", "istiosim", "rout"], capture_output=True, text=True, check=False
+    )
+    assert bad.returncode == 2
+    assert "invalid choice: 'rout' (choose from 'demo', 'route', 'check'" in bad.stderr

@@ -193,3 +193,102 @@ spec: {containers: [{name: beta}]}
     d = sim.route(istiosim.Request(host="beta.internal"), rng=1)
     assert d.outcome.value == "OK"
     assert d.pod == "beta-0"
+
+
+NESTED = """\
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: web, namespace: shop}
+spec:
+  hosts: [web]
+  http:
+  - match:
+    - headers: {x-user: {exact: a}}
+    - uri: {prefix: /b}
+    route:
+    - destination: {host: web, subset: v1}
+      weight: 90
+    - {destination: {host: web, subset: v2}, weight: 10}
+"""
+
+
+def test_source_map_paths_lines_and_columns() -> None:
+    """The packed source map gives every field the position where its key (or list item) is
+    written, and a path that was not written falls back to its nearest written ancestor."""
+    from istiosim.loader.yaml import documents
+
+    (doc,) = documents("vs.yaml", NESTED)
+    src = doc.source
+    lines = NESTED.splitlines()
+
+    def at(line: int, needle: str) -> str:  # where ``needle`` is written on that line
+        return f"vs.yaml:{line}:{lines[line - 1].index(needle) + 1}"
+
+    assert str(src.find(())) == "vs.yaml:1:1"
+    assert str(src.find(("spec", "http", 0, "match", 1, "uri", "prefix"))) == at(9, "prefix")
+    assert str(src.find(("spec", "http", 0, "route", 1))) == at(13, "{destination")
+    assert str(src.find(("spec", "http", 0, "route", 1, "weight"))) == at(13, "weight")
+    assert str(src.find(("spec", "http", 0, "route", 0, "weight"))) == at(12, "weight")
+    assert str(src.find(("spec", "http", 0, "timeout"))) == at(7, "match")  # not written: its rule
+    assert src.get(("spec", "http", 0, "timeout")) is None
+    assert str(src.get(("metadata", "namespace"))) == at(3, "namespace")
+    # the eager form (every path a Location) agrees with the packed one
+    assert all(src.find(p) == loc for p, loc in src.locations.items())
+    assert len(src.locations) == 30  # one per node: 1 + 5 + 3 + 10 + 11
+
+
+def test_kind_list_item_errors_point_into_the_item() -> None:
+    text = (
+        "apiVersion: v1\nkind: List\nitems:\n"
+        + "\n".join(
+            "- " + line if i == 0 else "  " + line
+            for i, line in enumerate(NESTED.replace("weight: 10", "weight: ten").splitlines())
+        )
+        + "\n"
+    )
+    with pytest.raises(istiosim.ConfigError) as err:
+        load_config(text)
+    (diag,) = err.value.diagnostics
+    ((line, written),) = [(i, t) for i, t in enumerate(text.splitlines(), 1) if "ten" in t]
+    assert str(diag.location) == f"<string>:{line}:{written.index('weight') + 1}"
+    assert diag.field_path == "spec.http[0].route[1].weight"
+
+
+def test_a_file_with_a_yaml_error_contributes_nothing(tmp_path: Path) -> None:
+    """Documents are validated as they are read, but a file is all or nothing: the objects
+    before a YAML error in the same file are not loaded, and their findings not reported."""
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        VS_V1
+        + "---\n"
+        + VS_V1.replace("[web]", "[web-bad]", 1).replace("subset: v1", "subset: v1, weight: x")
+        + "---\nkey: [unclosed\n"
+    )
+    good = tmp_path / "good.yaml"
+    good.write_text(SVC)
+    config = load_config(str(good), str(bad), partial=True)
+    assert config.virtual_services == []
+    assert [d.code for d in config.errors] == ["ISM0002"]
+    assert config.errors[0].location is not None
+    assert config.errors[0].location.file == str(bad)
+    assert config.errors[0].location.line == 22
+    assert len(config.mesh.services) == 1
+
+
+def test_loading_leaves_the_garbage_collector_as_it_was() -> None:
+    """The collector is off while loading and back on after, with nothing left frozen (the
+    loaded objects only skip the young generations); off stays off; also after an error."""
+    import gc
+
+    assert gc.isenabled()
+    load_config(SVC)
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    with pytest.raises(istiosim.ConfigError):
+        load_config("apiVersion: v1\nkind: Service\nmetadata: {name: [x]}\n")
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    gc.disable()
+    try:
+        load_config(SVC)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -20,6 +20,7 @@ PKG = Path(istiosim.__file__).parent
 
 LAYER = {
     "errors": 0,
+    "_lazy": 0,
     "config": 1,
     "config.base": 1,
     "config.kubernetes": 1,
@@ -28,6 +29,8 @@ LAYER = {
     "config.rollouts": 1,
     "config.inputs": 1,
     "config.app": 1,
+    "config.kinds": 1,
+    "config.gateway_api": 1,
     "mesh": 1,
     "request": 1,
     "batch": 1,
@@ -175,6 +178,7 @@ THIRD_PARTY_ONLY_IN = {
         "config.rollouts",
         "config.inputs",
         "config.app",
+        "config.gateway_api",
         "loader.assemble",
         "loader.errors",
         "testing.cases.models",
@@ -356,3 +360,46 @@ def test_public_values_pickle_by_their_public_name() -> None:
     again = pickle.loads(pickle.dumps(d))
     assert again == d and type(again) is istiosim.Decision
     assert pickle.loads(pickle.dumps(istiosim.Outcome.NC)) is istiosim.Outcome.NC
+
+
+def test_a_route_builds_only_the_model_families_it_reads() -> None:
+    """Start-up (issue 9 item 6): the model families are imported by the kinds a config holds,
+    so routing Bookinfo never builds the Gateway API, security or rollout models, nor imports
+    stats or the notebook widgets; a Canary in the files brings its family in."""
+    demo = PKG / "data" / "bookinfo"
+    files = ", ".join(
+        repr(str(demo / f))
+        for f in ("bookinfo-k8s.yaml", "destination.yaml", "virtual-service.yaml")
+    )
+    families = (
+        "istiosim.config.rollouts",
+        "istiosim.config.gateway_api",
+        "istiosim.config.security",
+        "istiosim.display.whatif",
+        "istiosim.stats",
+        "scipy",
+    )
+    code = (
+        "import sys, istiosim\n"
+        f"sim = istiosim.load({files})\n"
+        "sim.route(istiosim.Request('reviews')); sim.diagnostics\n"
+        f"print([m for m in {families!r} if m in sys.modules])\n"
+        f"istiosim.load({str(demo / 'rollout-argo.yaml')!r})\n"
+        "print('istiosim.config.rollouts' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["[]", "True"]
+
+
+def test_the_lazy_config_names_resolve() -> None:
+    """Every name of istiosim.config's table is defined where the table says."""
+    import importlib
+
+    from istiosim import config
+
+    for name, module in config._NAMES.items():
+        assert getattr(config, name) is getattr(importlib.import_module(module), name)
+    assert set(config.MODELS) == set(config.ISTIO_KINDS) | {
+        "Service", "Deployment", "StatefulSet", "Pod", "Node", "Namespace", "Canary", "Rollout"
+    }  # fmt: skip
+    assert config.MODELS["StatefulSet"] is config.Deployment

@@ -13,12 +13,15 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .. import config as cfg
-from ..config.rollouts import SetHeaderRoute, SetMirrorRoute
 from ..errors import Diagnostic, Location, Severity
 from ..loader import ConfigSet
 from .subject import Subject
+
+if TYPE_CHECKING:
+    from ..config.rollouts import SetHeaderRoute, SetMirrorRoute
 
 #: Go's ``time.ParseDuration`` units, in seconds
 _UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}

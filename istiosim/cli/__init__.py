@@ -4,35 +4,35 @@ Exit codes: 0 answered (a 404 NR or 503 UH is an answer), 1 findings or failed c
 (one ``file:line:col: error[CODE] message`` line per problem on stderr, never a traceback).
 
 Each subcommand is one module with ``register(subparsers, name)``; :data:`COMMANDS` lists them
-in the order ``istiosim --help`` shows. They import their heavy dependencies (numpy, pydantic,
-the loader) inside the function that runs the command, so building the parser stays cheap.
+in the order ``istiosim --help`` shows, by module path: ``istiosim route ...`` imports and
+registers ``route`` alone, ``istiosim --help`` all of them. They import their heavy dependencies
+(numpy, pydantic, the loader) inside the function that runs the command, so building the parser
+stays cheap.
 """
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+import importlib
+import sys
+from collections.abc import Sequence
 
-from . import check, demo, diff, journey, rollout, route, simulate, test, verify
 from .common import print_error
-
-if TYPE_CHECKING:
-    from .common import Subparsers
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 
-#: name -> register(subparsers, name), in the order of ``istiosim --help``
-COMMANDS: dict[str, Callable[[Subparsers, str], None]] = {
-    "demo": demo.register,
-    "route": route.register,
-    "check": check.register,
-    "simulate": simulate.register,
-    "test": test.register,
-    "verify": verify.register,
-    "diff": diff.register,
-    "rollout": rollout.register,
-    "journey": journey.register,
+#: name -> the module whose ``register(subparsers, name)`` adds it, in the order of
+#: ``istiosim --help`` (imported when the command is used or listed)
+COMMANDS: dict[str, str] = {
+    "demo": "istiosim.cli.demo",
+    "route": "istiosim.cli.route",
+    "check": "istiosim.cli.check",
+    "simulate": "istiosim.cli.simulate",
+    "test": "istiosim.cli.test",
+    "verify": "istiosim.cli.verify",
+    "diff": "istiosim.cli.diff",
+    "rollout": "istiosim.cli.rollout",
+    "journey": "istiosim.cli.journey",
 }
 
 
@@ -94,7 +94,9 @@ def _teach(parser: argparse.ArgumentParser, name: str) -> None:
             action.help = OPTION_HELP[action.dest]
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every subcommand, or of subcommand ``only`` alone (what ``main`` builds
+    for ``istiosim ONLY ...``: the other subcommands' modules are not imported)."""
     p = argparse.ArgumentParser(
         prog="istiosim", description="Simulate Istio HTTP routing, no cluster needed."
     )
@@ -107,14 +109,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="print istiosim's version and exit",
     )
     sub = p.add_subparsers(dest="command", required=True)
-    for name, register in COMMANDS.items():
-        register(sub, name)
-        _teach(sub.choices[name], name)
+    for name, module in COMMANDS.items():
+        if only is None or name == only:
+            importlib.import_module(module).register(sub, name)
+            _teach(sub.choices[name], name)
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(argv[0] if argv and argv[0] in COMMANDS else None)
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))

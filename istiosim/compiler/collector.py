@@ -57,7 +57,7 @@ class Collector:
         """Of several mutually exclusive keys, the one written last: the one that conflicts."""
 
         def where(k: str) -> tuple[int, int]:
-            loc = self.source.locations.get((*path, k))
+            loc = self.source.get((*path, k))
             return (loc.line, loc.column) if loc else (0, 0)
 
         return max(keys, key=where)

@@ -11,11 +11,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-ISTIO_NETWORKING_VERSIONS = (
-    "networking.istio.io/v1alpha3",
-    "networking.istio.io/v1beta1",
-    "networking.istio.io/v1",
-)
+from .kinds import ISTIO_NETWORKING_VERSIONS as ISTIO_NETWORKING_VERSIONS
 
 
 class IstioModel(BaseModel):
@@ -28,6 +24,7 @@ class IstioModel(BaseModel):
         serialize_by_alias=True,
         extra="forbid",
         frozen=True,
+        defer_build=True,
     )
 
 
@@ -41,6 +38,7 @@ class K8sModel(BaseModel):
         serialize_by_alias=True,
         extra="ignore",
         frozen=True,
+        defer_build=True,
     )
 
 

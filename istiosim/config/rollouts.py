@@ -16,13 +16,8 @@ from typing import Any, Literal
 from pydantic import Field
 
 from .base import IstioModel, ObjectMeta
+from .kinds import ROLLOUT_API_VERSIONS as ROLLOUT_API_VERSIONS
 from .networking import CorsPolicy, Headers, HTTPMatchRequest, HTTPRetry
-
-#: kind → the apiVersions istiosim reads for it
-ROLLOUT_API_VERSIONS: dict[str, tuple[str, ...]] = {
-    "Canary": ("flagger.app/v1beta1",),
-    "Rollout": ("argoproj.io/v1alpha1",),
-}
 
 # ---------------------------------------------------------------------------------------------
 # Flagger

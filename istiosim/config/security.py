@@ -9,9 +9,8 @@ from typing import Any, Literal
 from pydantic import Field
 
 from .base import IstioModel, ObjectMeta
+from .kinds import SECURITY_VERSIONS as SECURITY_VERSIONS
 from .networking import WorkloadSelector
-
-SECURITY_VERSIONS = ("security.istio.io/v1", "security.istio.io/v1beta1")
 
 
 class JWTHeader(IstioModel):

@@ -10,10 +10,16 @@ from __future__ import annotations
 
 import html as _html
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from .._lazy import lazy
 from .table import Col, Table, Tabular, short_host, short_path
-from .whatif import WhatIf
+
+if TYPE_CHECKING:
+    from .whatif import WhatIf as WhatIf
+
+# WhatIf on first use: a command printing a table does not build the notebook widgets' model
+__getattr__, _ = lazy(__name__, {"WhatIf": "istiosim.display.whatif"})
 
 __all__ = [
     "Col",

@@ -11,8 +11,9 @@ from __future__ import annotations
 import os
 import stat
 import sys
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from array import array
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,21 +36,127 @@ YAML_SUFFIXES = (".yaml", ".yml", ".json")
 
 FieldPath = tuple[str | int, ...]
 
+#: a position packed in one int: 0-based line << _SHIFT | 0-based column
+_SHIFT = 26
+_COLUMN_MASK = (1 << _SHIFT) - 1
+assert MAX_DEPTH < 255  # node depths are kept in a bytearray
 
-@dataclass
+
 class SourceMap:
-    """Field path (YAML keys and list indexes) → where it was written."""
+    """Field path (YAML keys and list indexes) → where it was written.
 
-    locations: dict[FieldPath, Location] = field(default_factory=dict)
+    A document's map is kept packed while it is read: one int per node (its line and column),
+    its depth and its key, in document order. The path → position index is built on the first
+    lookup, and a :class:`Location` only for a path that is asked for, so that loading a large
+    export does not allocate a tuple and a Location per field (issue 8).
+    """
+
+    __slots__ = ("_depth", "_file", "_index", "_keys", "_locations", "_pos")
+
+    def __init__(self, locations: dict[FieldPath, Location] | None = None) -> None:
+        self._file = ""
+        self._pos: Sequence[int] = ()
+        self._depth: Sequence[int] = b""
+        self._keys: Sequence[Any] = ()
+        self._index: dict[FieldPath, int] | None = None
+        self._locations: dict[FieldPath, Location] | None = (
+            dict(locations) if locations is not None else None
+        )
+
+    @classmethod
+    def packed(
+        cls, file: str, pos: Sequence[int], depth: Sequence[int], keys: Sequence[Any]
+    ) -> SourceMap:
+        """A map of nodes in document order: packed position, depth (the root is 0) and the
+        key under which each node is written (None for a list item or the root)."""
+        out = cls()
+        out._file, out._pos, out._depth, out._keys = file, pos, depth, keys
+        return out
+
+    def _packed_index(self) -> dict[FieldPath, int]:
+        if self._index is None:
+            self._index = dict(zip(_paths(self._depth, self._keys), self._pos, strict=True))
+        return self._index
+
+    def _location(self, packed: int) -> Location:
+        return Location(self._file, (packed >> _SHIFT) + 1, (packed & _COLUMN_MASK) + 1)
+
+    @property
+    def locations(self) -> dict[FieldPath, Location]:
+        """Every path and its location (built on first use)."""
+        if self._locations is None:
+            self._locations = {p: self._location(v) for p, v in self._packed_index().items()}
+        return self._locations
+
+    def get(self, path: FieldPath) -> Location | None:
+        """The location of exactly ``path``, or None."""
+        if self._locations is not None:
+            return self._locations.get(path)
+        v = self._packed_index().get(path)
+        return None if v is None else self._location(v)
 
     def find(self, path: Iterable[str | int]) -> Location | None:
         """The location of ``path``, or of its nearest written ancestor."""
         p = tuple(path)
+        if self._locations is not None:
+            while True:
+                loc = self._locations.get(p)
+                if loc is not None or not p:
+                    return loc
+                p = p[:-1]
+        if not p:  # the document itself: no need to index the map
+            return self._location(self._pos[0]) if self._pos else None
+        index = self._packed_index()
         while True:
-            loc = self.locations.get(p)
-            if loc is not None or not p:
-                return loc
+            v = index.get(p)
+            if v is not None:
+                return self._location(v)
+            if not p:
+                return None
             p = p[:-1]
+
+    def subtree(self, path: FieldPath) -> SourceMap:
+        """The map of the node at ``path``, with paths relative to it (a ``kind: List`` item)."""
+        if self._locations is not None or not self._pos:
+            n = len(path)
+            return SourceMap({p[n:]: loc for p, loc in self.locations.items() if p[:n] == path})
+        paths = list(_paths(self._depth, self._keys))
+        try:
+            start = paths.index(path)
+        except ValueError:
+            return SourceMap()
+        base = self._depth[start]
+        end = start + 1
+        while end < len(self._depth) and self._depth[end] > base:
+            end += 1
+        depth = bytes(d - base for d in self._depth[start:end])
+        keys = [None, *self._keys[start + 1 : end]]
+        return SourceMap.packed(self._file, self._pos[start:end], depth, keys)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SourceMap) and self.locations == other.locations
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"SourceMap({len(self._pos) or len(self._locations or {})} paths)"
+
+
+def _paths(depth: Sequence[int], keys: Sequence[Any]) -> Iterator[FieldPath]:
+    """The path of each node of a packed map, in order (list items numbered as they come)."""
+    stack: list[FieldPath] = [()] * (MAX_DEPTH + 2)  # path of the last node at each depth
+    counts = [0] * (MAX_DEPTH + 3)  # items so far in the list opened by that node
+    for d, k in zip(depth, keys, strict=True):
+        if d == 0:
+            path: FieldPath = ()
+        elif k is None:
+            path = (*stack[d - 1], counts[d])
+            counts[d] += 1
+        else:
+            path = (*stack[d - 1], k)
+        stack[d] = path
+        counts[d + 1] = 0
+        yield path
 
 
 @dataclass
@@ -71,27 +178,20 @@ def _loc(file: str, mark: Any) -> Location:
 
 _SCALARS = yaml.SafeLoader("")
 _MERGE_TAG = "tag:yaml.org,2002:merge"
-_NO_KEY = object()
-
-
-@dataclass
-class _Frame:
-    """An open mapping or sequence while its events stream in."""
-
-    container: dict[Any, Any] | list[Any]
-    path: FieldPath
-    key: Any = _NO_KEY
-    key_loc: Location | None = None
-    skip: bool = False  # the value being read belongs to a duplicate key
-
+_NO_KEY: Any = object()
 
 #: scalar event (value, tag, implicit) → its Python value: configs repeat the same words
 #: (kinds, API versions, subset names, weights), and every scalar value is immutable
 _SCALAR_CACHE: dict[tuple[Any, ...], Any] = {}
 _SCALAR_CACHE_MAX = 1 << 16
 _MISS = object()
-_END_EVENTS = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
-_START_EVENTS = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
+#: first characters of plain scalars that may resolve to something other than a string
+_RESOLVED_FIRST = frozenset(yaml.resolver.Resolver.yaml_implicit_resolvers)
+_ScalarEvent = yaml.ScalarEvent
+_MappingStart = yaml.MappingStartEvent
+_SequenceStart = yaml.SequenceStartEvent
+_MappingEnd = yaml.MappingEndEvent
+_SequenceEnd = yaml.SequenceEndEvent
 
 
 def _scalar(parser: Any, ev: Any) -> Any:
@@ -117,140 +217,200 @@ def _construct_scalar(parser: Any, ev: Any) -> Any:
     return ctor(_SCALARS, node)
 
 
-def _build(parser: Any, file: str, smap: SourceMap, errors: list[Diagnostic]) -> Any:
-    """One document's events → plain data, iteratively (no recursion, so no stack overflow).
+def _path_key(k: Any) -> str | int:
+    return k if isinstance(k, str | int) else str(k)
+
+
+def _build(
+    parser: Any, file: str, errors: list[Diagnostic], strings: dict[str, str]
+) -> tuple[Any, SourceMap]:
+    """One document's events → plain data and its packed source map, iteratively (no
+    recursion, so no stack overflow).
 
     Refuses aliases (alias bombs) at the alias, merge keys at ``<<``, nesting deeper than
     MAX_DEPTH and documents of more than MAX_NODES nodes; duplicate keys are collected in
-    ``errors`` at the repeated key. Every key's position lands in ``smap``.
+    ``errors`` at the repeated key. Every node's position lands in the map: a mapping value's
+    at its key, a list item's and the root's where they start. ``strings`` shares one object
+    per distinct short string of the file. This loop is the loader's hot path: one event at a
+    time, no object per node but the data itself.
     """
-    stack: list[_Frame] = []
+    pos = array("q")
+    depth = bytearray()
+    keys: list[Any] = []
+    get_event = parser.get_event
+    stack: list[tuple[Any, bool, Any, bool, int]] = []
+    top: Any = None  # the open container (None before the root)
+    is_map = False
+    key: Any = _NO_KEY  # in a mapping: the key whose value comes next
+    skip = False  # that key is a duplicate: its value is read and dropped
+    here = 0  # index of the node that opened ``top``
+    d = 0  # number of open containers: the depth of the next node
     count = 0
     while True:
-        ev = parser.get_event()
-        top = stack[-1] if stack else None
-        if isinstance(ev, _END_EVENTS):
-            assert top is not None
-            stack.pop()
-            value: Any = top.container
-            done_path = top.path
-            top = stack[-1] if stack else None
-            if top is None:
-                return value
-            _attach(top, value, None, file, smap, errors, done_path)
+        ev = get_event()
+        cls = ev.__class__
+        if cls is _MappingEnd or cls is _SequenceEnd:
+            if not stack:
+                return top, SourceMap.packed(file, pos, depth, keys)
+            top, is_map, key, skip, here = stack.pop()
+            d -= 1
             continue
-        mark = ev.start_mark
-        loc = Location(file, mark.line + 1, mark.column + 1)
         count += 1
         if count > MAX_NODES:
             raise ConfigError(
-                [Diagnostic.make("ISM0009", f"document has more than {MAX_NODES} nodes", loc)]
+                [
+                    Diagnostic.make(
+                        "ISM0009",
+                        f"document has more than {MAX_NODES} nodes",
+                        _loc(file, ev.start_mark),
+                    )
+                ]
             )
-        path = _child_path(top)
+        if cls is _ScalarEvent:
+            tag = ev.tag
+            v = ev.value
+            if (
+                is_map
+                and key is _NO_KEY
+                and (tag == _MERGE_TAG or (tag is None and v == "<<" and ev.implicit[0]))
+            ):
+                raise _refused_merge(file, ev, depth, keys, here)
+            if tag is None and (not ev.implicit[0] or (v and v[0] not in _RESOLVED_FIRST)):
+                value: Any = v if len(v) > 64 else strings.setdefault(v, v)
+            else:
+                value = _scalar(parser, ev)
+            if is_map:
+                if key is _NO_KEY:
+                    mark = ev.start_mark
+                    pos.append(mark.line << _SHIFT | mark.column)
+                    depth.append(d)
+                    if value in top:
+                        errors.append(_duplicate(file, ev, value, pos, depth, keys, here))
+                        keys.append("<duplicate>")
+                        skip = True
+                    else:
+                        keys.append(value if value.__class__ is str else _path_key(value))
+                    key = value
+                    continue
+                if not skip:
+                    top[key] = value
+                key, skip = _NO_KEY, False
+                continue
+            mark = ev.start_mark
+            pos.append(mark.line << _SHIFT | mark.column)
+            depth.append(d)
+            keys.append(None)
+            if top is None:
+                return value, SourceMap.packed(file, pos, depth, keys)
+            top.append(value)
+            continue
+        if cls is _MappingStart or cls is _SequenceStart:
+            mark = ev.start_mark
+            if is_map and key is _NO_KEY:
+                raise ConfigError(
+                    [Diagnostic.make("ISM0004", "mapping keys must be scalars", _loc(file, mark))]
+                )
+            if d >= MAX_DEPTH:
+                raise ConfigError(
+                    [
+                        Diagnostic.make(
+                            "ISM0009",
+                            f"YAML nested more than {MAX_DEPTH} levels deep",
+                            _loc(file, mark),
+                        )
+                    ]
+                )
+            new: Any = {} if cls is _MappingStart else []
+            if is_map:  # the key's node stands for its value
+                if not skip:
+                    top[key] = new
+            else:
+                pos.append(mark.line << _SHIFT | mark.column)
+                depth.append(d)
+                keys.append(None)
+                if top is not None:
+                    top.append(new)
+            if top is not None:
+                stack.append((top, is_map, _NO_KEY, False, here))
+            top, is_map, key, skip, here = new, cls is _MappingStart, _NO_KEY, False, len(pos) - 1
+            d += 1
+            continue
         if isinstance(ev, yaml.AliasEvent):
+            path = _open_path(depth, keys, here, top, key, skip)
             raise ConfigError(
                 [
                     Diagnostic.make(
                         "ISM0006",
                         f"YAML alias *{ev.anchor} refused: aliases are not accepted (alias bombs)",
-                        loc,
+                        _loc(file, ev.start_mark),
                         field_path=dotted(path) or None,
                     )
                 ]
             )
-        if isinstance(ev, _START_EVENTS):
-            if top is not None and top.key is _NO_KEY and isinstance(top.container, dict):
-                raise ConfigError([Diagnostic.make("ISM0004", "mapping keys must be scalars", loc)])
-            if len(stack) >= MAX_DEPTH:
-                raise ConfigError(
-                    [
-                        Diagnostic.make(
-                            "ISM0009", f"YAML nested more than {MAX_DEPTH} levels deep", loc
-                        )
-                    ]
-                )
-            smap.locations.setdefault(path, loc)
-            container: dict[Any, Any] | list[Any] = (
-                {} if isinstance(ev, yaml.MappingStartEvent) else []
-            )
-            stack.append(_Frame(container, path))
-            continue
-        if not isinstance(ev, yaml.ScalarEvent):  # pragma: no cover - parser guarantees this
-            raise ConfigError([Diagnostic.make("ISM0002", f"unexpected YAML event {ev}", loc)])
-        if top is not None and top.key is _NO_KEY and isinstance(top.container, dict):
-            tag = ev.tag or parser.resolve(yaml.ScalarNode, ev.value, ev.implicit)
-            if tag == _MERGE_TAG:
-                raise ConfigError(
-                    [
-                        Diagnostic.make(
-                            "ISM0006",
-                            "YAML merge keys (<<) are not accepted",
-                            loc,
-                            field_path=dotted((*top.path, "<<")),
-                        )
-                    ]
-                )
-        value = _scalar(parser, ev)
-        if top is None:
-            smap.locations.setdefault((), loc)
-            return value
-        smap.locations.setdefault(path, loc)
-        _attach(top, value, loc, file, smap, errors, path)
+        raise ConfigError(  # pragma: no cover - the parser guarantees the events above
+            [Diagnostic.make("ISM0002", f"unexpected YAML event {ev}", _loc(file, ev.start_mark))]
+        )
 
 
-def _child_path(top: _Frame | None) -> FieldPath:
-    """The path of the node about to be read under ``top``."""
+def _path_of(depth: Sequence[int], keys: Sequence[Any], index: int) -> FieldPath:
+    """The path of node ``index`` of a packed map (only on an error: it walks the nodes)."""
+    for i, p in enumerate(_paths(depth[: len(keys)], keys)):
+        if i == index:
+            return p
+    return ()
+
+
+def _open_path(
+    depth: Sequence[int], keys: Sequence[Any], here: int, top: Any, key: Any, skip: bool
+) -> FieldPath:
+    """The path of the node about to be read into the open container ``top``."""
     if top is None:
         return ()
-    if isinstance(top.container, list):
-        return (*top.path, len(top.container))
-    if top.key is _NO_KEY:
-        return (*top.path, "<key>")
-    if top.skip:
-        return (*top.path, "<duplicate>")
-    k = top.key
-    return (*top.path, k if isinstance(k, str | int) else str(k))
+    base = _path_of(depth, keys, here)
+    if isinstance(top, list):
+        return (*base, len(top))
+    if key is _NO_KEY:
+        return (*base, "<key>")
+    return (*base, "<duplicate>" if skip else _path_key(key))
 
 
-def _attach(
-    top: _Frame,
-    value: Any,
-    loc: Location | None,
-    file: str,
-    smap: SourceMap,
-    errors: list[Diagnostic],
-    path: FieldPath,
-) -> None:
-    """Put a finished node into its parent: a list item, a mapping key, or a key's value."""
-    c = top.container
-    if isinstance(c, list):
-        c.append(value)
-        return
-    if top.key is _NO_KEY:
-        assert loc is not None  # keys are scalars (collections are refused above)
-        top.key, top.key_loc = value, loc
-        top.skip = value in c
-        kpath = (*top.path, value if isinstance(value, str | int) else str(value))
-        if top.skip:
-            first = smap.locations.get(kpath)
-            errors.append(
-                Diagnostic.make(
-                    "ISM0005",
-                    f"duplicate key {value!r}"
-                    + (f" (first at line {first.line})" if first else ""),
-                    loc,
-                    field_path=dotted(kpath),
-                )
+def _refused_merge(
+    file: str, ev: Any, depth: Sequence[int], keys: Sequence[Any], here: int
+) -> ConfigError:
+    return ConfigError(
+        [
+            Diagnostic.make(
+                "ISM0006",
+                "YAML merge keys (<<) are not accepted",
+                _loc(file, ev.start_mark),
+                field_path=dotted((*_path_of(depth, keys, here), "<<")),
             )
-        else:
-            smap.locations[kpath] = loc
-        return
-    if not top.skip:
-        c[top.key] = value
-        kpath = (*top.path, top.key if isinstance(top.key, str | int) else str(top.key))
-        if top.key_loc is not None:
-            smap.locations[kpath] = top.key_loc  # a field is where its key is written
-    top.key, top.key_loc, top.skip = _NO_KEY, None, False
+        ]
+    )
+
+
+def _duplicate(
+    file: str,
+    ev: Any,
+    value: Any,
+    pos: Sequence[int],
+    depth: Sequence[int],
+    keys: Sequence[Any],
+    here: int,
+) -> Diagnostic:
+    """A key written twice in one mapping, at the second, saying where the first was."""
+    kpath = (*_path_of(depth, keys, here), _path_key(value))
+    first = None
+    for i, p in enumerate(_paths(depth[:-1], keys)):
+        if p == kpath:
+            first = (pos[i] >> _SHIFT) + 1
+            break
+    return Diagnostic.make(
+        "ISM0005",
+        f"duplicate key {value!r}" + (f" (first at line {first})" if first else ""),
+        _loc(file, ev.start_mark),
+        field_path=dotted(kpath),
+    )
 
 
 def dotted(path: Iterable[str | int]) -> str:
@@ -448,13 +608,13 @@ def documents(file: str, text: str) -> Iterator[Document]:
             ]
         )
     parser = _EventParser(text)
+    strings: dict[str, str] = {}
     try:
         parser.get_event()  # StreamStartEvent
         while not parser.check_event(yaml.StreamEndEvent):
             parser.get_event()  # DocumentStartEvent
-            smap = SourceMap()
             errors: list[Diagnostic] = []
-            data = _build(parser, file, smap, errors)
+            data, smap = _build(parser, file, errors, strings)
             parser.get_event()  # DocumentEndEvent
             if errors:
                 raise ConfigError(errors)
@@ -473,9 +633,7 @@ def documents(file: str, text: str) -> Iterator[Document]:
                 )
             if data.get("kind") == "List" and isinstance(data.get("items"), list):
                 for i, item in enumerate(data["items"]):
-                    sub = SourceMap(
-                        {p[2:]: loc for p, loc in smap.locations.items() if p[:2] == ("items", i)}
-                    )
+                    sub = smap.subtree(("items", i))
                     here = smap.find(("items", i)) or where
                     if not isinstance(item, dict):
                         raise ConfigError(

@@ -13,8 +13,9 @@ Import-light: names are loaded on first use (the pytest plugin imports this in f
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy
 
 __all__ = [
     "CaseInput",
@@ -61,16 +62,7 @@ _NAMES = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _NAMES:
-        value = getattr(importlib.import_module(_NAMES[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'istiosim.testing' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return list(__all__)
+__getattr__, __dir__ = lazy(__name__, _NAMES)
 
 
 if TYPE_CHECKING:

@@ -199,7 +199,7 @@ def route_rewrite(r: cfg.HTTPRoute, site: Site) -> None:
         if not rr.match or not rr.rewrite:
             missing = "match" if not rr.match else "rewrite"
             where: Path = (*path, "uriRegexRewrite")
-            if (*where, missing) in col.source.locations:
+            if col.source.get((*where, missing)) is not None:
                 where = (*where, missing)  # written, but empty
             col.error(f"uriRegexRewrite needs both match and rewrite ({missing})", where)
             return
