@@ -159,7 +159,8 @@ SAME_STAGE = {
 UPWARD_OK = {("results", "display"), ("compiler", "loader"), ("results", "engine.scalar")}
 UPWARD_OK |= {("analysis.reachability", "display")}  # Reachability's text and _repr_html_
 UPWARD_OK |= {("analysis.reachability", "display.changes")}  # its Table, to_pandas
-UPWARD_OK |= {("analysis.diff", "display.changes")}  # Diff's text and _repr_html_
+UPWARD_OK |= {("analysis.diff", "display.changes")}
+UPWARD_OK |= {("stats.render", "display"), ("stats.render", "display.objects")}  # Diff's text and _repr_html_
 UPWARD_OK |= {("sessions", "display"), ("sessions", "display.table")}  # SessionResult display
 #: every result's display methods (_repr_html_, to_pandas, plot) import display lazily
 UPWARD_OK |= {

@@ -6,8 +6,8 @@ table alone and ``_repr_html_`` agree; the split assertions reuse the formats fo
 
 from __future__ import annotations
 
-import html
 import math
+from typing import Any
 
 
 def _num(x: float) -> float | None:
@@ -62,18 +62,6 @@ def _text_table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join([line(header), line(["-" * w for w in widths]), *map(line, rows)])
 
 
-def _html_table(title: str, header: list[str], rows: list[list[str]], notes: list[str]) -> str:
-    th = "".join(f"<th>{html.escape(h)}</th>" for h in header)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows
-    )
-    foot = "".join(f"<p>{html.escape(x)}</p>" for x in notes)
-    return (
-        f"<div><p><b>{html.escape(title)}</b></p><table><thead><tr>{th}</tr></thead>"
-        f"<tbody>{body}</tbody></table>{foot}</div>"
-    )
-
-
 class _Rendered:
     """Text and HTML rendering shared by the result classes (one table, two formats)."""
 
@@ -89,5 +77,25 @@ class _Rendered:
         title, header, rows, notes = self._render()
         return "\n".join([title, _text_table(header, rows), *notes])
 
+    # ---- display (istiosim.display, imported on use) ----
+
+    def _table(self) -> Any:
+        from ..display.objects import stats_table
+
+        return stats_table(self)
+
     def _repr_html_(self) -> str:
-        return _html_table(*self._render())
+        from ..display import as_html
+
+        return as_html(self)
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        from ..display import pretty
+
+        pretty(self, p, cycle)
+
+    def to_pandas(self) -> Any:
+        """One row per arm (categorical ``arm``), the columns of ``to_dict()["arms"]``."""
+        from ..display.objects import stats_frame
+
+        return stats_frame(self)

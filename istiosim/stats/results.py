@@ -136,28 +136,7 @@ class ProportionIntervals(_Rendered):
         ]
         return title, header, rows, []
 
-    # ---- display (istiosim.display) ----
-
-    def _table(self) -> Any:
-        from ..display.objects import stats_table
-
-        return stats_table(self)
-
-    def _repr_html_(self) -> str:
-        from ..display import as_html
-
-        return as_html(self)
-
-    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
-        from ..display import pretty
-
-        pretty(self, p, cycle)
-
-    def to_pandas(self) -> Any:
-        """One row per arm (categorical ``arm``), the columns of ``to_dict()["arms"]``."""
-        from ..display.objects import stats_frame
-
-        return stats_frame(self)
+    # ---- display (istiosim.display; the table, HTML and pandas come from _Rendered) ----
 
     def plot(self, *, ax: Any = None) -> Any:
         """Observed shares with their intervals against the configured weights (and band)."""
@@ -242,28 +221,7 @@ class SplitTestResult(_Rendered):
         ]
         return title, header, rows, notes
 
-    # ---- display (istiosim.display) ----
-
-    def _table(self) -> Any:
-        from ..display.objects import stats_table
-
-        return stats_table(self)
-
-    def _repr_html_(self) -> str:
-        from ..display import as_html
-
-        return as_html(self)
-
-    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
-        from ..display import pretty
-
-        pretty(self, p, cycle)
-
-    def to_pandas(self) -> Any:
-        """One row per arm (categorical ``arm``), the columns of ``to_dict()["arms"]``."""
-        from ..display.objects import stats_frame
-
-        return stats_frame(self)
+    # ---- display (istiosim.display; the table, HTML and pandas come from _Rendered) ----
 
     def plot(self, *, ax: Any = None) -> Any:
         """Observed shares with their intervals against the configured weights (and band)."""
@@ -348,28 +306,7 @@ class EquivalenceResult(_Rendered):
         ]
         return title, header, rows, notes
 
-    # ---- display (istiosim.display) ----
-
-    def _table(self) -> Any:
-        from ..display.objects import stats_table
-
-        return stats_table(self)
-
-    def _repr_html_(self) -> str:
-        from ..display import as_html
-
-        return as_html(self)
-
-    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
-        from ..display import pretty
-
-        pretty(self, p, cycle)
-
-    def to_pandas(self) -> Any:
-        """One row per arm (categorical ``arm``), the columns of ``to_dict()["arms"]``."""
-        from ..display.objects import stats_frame
-
-        return stats_frame(self)
+    # ---- display (istiosim.display; the table, HTML and pandas come from _Rendered) ----
 
     def plot(self, *, ax: Any = None) -> Any:
         """Observed shares with their intervals against the configured weights (and band)."""
@@ -429,26 +366,3 @@ class SequentialResult(_Rendered):
         header, rows = _split_rows(self.arms, self.weights, self.observed, None)
         notes = [f"n = {self.n:,}; looks = {self.looks}; log e-value = {self.log_e_value:.4g}"]
         return title, header, rows, notes
-
-    # ---- display (istiosim.display) ----
-
-    def _table(self) -> Any:
-        from ..display.objects import stats_table
-
-        return stats_table(self)
-
-    def _repr_html_(self) -> str:
-        from ..display import as_html
-
-        return as_html(self)
-
-    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
-        from ..display import pretty
-
-        pretty(self, p, cycle)
-
-    def to_pandas(self) -> Any:
-        """One row per arm (categorical ``arm``), the columns of ``to_dict()["arms"]``."""
-        from ..display.objects import stats_frame
-
-        return stats_frame(self)
