@@ -162,20 +162,30 @@ def _vector(
         lats.append(took)
     code = np.concatenate(codes)
     lat = np.concatenate(lats)
-    order = np.argsort(code, kind="stable")
-    code, lat = code[order], lat[order]
-    u, start = np.unique(code, return_index=True)
-    bounds = [*start[1:], len(code)]
     classes = []
-    for c, a, b in zip(u, start, bounds, strict=True):
-        seq = vr.seqs[int(c)]
+    for c, v in _by_code(code, lat):
+        seq = vr.seqs[c]
         hops = [_UsedHop(h) for h in seq]
         label = runner.app.label(hops)
         hk = tuple((h.workload, h.seen) for h in hops)
-        v = lat[a:b]
-        classes.append(OutcomeClass(label, hops[0].seen, hk, float(b - a), v, np.ones(len(v))))
+        classes.append(OutcomeClass(label, hops[0].seen, hk, float(len(v)), v, np.ones(len(v))))
     classes.sort(key=lambda k: (-k.weight, k.sees, k.hops))
     return JourneyResult(n, "sample", tuple(classes), entry=req, seed=s, extra={"method": "vector"})
+
+
+def _by_code(code: Any, lat: Any) -> list[tuple[int, Any]]:
+    """The latencies of each code, in view order: one mask per code when there are few (the
+    codes are small interned integers), else a stable sort."""
+    counts = np.bincount(code)
+    u = np.flatnonzero(counts)
+    if len(u) == 1:
+        return [(int(u[0]), lat)]
+    if len(u) <= 16:
+        return [(int(c), lat[code == c]) for c in u]
+    order = np.argsort(code, kind="stable")
+    lat = lat[order]
+    bounds = np.cumsum(counts[u])
+    return [(int(c), lat[b - k : b]) for c, b, k in zip(u, bounds, counts[u], strict=True)]
 
 
 def _int(rng: RngLike) -> int | None:
