@@ -27,7 +27,15 @@ from ..plan import DRAW_ENDPOINT
 from ..request import Request
 from ..results import Decision, Outcome
 from .model import CallSpec
-from .run import MAX_DEPTH, PageRunner, RetryPolicy, _endpoints, _ms, _target, route_branches
+from .run import (
+    MAX_DEPTH,
+    PageRunner,
+    RetryPolicy,
+    _ms,
+    _target,
+    retry_endpoints,
+    route_branches,
+)
 
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
@@ -51,6 +59,8 @@ class VectorRun:
         self._ident_index: dict[tuple[str | None, str | None, str | None], int] = {}
         self._branches: dict[Any, tuple[list[Decision], F64]] = {}
         self._retry: dict[Any, tuple[list[Decision], F64]] = {}
+        self._tried: list[tuple[str, ...]] = []
+        self._tried_index: dict[tuple[str, ...], int] = {}
 
     # -- interning -----------------------------------------------------------------------------
 
@@ -59,6 +69,13 @@ class VectorRun:
         if got is None:
             got = self._seq_index[s] = len(self.seqs)
             self.seqs.append(s)
+        return got
+
+    def _tried_code(self, tried: tuple[str, ...]) -> int:
+        got = self._tried_index.get(tried)
+        if got is None:
+            got = self._tried_index[tried] = len(self._tried)
+            self._tried.append(tried)
         return got
 
     def _ident(self, i: tuple[str | None, str | None, str | None]) -> int:
@@ -133,13 +150,17 @@ class VectorRun:
             got = self._branches[key] = (ds, p / p.sum())
         return got
 
-    def _retry_routing(self, req: Request, d: Decision) -> tuple[list[Decision], F64]:
-        key = (_key(req), d.destination, d.draws[:DRAW_ENDPOINT] if d.draws else ())
+    def _retry_routing(
+        self, req: Request, d: Decision, tried: tuple[str, ...]
+    ) -> tuple[list[Decision], F64]:
+        """A retry's decisions and their probabilities after tries on ``tried`` (workloads,
+        sorted; empty: nothing to avoid)."""
+        key = (_key(req), d.destination, d.draws[:DRAW_ENDPOINT] if d.draws else (), tried)
         got = self._retry.get(key)
         if got is None:
             plan, cache = self.r.plan, self.r.cache
             t = _target(plan, cache, req, d)
-            opts = _endpoints(t) if t is not None else [(0, 1.0)]
+            opts = retry_endpoints(t, tried) if t is not None else [(0, 1.0)]
             base = list(d.draws) if d.draws else [0] * max(plan.n_draws, DRAW_ENDPOINT + 1)
             ds = []
             for j, _ in opts:
@@ -212,6 +233,10 @@ class VectorRun:
         if over is not None:
             retry &= ~over
         active = np.flatnonzero(retry)
+        # per active view, the workloads its tries reached (an interned sorted tuple): the
+        # previous_hosts predicate steers each retry away from them
+        avoid = policy.avoid_previous
+        tried = np.full(len(active), self._tried_code((d.workload or "",) if avoid else ()))
         k = 1
         while len(active):
             span = int((2**k - 1) * policy.backoff_ms)
@@ -224,24 +249,36 @@ class VectorRun:
                 late = t[active] + wait >= timeout
                 status[active[late]] = 504
                 t[active[late]] = timeout
-                active, wait = active[~late], wait[~late]
+                active, wait, tried = active[~late], wait[~late], tried[~late]
             t[active] += wait
             if not len(active):
                 break
             k += 1
-            choice, p = self._retry_routing(req, d)
-            which = self._pick(choice, p, len(active))
             n_a = len(active)
-            if len(choice) == 1:
-                tk, st, sb, idt = self._serve(choice[0], req, k, n_a, depth)
-            else:
-                st = np.empty(n_a, dtype=np.int64)
-                tk = np.empty(n_a, dtype=float)
-                sb = np.empty(n_a, dtype=np.int64)
-                idt = np.empty(n_a, dtype=np.int64)
+            st = np.empty(n_a, dtype=np.int64)
+            tk = np.empty(n_a, dtype=float)
+            sb = np.empty(n_a, dtype=np.int64)
+            idt = np.empty(n_a, dtype=np.int64)
+            lo, hi = int(tried.min()), int(tried.max())
+            for c in range(lo, hi + 1):
+                g: Any = slice(None) if lo == hi else np.flatnonzero(tried == c)
+                size = n_a if lo == hi else len(g)
+                if not size:
+                    continue
+                before = self._tried[c]
+                choice, p = self._retry_routing(req, d, before)
+                which = self._pick(choice, p, size)
                 for w in np.flatnonzero(np.bincount(which, minlength=len(choice))):
-                    s = np.flatnonzero(which == w)
-                    tk[s], st[s], sb[s], idt[s] = self._serve(choice[int(w)], req, k, len(s), depth)
+                    dd = choice[int(w)]
+                    s = (
+                        g
+                        if len(choice) == 1
+                        else (np.flatnonzero(which == w) if lo == hi else g[which == w])
+                    )
+                    m_s = size if len(choice) == 1 else len(s)
+                    tk[s], st[s], sb[s], idt[s] = self._serve(dd, req, k, m_s, depth)
+                    if avoid:
+                        tried[s] = self._tried_code(tuple(sorted((*before, dd.workload or ""))))
             reset = _cut(tk, st, per)
             cut = np.zeros(n_a, dtype=bool)
             if timeout is not None:
@@ -252,7 +289,8 @@ class VectorRun:
             status[active], ident[active], sub[active] = st, idt, sb
             if k > policy.retries:
                 break
-            active = active[_retriable(policy, st, reset) & ~cut]
+            keep = _retriable(policy, st, reset) & ~cut
+            active, tried = active[keep], tried[keep]
         if delay:
             t += delay
         return status, t, ident, sub
