@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from ..batch import RequestBatch
 from ..engine.draws import RngLike
 from ..errors import InvalidArgument
 from ..request import Request
@@ -145,14 +146,8 @@ def _vector(
     vr = VectorRun(runner, views_seed)
     groups: list[tuple[Request, int]]
     if isinstance(req, Traffic):
-        batch = req.batch(n, np.random.default_rng(entry_seed))
-        counts: dict[Any, list[Any]] = {}
-        for i in range(n):
-            r = batch[i]
-            key = (r.host, r.path, r.method, tuple(sorted(r.headers.items())), r.namespace)
-            got = counts.setdefault(key, [r, 0])
-            got[1] += 1
-        groups = [(r, c) for r, c in counts.values()]
+        reps, inv = _distinct(req.batch(n, np.random.default_rng(entry_seed)))
+        groups = list(zip(reps, np.bincount(inv, minlength=len(reps)).tolist(), strict=True))
     else:
         groups = [(req, n)]
     codes, lats = [], []
@@ -171,6 +166,31 @@ def _vector(
         classes.append(OutcomeClass(label, hops[0].seen, hk, float(len(v)), v, np.ones(len(v))))
     classes.sort(key=lambda k: (-k.weight, k.sees, k.hops))
     return JourneyResult(n, "sample", tuple(classes), entry=req, seed=s, extra={"method": "vector"})
+
+
+def _distinct(batch: RequestBatch) -> tuple[list[Request], Any]:
+    """The distinct requests of ``batch`` in order of first appearance, and each row's index
+    among them: the columns' codes combined into one integer key per row (re-encoded through
+    ``np.unique`` whenever the mixed radix would pass 2^62), so the Python work is per distinct
+    request, not per row."""
+    n = len(batch)
+    key = np.zeros(n, dtype=np.int64)
+    radix = 1
+    for col in batch.columns().values():
+        size = len(col.values)
+        if size <= 1:
+            continue
+        if radix * size >= 1 << 62:
+            _, k = np.unique(key, return_inverse=True)
+            key, radix = k.reshape(-1).astype(np.int64), int(k.max()) + 1
+        key = key * size + col.codes.astype(np.int64)
+        radix *= size
+    _, first, inv = np.unique(key, return_index=True, return_inverse=True)
+    order = np.argsort(first, kind="stable")  # group g: the g-th distinct request to appear
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    reps = [batch[int(i)] for i in first[order]]
+    return reps, rank[inv.reshape(-1)]
 
 
 def _by_code(code: Any, lat: Any) -> list[tuple[int, Any]]:
@@ -250,8 +270,8 @@ def _sampled(
 ) -> JourneyResult:
     entry_seed, views_seed = seed.spawn(2)
     if isinstance(req, Traffic):
-        batch = req.batch(n, np.random.default_rng(entry_seed))
-        entries = [batch[i] for i in range(n)]
+        reps, inv = _distinct(req.batch(n, np.random.default_rng(entry_seed)))
+        entries = [reps[g] for g in inv.tolist()]
     else:
         entries = [req] * n
     ch = SampledChooser(views_seed)
