@@ -41,3 +41,36 @@ def test_vector_traffic_shares_follow_the_named_user() -> None:
     # 4.5 sd: false-failure rate < 1e-5
     assert abs(shares["red stars"] - 0.2) <= 4.5 * sd, shares
     assert set(shares) == {"red stars", "black stars"}
+
+
+def test_users_no_condition_tells_apart_walk_as_one_request() -> None:
+    sim = istiosim.load(
+        DEMO + "bookinfo-k8s.yaml", DEMO + "destination.yaml", DEMO + "header-jason-v3.yaml"
+    )
+    readers = Traffic.users(
+        Request("productpage", "/productpage"), n_users=100_000, named={"jason": 0.2}
+    )
+    reps, inv = _distinct(readers.batch(20_000, 1), sim.plan)
+    # the plan's only header condition is end-user exact jason: two classes of users
+    assert sorted(r.headers.get("end-user") == "jason" for r in reps) == [False, True]
+    assert len(inv) == 20_000
+
+
+def test_a_hashed_header_keeps_every_value_apart() -> None:
+    # a consistent hash on end-user: each user's pod depends on the value, no merging
+    hashed = """
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: reviews}
+spec:
+  host: reviews
+  trafficPolicy: {loadBalancer: {consistentHash: {httpHeaderName: end-user}}}
+  subsets:
+  - {name: v2, labels: {version: v2}}
+  - {name: v3, labels: {version: v3}}
+"""
+    sim = istiosim.load(DEMO + "bookinfo-k8s.yaml", DEMO + "header-jason-v3.yaml").apply(hashed)
+    readers = Traffic.users(Request("productpage", "/productpage"), n_users=300)
+    batch = readers.batch(3_000, 2)
+    reps, _ = _distinct(batch, sim.plan)
+    assert len(reps) == len(_distinct(batch)[0]) > 100
