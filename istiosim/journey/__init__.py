@@ -269,9 +269,8 @@ def _by_code(code: Any, lat: Any) -> list[tuple[int, Any]]:
     u = np.flatnonzero(counts)
     if len(u) == 1:
         return [(int(u[0]), lat)]
-    if len(u) <= 16:
-        return [(int(c), lat[code == c]) for c in u]
-    order = np.argsort(code, kind="stable")
+    small = code.astype(np.uint8 if u[-1] < 256 else np.uint16) if u[-1] < 65536 else code
+    order = np.argsort(small, kind="stable")  # a radix sort for 8- and 16-bit keys
     lat = lat[order]
     bounds = np.cumsum(counts[u])
     return [(int(c), lat[b - k : b]) for c, b, k in zip(u, bounds, counts[u], strict=True)]

@@ -102,7 +102,7 @@ class VectorRun:
     def hop(self, ident: I64, seen: I64) -> I64:
         """One-hop sequences (identity, status seen)."""
         if len(ident) == 0:
-            return ident
+            return np.zeros(0, dtype=np.int64)
         m = len(self.idents) * 1000
         return self._intern_pairs(
             ident * np.int64(1000) + seen, m, lambda x: ((*self.idents[x // 1000], x % 1000),)
@@ -233,6 +233,8 @@ class VectorRun:
         if over is not None:
             retry &= ~over
         active = np.flatnonzero(retry)
+        if len(active) and not ident.flags.writeable:
+            ident = ident.copy()
         # per active view, the workloads its tries reached (an interned sorted tuple): the
         # previous_hosts predicate steers each retry away from them
         avoid = policy.avoid_previous
@@ -301,7 +303,8 @@ class VectorRun:
         """``m`` requests served by ``d``'s pod: (time, status, used hops below, identity),
         fresh arrays the caller may update in place."""
         app, version, labels = self.r._pod(d)
-        ident = np.full(m, self._ident((d.workload, app, version)), dtype=np.int64)
+        # one pod for all m: a read-only zero-stride view (callers that scatter into it copy)
+        ident: I64 = np.broadcast_to(np.int64(self._ident((d.workload, app, version))), (m,))
         beh = self.r.app.behaviour(app, version)
         status = np.full(m, 200, dtype=np.int64)
         sub = np.zeros(m, dtype=np.int64)
