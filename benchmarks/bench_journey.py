@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import istiosim
-from istiosim import Request
+from istiosim import Request, Traffic
 from istiosim.journey import Application, journey, journeys, read_application
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -77,6 +77,10 @@ def main() -> None:
     ):
         t = best(lambda a=a, method=method, n=n: journeys(sim, a, page, n, rng=1, method=method))
         rows.append((label, f"{t:.3f} s for {n:,}", f"{n / t:,.0f}/s"))
+    readers = Traffic.users(page, n_users=100_000, named={"jason": 0.1})
+    n = 10**6
+    t = best(lambda: journeys(sim, cont, readers, n, rng=1, method="vector"))
+    rows.append(("Traffic.users(100,000 users), vector", f"{t:.3f} s for {n:,}", f"{n / t:,.0f}/s"))
     t = best(lambda: journeys(sim, app, page, mode="exact"))
     rows.append(("exact distribution (mode='exact')", f"{t * 1e3:.1f} ms", "-"))
 

@@ -10,13 +10,17 @@ when every latency is constant or an empirical histogram). ``app`` is an :class:
 
 from __future__ import annotations
 
+import dataclasses
 import os
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
+from ..batch import RequestBatch
 from ..engine.draws import RngLike
 from ..errors import InvalidArgument
+from ..plan import HeaderOps, LbPolicy, Matcher
 from ..request import Request
 from ..traffic import Traffic
 from .model import Application, LatencyDist, as_application, read_application
@@ -145,14 +149,8 @@ def _vector(
     vr = VectorRun(runner, views_seed)
     groups: list[tuple[Request, int]]
     if isinstance(req, Traffic):
-        batch = req.batch(n, np.random.default_rng(entry_seed))
-        counts: dict[Any, list[Any]] = {}
-        for i in range(n):
-            r = batch[i]
-            key = (r.host, r.path, r.method, tuple(sorted(r.headers.items())), r.namespace)
-            got = counts.setdefault(key, [r, 0])
-            got[1] += 1
-        groups = [(r, c) for r, c in counts.values()]
+        reps, inv = _distinct(req.batch(n, np.random.default_rng(entry_seed)), runner.plan)
+        groups = list(zip(reps, np.bincount(inv, minlength=len(reps)).tolist(), strict=True))
     else:
         groups = [(req, n)]
     codes, lats = [], []
@@ -162,20 +160,120 @@ def _vector(
         lats.append(took)
     code = np.concatenate(codes)
     lat = np.concatenate(lats)
-    order = np.argsort(code, kind="stable")
-    code, lat = code[order], lat[order]
-    u, start = np.unique(code, return_index=True)
-    bounds = [*start[1:], len(code)]
     classes = []
-    for c, a, b in zip(u, start, bounds, strict=True):
-        seq = vr.seqs[int(c)]
+    for c, v in _by_code(code, lat):
+        seq = vr.seqs[c]
         hops = [_UsedHop(h) for h in seq]
         label = runner.app.label(hops)
         hk = tuple((h.workload, h.seen) for h in hops)
-        v = lat[a:b]
-        classes.append(OutcomeClass(label, hops[0].seen, hk, float(b - a), v, np.ones(len(v))))
+        classes.append(OutcomeClass(label, hops[0].seen, hk, float(len(v)), v, np.ones(len(v))))
     classes.sort(key=lambda k: (-k.weight, k.sees, k.hops))
     return JourneyResult(n, "sample", tuple(classes), entry=req, seed=s, extra={"method": "vector"})
+
+
+#: headers whose value is never merged into classes (they feed the authority, hashes, cookies)
+_KEEP_HEADERS = frozenset({":authority", "host", ":path", ":method", ":scheme", "cookie"})
+
+
+def _header_readers(plan: Any) -> tuple[dict[str, list[Any]], set[str]]:
+    """The plan's header conditions by header name, and the headers whose value matters in
+    other ways: hashed by a load balancer or written by a route's header operations."""
+    matchers: dict[str, list[Any]] = {}
+    opaque: set[str] = set()
+    seen: set[int] = set()
+    stack: list[Any] = [
+        plan.virtual_services,
+        plan.delegates,
+        plan.destination_rules,
+        plan.gateways,
+        plan.sidecars,
+    ]
+    while stack:
+        x = stack.pop()
+        if x is None or isinstance(x, str | int | float | bool) or id(x) in seen:
+            continue
+        seen.add(id(x))
+        if isinstance(x, Matcher):
+            if x.key.startswith("header:"):
+                matchers.setdefault(x.key[7:], []).append(x)
+        elif isinstance(x, LbPolicy):
+            src = x.hash_source()
+            if x.hash_on is not None:
+                opaque.add(src[0][7:] if src and src[0].startswith("header:") else "*")
+        elif isinstance(x, HeaderOps):
+            opaque.update(k.lower() for k, _ in (*x.set, *x.add))
+            opaque.update(k.lower() for k in x.remove)
+        elif isinstance(x, Mapping):
+            stack.extend(x.values())
+        elif isinstance(x, list | tuple | frozenset | set):
+            stack.extend(x)
+        elif dataclasses.is_dataclass(x):
+            stack.extend(getattr(x, f.name, None) for f in dataclasses.fields(x))
+    return matchers, opaque
+
+
+def _value_classes(plan: Any, name: str, values: tuple[Any, ...], readers: Any) -> Any:
+    """For a header column: each value's first equivalent value (same answer to every condition
+    of the plan on that header), or None when the header's value may matter otherwise."""
+    matchers, opaque = readers
+    if name in _KEEP_HEADERS or name in opaque or "*" in opaque or len(values) < 2:
+        return None
+    ms = matchers.get(name, [])
+    first: dict[tuple[bool, ...], int] = {}
+    out = np.empty(len(values), dtype=np.int64)
+    for i, v in enumerate(values):
+        out[i] = first.setdefault(tuple(m.test(v) for m in ms), i)
+    return out
+
+
+def _distinct(batch: RequestBatch, plan: Any = None) -> tuple[list[Request], Any]:
+    """The distinct requests of ``batch`` in order of first appearance, and each row's index
+    among them: the columns' codes combined into one integer key per row (re-encoded through
+    ``np.unique`` whenever the mixed radix would pass 2^62), so the Python work is per distinct
+    request, not per row.
+
+    With ``plan``, header values no condition of the plan tells apart (same answer to each of
+    its matchers on that header; not hashed by a load balancer, not written by a route) count
+    as one: a page view goes the same way for all of them, whatever the application propagates
+    (its model reads no header value). A million distinct users then walk as a few requests."""
+    n = len(batch)
+    key = np.zeros(n, dtype=np.int64)
+    radix = 1
+    readers = _header_readers(plan) if plan is not None else None
+    for name, col in batch.columns().items():
+        size = len(col.values)
+        if size <= 1:
+            continue
+        codes = col.codes.astype(np.int64)
+        if readers is not None and name.startswith("header:"):
+            cls = _value_classes(plan, name[7:], col.values, readers)
+            if cls is not None:
+                codes = cls[codes]
+        if radix * size >= 1 << 62:
+            _, k = np.unique(key, return_inverse=True)
+            key, radix = k.reshape(-1).astype(np.int64), int(k.max()) + 1
+        key = key * size + codes
+        radix *= size
+    _, first, inv = np.unique(key, return_index=True, return_inverse=True)
+    order = np.argsort(first, kind="stable")  # group g: the g-th distinct request to appear
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    reps = [batch[int(i)] for i in first[order]]
+    return reps, rank[inv.reshape(-1)]
+
+
+def _by_code(code: Any, lat: Any) -> list[tuple[int, Any]]:
+    """The latencies of each code, in view order: one mask per code when there are few (the
+    codes are small interned integers), else a stable sort."""
+    counts = np.bincount(code)
+    u = np.flatnonzero(counts)
+    if len(u) == 1:
+        return [(int(u[0]), lat)]
+    small = code.astype(np.uint8 if u[-1] < 256 else np.uint16) if u[-1] < 65536 else code
+    order = np.argsort(small, kind="stable")  # a radix sort for 8- and 16-bit keys
+    lat = lat[order]
+    bounds = np.cumsum(counts[u])
+    return [(int(c), lat[b - k : b]) for c, b, k in zip(u, bounds, counts[u], strict=True)]
 
 
 def _int(rng: RngLike) -> int | None:
@@ -240,8 +338,8 @@ def _sampled(
 ) -> JourneyResult:
     entry_seed, views_seed = seed.spawn(2)
     if isinstance(req, Traffic):
-        batch = req.batch(n, np.random.default_rng(entry_seed))
-        entries = [batch[i] for i in range(n)]
+        reps, inv = _distinct(req.batch(n, np.random.default_rng(entry_seed)))
+        entries = [reps[g] for g in inv.tolist()]
     else:
         entries = [req] * n
     ch = SampledChooser(views_seed)

@@ -68,7 +68,11 @@ class LatencyDist:
         if self.kind == "exponential":
             return rng.exponential(self.a, n)
         if self.kind == "lognormal":
-            return self.a * np.exp(self.b * rng.standard_normal(n))
+            x = rng.standard_normal(n)  # a·exp(b·z), in place: the same values, one array
+            x *= self.b
+            np.exp(x, out=x)
+            x *= self.a
+            return x
         cum = np.cumsum(self.probs)
         idx = np.searchsorted(cum, rng.random(n) * cum[-1], "right")
         out: np.ndarray[Any, Any] = np.asarray(self.values)[np.minimum(idx, len(self.values) - 1)]

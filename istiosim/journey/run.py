@@ -18,9 +18,13 @@ proxy, per request, in Envoy's filter order (semantics §4):
    retriable-status-codes`` (istio/istio pilot/pkg/networking/core/route/retry/retry.go
    ``defaultRetryOn``, ``defaultNumRetries``) — which no HTTP status of a page view triggers:
    no status code is listed, and connection failures are not simulated. ``attempts: 0``
-   disables retries. A retry keeps the cluster and picks a pod again (uniformly: Envoy's
-   ``previous_hosts`` predicate, which steers away from pods already tried, is not modelled;
-   it changes only which pod of the cluster answers); the backoff before retry
+   disables retries. A retry keeps the cluster and picks a pod again, avoiding the pods
+   already tried: Istio sets Envoy's ``previous_hosts`` retry host predicate with
+   ``HostSelectionRetryMaxAttempts: 5`` unless the destination uses a consistent hash or the
+   route sets ``retryIgnorePreviousHosts: false`` (retry.go ``ConvertPolicy``,
+   ``newRetryPolicy``). Modelled as: the retry goes to a pod not yet tried, uniformly, while
+   there is one (Envoy's five re-selections can still land on a tried pod under a random
+   pick; ignored), else to any pod; with a consistent hash, to the same pod. The backoff before retry
    k is Envoy's jittered exponential one, ``random % ((2^k - 1) × base)`` capped at 10 × base,
    base 25 ms or ``retries.backoff``. Each try carries ``x-envoy-attempt-count``.
 3. a 503 without a pod (UH), without a cluster (NC), a 404 without a route (NR), a direct
@@ -84,7 +88,12 @@ class Chooser(Protocol):
     def draws(self, plan: RoutePlan, cache: ScalarCache, request: Request) -> tuple[int, ...]: ...
 
     def endpoint(
-        self, plan: RoutePlan, cache: ScalarCache, request: Request, d: Decision
+        self,
+        plan: RoutePlan,
+        cache: ScalarCache,
+        request: Request,
+        d: Decision,
+        tried: Sequence[str] = (),
     ) -> int: ...
 
 
@@ -135,6 +144,7 @@ class RetryPolicy:
     codes: frozenset[int]
     per_try_ms: float | None
     backoff_ms: float
+    avoid_previous: bool = True  # Envoy's previous_hosts retry host predicate (retry.go)
 
 
 class PageRunner:
@@ -189,9 +199,10 @@ class PageRunner:
         k = 0
         while True:
             k += 1
-            if k > 1:  # a retry: the same cluster, a pod picked again
+            if k > 1:  # a retry: the same cluster, a pod picked again (not one tried)
                 again = list(draws)
-                again[DRAW_ENDPOINT] = ch.endpoint(self.plan, self.cache, req, d)
+                avoid = tuple(h.workload or "" for h in tries) if policy.avoid_previous else ()
+                again[DRAW_ENDPOINT] = ch.endpoint(self.plan, self.cache, req, d, avoid)
                 d2 = route(self.plan, req, tuple(again), trace=trace, cache=self.cache)
                 hop = Hop(name, caller, attempt, k, d2, t0 + delay + t)
             start = t0 + delay + t
@@ -378,7 +389,8 @@ def retry_policy(spec: Mapping[str, Any] | bool | None) -> RetryPolicy:
         tokens = tokens | {"retriable-status-codes"}
     per = _ms(spec.get("perTryTimeout", spec.get("per_try_timeout")))
     backoff = _ms(spec.get("backoff")) or BACKOFF_BASE_MS
-    return RetryPolicy(attempts, tokens, codes, per, backoff)
+    ignore = spec.get("retryIgnorePreviousHosts", spec.get("retry_ignore_previous_hosts"))
+    return RetryPolicy(attempts, tokens, codes, per, backoff, ignore is None or bool(ignore))
 
 
 def _tokens(text: str) -> frozenset[str]:
@@ -455,8 +467,18 @@ class SampledChooser:
     def latency(self, dist: LatencyDist) -> float:
         return dist.sample(self._lat)
 
-    def endpoint(self, plan: RoutePlan, cache: ScalarCache, request: Request, d: Decision) -> int:
-        return self.draws(plan, cache, request)[DRAW_ENDPOINT]
+    def endpoint(
+        self,
+        plan: RoutePlan,
+        cache: ScalarCache,
+        request: Request,
+        d: Decision,
+        tried: Sequence[str] = (),
+    ) -> int:
+        if not tried:
+            return self.draws(plan, cache, request)[DRAW_ENDPOINT]
+        t = _target(plan, cache, request, d)
+        return self.pick(retry_endpoints(t, tried)) if t is not None else 0
 
     def backoff(self, base: float, k: int) -> float:
         """Envoy's JitteredExponentialBackOffStrategy: ``random % ((2^k - 1) × base)`` whole
@@ -543,9 +565,16 @@ class EnumeratingChooser:
     def draws(self, plan: RoutePlan, cache: ScalarCache, request: Request) -> tuple[int, ...]:
         return self.pick(route_branches(plan, cache, request))
 
-    def endpoint(self, plan: RoutePlan, cache: ScalarCache, request: Request, d: Decision) -> int:
+    def endpoint(
+        self,
+        plan: RoutePlan,
+        cache: ScalarCache,
+        request: Request,
+        d: Decision,
+        tried: Sequence[str] = (),
+    ) -> int:
         t = _target(plan, cache, request, d)
-        return self.pick(_endpoints(t)) if t is not None else 0
+        return self.pick(retry_endpoints(t, tried)) if t is not None else 0
 
     def backoff(self, base: float, k: int) -> float:
         """The one approximation of the exact mode: Envoy's backoff jitter (uniform over whole
@@ -648,6 +677,24 @@ def _endpoints(t: Any) -> list[tuple[int, float]]:
     return [(js[0], len(js) / len(t.endpoints)) for js in by.values()]
 
 
+def retry_endpoints(t: Any, tried: Sequence[str]) -> list[tuple[int, float]]:
+    """Endpoint draws of a retry to target ``t`` after tries on the pods of workloads ``tried``
+    (one entry per try), with Envoy's ``previous_hosts`` predicate: each pod not yet tried
+    equally likely, so workload ``w`` with ``n_w`` pods, ``k_w`` of them tried, gets
+    ``(n_w - k_w) / (N - K)``; every pod tried: as a first try. A consistent hash keeps the pod
+    (Istio sets no host predicate then: retry.go ``DefaultConsistentHashPolicy``)."""
+    if not tried or t.status != "OK" or not t.endpoints or t.lb.hash_on is not None:
+        return _endpoints(t)
+    by: dict[str, list[int]] = {}
+    for j, e in enumerate(t.endpoints):
+        by.setdefault(e.workload, []).append(j)
+    used = {w: min(sum(1 for x in tried if x == w), len(js)) for w, js in by.items()}
+    left = len(t.endpoints) - sum(used.values())
+    if left <= 0:
+        return _endpoints(t)
+    return [(js[0], (len(js) - used[w]) / left) for w, js in by.items() if len(js) > used[w]]
+
+
 def _target(plan: RoutePlan, cache: ScalarCache, request: Request, d: Decision) -> Any:
     """The Target that decision ``d`` reached."""
     ctx = plan.context(
@@ -683,6 +730,7 @@ __all__ = [
     "PageRunner",
     "RetryPolicy",
     "SampledChooser",
+    "retry_endpoints",
     "retry_policy",
     "route_branches",
 ]
