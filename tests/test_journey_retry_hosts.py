@@ -107,11 +107,11 @@ def test_retry_endpoints_weigh_the_pods_not_tried() -> None:
     t = _target(plan, cache, req, route(plan, req, (0,) * plan.n_draws, cache=cache))
     pods = {e.workload for e in t.endpoints}
     assert len(t.endpoints) == 6 and len(pods) == 3
-    share = {t.endpoints[j].workload: q for j, q in retry_endpoints(t, ["reviews-v1"])}
+    share = {t.endpoints[j].workload: q for j, q in retry_endpoints(t, ["reviews-v1"], req)}
     assert share == pytest.approx({"reviews-v1": 1 / 5, "reviews-v2": 2 / 5, "reviews-v3": 2 / 5})
-    both = retry_endpoints(t, ["reviews-v1", "reviews-v1"])  # both v1 pods tried
+    both = retry_endpoints(t, ["reviews-v1", "reviews-v1"], req)  # both v1 pods tried
     assert {t.endpoints[j].workload for j, _ in both} == {"reviews-v2", "reviews-v3"}
-    every = retry_endpoints(t, ["reviews-v1"] * 2 + ["reviews-v2"] * 2 + ["reviews-v3"] * 2)
+    every = retry_endpoints(t, ["reviews-v1"] * 2 + ["reviews-v2"] * 2 + ["reviews-v3"] * 2, req)
     assert sorted(q for _, q in every) == pytest.approx([1 / 3] * 3)  # all tried: any pod
 
 

@@ -24,7 +24,8 @@ proxy, per request, in Envoy's filter order (semantics §4):
    route sets ``retryIgnorePreviousHosts: false`` (retry.go ``ConvertPolicy``,
    ``newRetryPolicy``). Modelled as: the retry goes to a pod not yet tried, uniformly, while
    there is one (Envoy's five re-selections can still land on a tried pod under a random
-   pick; ignored), else to any pod; with a consistent hash, to the same pod. The backoff before retry
+   pick; ignored), else to any pod; with a consistent hash, to the same pod (without the hashed
+   value in the request: any pod, uniformly, as every pick then is). The backoff before retry
    k is Envoy's jittered exponential one, ``random % ((2^k - 1) × base)`` capped at 10 × base,
    base 25 ms or ``retries.backoff``. Each try carries ``x-envoy-attempt-count``.
 3. a 503 without a pod (UH), without a cluster (NC), a 404 without a route (NR), a direct
@@ -478,7 +479,7 @@ class SampledChooser:
         if not tried:
             return self.draws(plan, cache, request)[DRAW_ENDPOINT]
         t = _target(plan, cache, request, d)
-        return self.pick(retry_endpoints(t, tried)) if t is not None else 0
+        return self.pick(retry_endpoints(t, tried, request)) if t is not None else 0
 
     def backoff(self, base: float, k: int) -> float:
         """Envoy's JitteredExponentialBackOffStrategy: ``random % ((2^k - 1) × base)`` whole
@@ -574,7 +575,7 @@ class EnumeratingChooser:
         tried: Sequence[str] = (),
     ) -> int:
         t = _target(plan, cache, request, d)
-        return self.pick(retry_endpoints(t, tried)) if t is not None else 0
+        return self.pick(retry_endpoints(t, tried, request)) if t is not None else 0
 
     def backoff(self, base: float, k: int) -> float:
         """The one approximation of the exact mode: Envoy's backoff jitter (uniform over whole
@@ -658,7 +659,7 @@ def route_branches(
         if w <= 0:
             continue
         rdraw = cum[i] - weights[i] if len(targets) > 1 else 0
-        for j, q in _endpoints(t):
+        for j, q in _endpoints(t, request):
             for dd, da, qf in faults:
                 dr = list(zero)
                 dr[DRAW_ROUTE], dr[DRAW_ENDPOINT], dr[DRAW_DELAY], dr[DRAW_ABORT] = rdraw, j, dd, da
@@ -666,10 +667,14 @@ def route_branches(
     return out or [(zero, 1.0)]
 
 
-def _endpoints(t: Any) -> list[tuple[int, float]]:
+def _endpoints(t: Any, request: Request) -> list[tuple[int, float]]:
     """Endpoint draws landing on each workload of target ``t``, with its share of the pods
-    (a consistent hash or no pod: one branch)."""
-    if t.status != "OK" or not t.endpoints or t.lb.hash_on is not None:
+    (no pod, or a consistent hash whose key ``request`` carries: one branch). A consistent
+    hash without its key picks uniformly by the endpoint draw, as the engines do
+    (``Target.endpoint_index`` with key None; Envoy hashes a random number then)."""
+    if t.status != "OK" or not t.endpoints:
+        return [(0, 1.0)]
+    if t.lb.hash_on is not None and t.hash_key(request) is not None:
         return [(0, 1.0)]
     by: dict[str, list[int]] = {}
     for j, e in enumerate(t.endpoints):
@@ -677,21 +682,22 @@ def _endpoints(t: Any) -> list[tuple[int, float]]:
     return [(js[0], len(js) / len(t.endpoints)) for js in by.values()]
 
 
-def retry_endpoints(t: Any, tried: Sequence[str]) -> list[tuple[int, float]]:
-    """Endpoint draws of a retry to target ``t`` after tries on the pods of workloads ``tried``
-    (one entry per try), with Envoy's ``previous_hosts`` predicate: each pod not yet tried
-    equally likely, so workload ``w`` with ``n_w`` pods, ``k_w`` of them tried, gets
-    ``(n_w - k_w) / (N - K)``; every pod tried: as a first try. A consistent hash keeps the pod
-    (Istio sets no host predicate then: retry.go ``DefaultConsistentHashPolicy``)."""
+def retry_endpoints(t: Any, tried: Sequence[str], request: Request) -> list[tuple[int, float]]:
+    """Endpoint draws of a retry of ``request`` to target ``t`` after tries on the pods of
+    workloads ``tried`` (one entry per try), with Envoy's ``previous_hosts`` predicate: each pod
+    not yet tried equally likely, so workload ``w`` with ``n_w`` pods, ``k_w`` of them tried,
+    gets ``(n_w - k_w) / (N - K)``; every pod tried: as a first try. A consistent hash sets no
+    host predicate (retry.go ``DefaultConsistentHashPolicy``): the hashed pod again, or without
+    the key a fresh uniform pick over every pod, tried or not."""
     if not tried or t.status != "OK" or not t.endpoints or t.lb.hash_on is not None:
-        return _endpoints(t)
+        return _endpoints(t, request)
     by: dict[str, list[int]] = {}
     for j, e in enumerate(t.endpoints):
         by.setdefault(e.workload, []).append(j)
     used = {w: min(sum(1 for x in tried if x == w), len(js)) for w, js in by.items()}
     left = len(t.endpoints) - sum(used.values())
     if left <= 0:
-        return _endpoints(t)
+        return _endpoints(t, request)
     return [(js[0], (len(js) - used[w]) / left) for w, js in by.items() if len(js) > used[w]]
 
 

@@ -160,7 +160,7 @@ class VectorRun:
         if got is None:
             plan, cache = self.r.plan, self.r.cache
             t = _target(plan, cache, req, d)
-            opts = retry_endpoints(t, tried) if t is not None else [(0, 1.0)]
+            opts = retry_endpoints(t, tried, req) if t is not None else [(0, 1.0)]
             base = list(d.draws) if d.draws else [0] * max(plan.n_draws, DRAW_ENDPOINT + 1)
             ds = []
             for j, _ in opts:
