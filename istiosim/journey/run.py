@@ -289,22 +289,7 @@ class PageRunner:
         trace: bool,
     ) -> tuple[int, float, list[Hop]]:
         """The application's client making ``call``: (status it saw, time spent, all tries)."""
-        if call.propagate is None:
-            headers = dict(incoming)
-            headers.pop("x-envoy-attempt-count", None)
-        else:
-            headers = {h: incoming[h] for h in call.propagate if h in incoming}
-        headers.update(call.headers)
-        req = Request(
-            host=call.host,
-            path=call.path,
-            method=call.method,
-            headers=headers,
-            port=call.port,
-            namespace=ns,
-            source_labels=labels,
-            source_workload=workload,
-        )
+        req = call_request(call, workload, labels, ns, incoming)
         spent = 0.0
         hops: list[Hop] = []
         seen = 0
@@ -358,6 +343,34 @@ class PageRunner:
         if got is None:
             got = self._policies[key] = retry_policy(_retries_of(self.plan, d))
         return got
+
+
+def call_request(
+    call: CallSpec,
+    workload: str,
+    labels: Mapping[str, str],
+    ns: str,
+    incoming: Mapping[str, str],
+) -> Request:
+    """The request a workload's pod sends for ``call``: from that pod (so ``sourceLabels``
+    match), with the incoming headers the application propagates (all of them but Envoy's
+    attempt count when the model lists none) and the call's own headers on top."""
+    if call.propagate is None:
+        headers = dict(incoming)
+        headers.pop("x-envoy-attempt-count", None)
+    else:
+        headers = {h: incoming[h] for h in call.propagate if h in incoming}
+    headers.update(call.headers)
+    return Request(
+        host=call.host,
+        path=call.path,
+        method=call.method,
+        headers=headers,
+        port=call.port,
+        namespace=ns,
+        source_labels=labels,
+        source_workload=workload,
+    )
 
 
 def _retries_of(plan: RoutePlan, d: Decision) -> Mapping[str, Any] | bool | None:

@@ -33,6 +33,7 @@ from .run import (
     RetryPolicy,
     _ms,
     _target,
+    call_request,
     retry_endpoints,
     route_branches,
 )
@@ -358,22 +359,7 @@ class VectorRun:
         m: int,
         depth: int,
     ) -> tuple[I64, F64, I64]:
-        if call.propagate is None:
-            headers = dict(incoming)
-            headers.pop("x-envoy-attempt-count", None)
-        else:
-            headers = {h: incoming[h] for h in call.propagate if h in incoming}
-        headers.update(call.headers)
-        req = Request(
-            host=call.host,
-            path=call.path,
-            method=call.method,
-            headers=headers,
-            port=call.port,
-            namespace=ns,
-            source_labels=labels,
-            source_workload=workload,
-        )
+        req = call_request(call, workload, labels, ns, incoming)
         seen, spent, ident, sb = self.request(req, m, depth + 1)
         if call.timeout_ms is not None:
             gave = spent > call.timeout_ms
