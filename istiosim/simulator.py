@@ -366,7 +366,7 @@ def _without(base: ConfigSet, kind: str, name: str, namespace: str) -> ConfigSet
     if kind in _OBJECT_LISTS:
         field = _OBJECT_LISTS[kind]
         objs = getattr(base, field)
-        kept = [o for o in objs if _key(o)[1:] != (namespace, name) or _kind(o) != kind]
+        kept = [o for o in objs if _key(o) != (kind, namespace, name)]
         found = len(kept) < len(objs)
         out = replace(base)
         setattr(out, field, kept)
@@ -394,12 +394,6 @@ def _without(base: ConfigSet, kind: str, name: str, namespace: str) -> ConfigSet
         raise InvalidArgument(f"{kind} {namespace}/{name} is not loaded")
     out.sources = {k: v for k, v in base.sources.items() if k != (kind, namespace, name)}
     return out
-
-
-def _kind(o: Any) -> str:
-    """The kind an object was written as (``KubernetesGateway`` for the Gateway API's)."""
-    name = type(o).__name__
-    return name if name in _OBJECT_LISTS else str(getattr(o, "kind", name))
 
 
 def _reweighted(

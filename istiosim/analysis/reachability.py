@@ -35,7 +35,7 @@ from ..plan import (
     SourceCondition,
 )
 from ..request import Request
-from .classes import Attribute, canonical_key, lowest, partition
+from .classes import Attribute, canonical_key, concrete, lowest, partition
 from .rule_order import check_virtual_service
 from .subject import Subject
 
@@ -459,7 +459,7 @@ def _witness(
     values = {a.key: a.regions[r].witness for a, r in zip(atts, path, strict=True)}
     host = next((h for h in vs.hosts if not h.startswith("*")), None)
     if host is None:
-        host = vs.hosts[0].replace("*", "any", 1) if vs.hosts else "any.example.com"
+        host = concrete(vs.hosts[0]) if vs.hosts else "any.example.com"
     src = tokens.get(values.get("source") or "")
     gateway = None
     if src is not None and src.gateways:
