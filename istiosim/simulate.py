@@ -621,31 +621,26 @@ def _stream(
 
     def run(chunk: tuple[int, int]) -> npt.NDArray[np.int64]:
         b0, b1 = chunk
-        clss, batches = [], []
-        arrays: dict[int, list[npt.NDArray[Any]]] = {s: [] for s, _ in slots}
-        for b in range(b0, b1):
+        clss, leaves = [], []
+        for b in range(b0, b1):  # block by block: each block's arrays stay in cache
             size = min(BLOCK, n - b * BLOCK)
             g = np.random.Generator(
                 np.random.PCG64(np.random.SeedSequence(entropy, spawn_key=(*spawn_key, b)))
             )
             cls, batch = gen.sample(size, g)
+            draws = SlotDraws({s: uniform_below(g, bound, size) for s, bound in slots}, bounds)
+            leaf, di, _ = router.run(batch, draws, want_di=di_all is not None)
+            if keep:
+                lo = b * BLOCK
+                assert cls_all is not None and leaf_all is not None
+                cls_all[lo : lo + size] = cls
+                leaf_all[lo : lo + size] = leaf
+                if di_all is not None and di is not None:
+                    di_all[lo : lo + size] = di
             clss.append(cls)
-            batches.append(batch)
-            for s, bound in slots:
-                arrays[s].append(uniform_below(g, bound, size))
-        batch = _concat(batches)
+            leaves.append(leaf)
         cls = clss[0] if len(clss) == 1 else np.concatenate(clss)
-        draws = SlotDraws(
-            {s: (a[0] if len(a) == 1 else np.concatenate(a)) for s, a in arrays.items()}, bounds
-        )
-        leaf, di, _ = router.run(batch, draws, want_di=di_all is not None)
-        if keep:
-            lo, hi = b0 * BLOCK, b0 * BLOCK + len(batch)
-            assert cls_all is not None and leaf_all is not None
-            cls_all[lo:hi] = cls
-            leaf_all[lo:hi] = leaf
-            if di_all is not None and di is not None:
-                di_all[lo:hi] = di
+        leaf = leaves[0] if len(leaves) == 1 else np.concatenate(leaves)
         if k == 1:
             # intp input: bincount (which holds the GIL) then needs no cast of its own
             return np.bincount(leaf.astype(np.intp), minlength=n_leaves).reshape(1, n_leaves)
