@@ -14,13 +14,19 @@ The engine: ``Simulator.simulate(traffic, n, rng=1, method="vector", threads=1)`
 generates the requests as codes, matches, draws and counts, in blocks of 2^16.
 
 The floor: the same pipeline hand-written for this workload and nothing else, with the same
-draws (each 2^16 block from its own ``SeedSequence(1, spawn_key=(b,))`` Generator, the three
-columns then the route draw, as uint16, and the endpoint draw: one subset has two pods): per-column rule-bitmask tables (uint16 for R ≤ 16,
+draws (each 2^16 block from its own ``SeedSequence(1, spawn_key=(b,))`` Generator: the route
+draw as uint16 and the endpoint draw, one subset having two pods; each of the three columns
+from its own child ``spawn_key=(b, name as an integer)``, drawn only when some rule reads it,
+as the engine does): per-column rule-bitmask tables (uint16 for R ≤ 16,
 uint32 blocks beyond), the AND over columns, the first set bit by 16-bit lookup tables (the
 minimum over 32-bit blocks beyond 32 rules, no early exit), one gather to the destination by
 (rule, route draw, endpoint draw) and a bincount. Both are timed in CPU seconds (``time.process_time``),
 median of ``--repeat`` runs, alternating engine and floor so that load on the shared machine
 hits both alike; the ratio is floor time / engine time (1.0 = at the floor).
+
+A second table times streaming with every traffic column drawn (``Program.reads`` patched to
+name them all) against the engine as it is, which draws only the columns some rule reads,
+on a 50/50 canary (no rule reads a column) and on R = 1 (one rule reads the user header).
 """
 
 from __future__ import annotations
@@ -155,25 +161,39 @@ def floor_tables(r: int) -> tuple[list[dict[str, np.ndarray]], np.ndarray]:
     return blocks, np.repeat(dest.reshape(-1), 2)  # the same leaf for both pods
 
 
+def column(b: int, name: str) -> np.random.Generator:
+    """A traffic column's own stream in block b (as ``simulate.block_traffic`` keys it)."""
+    key = (b, int.from_bytes(name.encode(), "big"))
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(1, spawn_key=key)))
+
+
 def floor_run(r: int, n: int) -> np.ndarray:
     """Counts per leaf (v1, v2, v3, none), the hand-written pipeline."""
     blocks, dest = floor_tables(r)
     first16 = _first16()
     first16_hi = np.where(first16 == 999, 999, first16 + 16).astype(np.int16)
     counts = np.zeros(4, np.int64)
+    reads_path = any(kind == "uri-prefix" for kind, _, _, _ in rules(r))
+    reads_method = any(method is not None for _, _, method, _ in rules(r))
     for b in range(-(-n // BLOCK)):
         m = min(BLOCK, n - b * BLOCK)
         g = np.random.Generator(np.random.PCG64(np.random.SeedSequence(1, spawn_key=(b,))))
-        u = g.integers(0, N_USERS, size=m, dtype=np.uint16)
-        me = g.integers(0, len(METHODS), size=m, dtype=np.uint16)
-        p = g.integers(0, N_PATHS, size=m, dtype=np.uint16)
+        # only the columns some rule reads (as the engine): the others' streams are skipped
+        u = column(b, "header:end-user").integers(0, N_USERS, size=m, dtype=np.uint16)
+        me = p = None
+        if reads_path:
+            p = column(b, "path").integers(0, N_PATHS, size=m, dtype=np.uint16)
+        if reads_method:
+            me = column(b, "method").integers(0, len(METHODS), size=m, dtype=np.uint16)
         d = g.integers(0, 100, size=m, dtype=np.uint16)
         pod = np.unpackbits(np.frombuffer(g.bytes(-(-m // 8)), np.uint8))[:m]  # of 2 pods
         first = None
         for bi, tabs in enumerate(blocks):
             bits = np.take(tabs["user"], u)
-            bits &= np.take(tabs["path"], p)
-            bits &= np.take(tabs["method"], me)
+            if p is not None:
+                bits &= np.take(tabs["path"], p)
+            if me is not None:
+                bits &= np.take(tabs["method"], me)
             if bits.dtype == np.uint16:
                 f = np.take(first16, bits)
             else:
@@ -241,6 +261,42 @@ def main() -> None:
         e, f = statistics.median(te), statistics.median(tf)
         row = [r, e, f, n / e / 1e6, n / f / 1e6, f / e, "yes" if same else "NO"]
         print("  ".join(f"{x:>12.3f}" if isinstance(x, float) else f"{x!s:>12}" for x in row))
+    unread_columns(t, n, args.repeat)
+
+
+def unread_columns(t: Traffic, n: int, repeat: int) -> None:
+    """Streaming draws only the columns the plan reads: the same run with every column drawn
+    (``Program.reads`` patched to name them all) against the engine as it is, same counts."""
+    from unittest import mock
+
+    from istiosim.engine.program import Program
+
+    canary = istiosim.load(
+        str(BOOKINFO / "bookinfo-k8s.yaml"),
+        str(BOOKINFO / "destination.yaml"),
+        str(BOOKINFO / "canary-50-50.yaml"),
+    )
+    every = frozenset({"path", "method", "header:end-user"})
+    print("\ncolumns no rule reads (the floor traffic; CPU s, median of", repeat, "runs):")
+    head = ["workload", "all drawn s", "read only s", "speed-up", "same counts"]
+    print("  ".join(f"{h:>14}" for h in head))
+    for label, sim in (("50/50 canary", canary), ("R = 1", simulator(1))):
+        sim.simulate(t, 1 << 17, rng=1, method="vector", threads=1)
+        times: dict[bool, list[float]] = {True: [], False: []}
+        counts = {}
+        for _ in range(repeat):
+            for every_col in (True, False):
+                with mock.patch.object(
+                    Program, "reads", (lambda self: every) if every_col else Program.reads
+                ):
+                    c = time.process_time()
+                    res = sim.simulate(t, n, rng=1, method="vector", threads=1)
+                    times[every_col].append(time.process_time() - c)
+                counts[every_col] = res.counts()
+        a, b = statistics.median(times[True]), statistics.median(times[False])
+        same = "yes" if counts[True] == counts[False] else "NO"
+        row = [label, a, b, a / b, same]
+        print("  ".join(f"{x:>14.3f}" if isinstance(x, float) else f"{x!s:>14}" for x in row))
 
 
 if __name__ == "__main__":

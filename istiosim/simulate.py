@@ -13,13 +13,17 @@
   streamed in chunks.
 
 Streaming is reproducible whatever the chunk size and thread count: requests are cut into fixed
-blocks of ``BLOCK`` requests, and block b draws everything (classes, columns, then the route,
-endpoint, fault and mirror draws the plan can use, in that order) from its own
+blocks of ``BLOCK`` requests, and block b draws its classes, then the route, endpoint, fault and
+mirror draws the plan can use (in that order), from its own
 ``Generator(PCG64(SeedSequence(entropy, spawn_key=(..., b))))``, which is the b-th child
-``SeedSequence.spawn`` would give. A chunk is a run of whole blocks; chunks run on a thread pool
-and their integer counts are summed. numpy releases the GIL in the random generators, gathers
-and ufuncs, but not in ``np.bincount`` nor in the per-chunk Python, so the gain from a second
-core is partial (see ``benchmarks/bench_engines.py``).
+``SeedSequence.spawn`` would give; each varying traffic column comes from a child of that one
+keyed by the column's name (``block_traffic``). Only the columns some route table reads are
+drawn (``Program.reads``), and which ones are drawn changes no other column's values: a seed is
+the same traffic whatever the plan reads. A chunk is a run of whole blocks, routed block by
+block; chunks run on a thread pool and their integer counts are summed. numpy releases the GIL
+in the random generators, gathers and ufuncs, but not in all of ``np.bincount`` nor in the
+per-block Python, and two busy cores of this kind of machine slow each other down; see
+``benchmarks/bench_threads.py`` for what a second core gives.
 """
 
 from __future__ import annotations
@@ -584,6 +588,27 @@ def _concat(batches: list[RequestBatch]) -> RequestBatch:
     )
 
 
+def block_traffic(
+    gen: Any, ss: np.random.SeedSequence, b: int, size: int, reads: Any = None
+) -> tuple[np.random.Generator, npt.NDArray[Any], RequestBatch]:
+    """Block ``b`` of a streamed simulation: its generator (which drew the classes and then
+    draws the route, endpoint, fault and mirror slots), the class of each request and the
+    requests (``reads``: the fields drawn, None = all). Each varying column comes from its
+    own child of the block's SeedSequence keyed by the column's name, so a column's values do
+    not depend on which other columns are drawn: a seed is the same traffic whatever the plan
+    reads."""
+    entropy, key = ss.entropy, (*ss.spawn_key, b)
+    g = np.random.Generator(np.random.PCG64(np.random.SeedSequence(entropy, spawn_key=key)))
+
+    def stream(name: str) -> np.random.Generator:
+        # the name's UTF-8 bytes as one integer: distinct names, distinct streams
+        sub = (*key, int.from_bytes(name.encode(), "big"))
+        return np.random.Generator(np.random.PCG64(np.random.SeedSequence(entropy, spawn_key=sub)))
+
+    cls, batch = gen.sample(size, g, streams=stream, reads=reads)
+    return g, cls, batch
+
+
 def _stream(
     plan: Any,
     router: Router,
@@ -617,17 +642,16 @@ def _stream(
         leaf_all = np.zeros(n, np.int32)
         if _has_delays(programs):
             di_all = np.zeros(n, bool)
-    entropy, spawn_key = ss.entropy, tuple(ss.spawn_key)
+    # only the columns some route table reads are drawn; each from its own stream, so the
+    # traffic of a seed is the same whatever the plan reads
+    reads = frozenset().union(*(p.reads() for p in programs))
 
     def run(chunk: tuple[int, int]) -> npt.NDArray[np.int64]:
         b0, b1 = chunk
         clss, leaves = [], []
         for b in range(b0, b1):  # block by block: each block's arrays stay in cache
             size = min(BLOCK, n - b * BLOCK)
-            g = np.random.Generator(
-                np.random.PCG64(np.random.SeedSequence(entropy, spawn_key=(*spawn_key, b)))
-            )
-            cls, batch = gen.sample(size, g)
+            g, cls, batch = block_traffic(gen, ss, b, size, reads)
             draws = SlotDraws({s: uniform_below(g, bound, size) for s, bound in slots}, bounds)
             leaf, di, _ = router.run(batch, draws, want_di=di_all is not None)
             if keep:

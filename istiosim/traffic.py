@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -467,6 +467,27 @@ def _with_query(path: str, name: str, value: Any) -> str:
     return f"{path}{'&' if '?' in path else '?'}{name}={value}"
 
 
+class NotDrawn(tuple[Any, ...]):
+    """The value table of a column ``sample(reads=...)`` left undrawn: the plan was found not to
+    read it, so reading it anyway is a bug in that finding, reported rather than answered."""
+
+    def __new__(cls, name: str) -> NotDrawn:
+        out = super().__new__(cls, (None,))
+        out.name = name
+        return out
+
+    name: str
+
+    def _refuse(self) -> NoReturn:
+        raise RuntimeError(f"internal error: column {self.name!r} was read but not drawn")
+
+    def __getitem__(self, i: Any) -> Any:
+        self._refuse()
+
+    def __iter__(self) -> Iterator[Any]:
+        self._refuse()
+
+
 class _Generator:
     """The model compiled to code tables: every column's values, each class's slice of them."""
 
@@ -556,7 +577,19 @@ class _Generator:
         u = rng.random(n)
         return np.searchsorted(self.cum, u, side="right").astype(code_dtype(self.k))
 
-    def sample(self, n: int, rng: np.random.Generator) -> tuple[npt.NDArray[Any], RequestBatch]:
+    def sample(
+        self,
+        n: int,
+        rng: np.random.Generator,
+        *,
+        streams: Callable[[str], np.random.Generator] | None = None,
+        reads: Collection[str] | None = None,
+    ) -> tuple[npt.NDArray[Any], RequestBatch]:
+        """``n`` requests: the class of each, then each column. ``streams``: each varying
+        column drawn from its own generator (``streams(name)``) rather than after the classes
+        on ``rng``, so that a column's values do not depend on which other columns are drawn.
+        ``reads``: the fields to draw (None: all); a varying column not in it is left undrawn
+        (``NotDrawn``: reading it is an error), which with ``streams`` changes nothing else."""
         if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 0:
             raise InvalidArgument(f"n must be a non-negative integer, got {n!r}")
         cls = self._classes(n, rng)
@@ -570,6 +603,11 @@ class _Generator:
                     offs = np.asarray([off for off, _, _ in slices], dt)
                     cols[name] = Column.trusted(values, np.take(offs, cls))
                 continue
+            if reads is not None and name not in reads:
+                cols[name] = Column.trusted(NotDrawn(name), self._constant(n, 0, np.uint8))
+                continue
+            if streams is not None:
+                rng = streams(name)
             if self.k == 1:
                 off, sz, samp = slices[0]
                 cols[name] = Column.trusted(values, samp(rng, n, off, dt))

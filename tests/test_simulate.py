@@ -315,7 +315,7 @@ def test_streamed_requests_agree_with_scalar_engine(which, thirds, header):
     engine, give exactly the rule and row that simulate(keep=True) recorded for each request."""
     from istiosim.engine import route
     from istiosim.engine.draws import seed_sequence, uniform_below
-    from istiosim.simulate import _draw_plan
+    from istiosim.simulate import _draw_plan, block_traffic
 
     sim = thirds if which == "thirds" else header
     t = (
@@ -326,8 +326,7 @@ def test_streamed_requests_agree_with_scalar_engine(which, thirds, header):
     n = 3000  # one block
     res = sim.simulate(t, n, rng=42, keep=True)
     ss, _ = seed_sequence(42)
-    g = np.random.Generator(np.random.PCG64(np.random.SeedSequence(ss.entropy, spawn_key=(0,))))
-    cls, batch = t.sample(n, g)
+    g, cls, batch = block_traffic(t.generator(), ss, 0, n)
     slots = _draw_plan(list(sim.router.programs.values()), True)
     arrays = {s: uniform_below(g, bound, n) for s, bound in slots}
     pr = res.per_request

@@ -33,6 +33,7 @@ from ..plan import (
     Target,
     fires,
 )
+from ..request import attribute_source
 from .cors import preflight_mask
 from .draws import SlotDraws
 from .leaf import Leaf, LeafKind, n_pods
@@ -110,6 +111,24 @@ class Program:
         self.first.append(len(self.leaves))
         det.append(self._add(Leaf(self, LeafKind.NR)))
         self.det = np.asarray(det, np.int32)
+
+    def reads(self) -> frozenset[str]:
+        """The request fields this route table can read (``attribute_source`` fields: ``path``,
+        ``method``, ``header:<name>``...): match conditions, hash keys and CORS preflights. A
+        traffic model need not generate the others (``simulate`` streams only these)."""
+        keys: set[str] = set()
+        targets = [] if self.table.default is None else [self.table.default]
+        for re_ in self.entries:
+            keys.update(m.key for m in re_.entry.matchers)
+            targets.extend(re_.targets)
+            act = re_.entry.action
+            if isinstance(act, Forward) and act.cors:
+                keys.update(("method", "header:origin", "header:access-control-request-method"))
+        for t in targets:
+            src = t.lb.hash_source()
+            if src is not None:
+                keys.add(src[0])
+        return frozenset(attribute_source(k)[0] for k in keys)
 
     def _add(self, leaf: Leaf) -> int:
         self.leaves.append(leaf)
