@@ -19,6 +19,7 @@ from istiosim.testing import strategies as ist
 from istiosim.traffic import NotDrawn
 
 from conftest import examples
+from helpers import load, reviews, vs
 
 MIX = Traffic.mix(
     [
@@ -78,44 +79,26 @@ def test_another_block_draws_other_values():
     assert not np.array_equal(_codes(b0, "path"), _codes(b1, "path"))
 
 
-CONFIG = """
-apiVersion: v1
-kind: Service
-metadata: {name: reviews}
-spec: {selector: {app: reviews}, ports: [{port: 9080, name: http}]}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: reviews-v1}
-spec:
-  replicas: 2
-  selector: {matchLabels: {app: reviews, version: v1}}
-  template: {metadata: {labels: {app: reviews, version: v1}}}
----
-apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata: {name: reviews}
-spec:
-  host: reviews
-  trafficPolicy: {loadBalancer: {consistentHash: {httpCookie: {name: user, ttl: 0s}}}}
-  subsets: [{name: v1, labels: {version: v1}}]
----
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: reviews}
-spec:
-  hosts: [reviews]
-  http:
-  - match: [{headers: {end-user: {exact: jason}}, queryParams: {beta: {exact: "1"}}}]
-    route: [{destination: {host: reviews, subset: v1}}]
-  - corsPolicy: {allowOrigins: [{exact: "https://a.example"}], allowMethods: [GET]}
-    route: [{destination: {host: reviews, subset: v1}}]
-"""
+CONFIG = (
+    reviews(
+        "v1",
+        replicas=2,
+        policy="trafficPolicy: {loadBalancer: {consistentHash: {httpCookie: {name: user, ttl: 0s}}}}",
+    )
+    + "---\n"
+    + vs(
+        "reviews",
+        """
+    - match: [{headers: {end-user: {exact: jason}}, queryParams: {beta: {exact: "1"}}}]
+      route: [{destination: {host: reviews, subset: v1}}]
+    - corsPolicy: {allowOrigins: [{exact: "https://a.example"}], allowMethods: [GET]}
+      route: [{destination: {host: reviews, subset: v1}}]
+    """,
+    )
+)
 
 
 def test_program_reads_match_keys_hash_keys_and_cors():
-    from istiosim.simulator import load
-
     sim = load(CONFIG)
     prog, _ = sim.router.program("reviews", None, Request("reviews").source)
     assert prog.reads() == {
@@ -150,8 +133,6 @@ def test_drawing_only_what_is_read_changes_no_result(sim, t, seed):
 
 def test_a_read_column_left_undrawn_raises_rather_than_routes():
     """The guard behind ``Program.reads``: were a read column missed, streaming fails loudly."""
-    from istiosim.simulator import load
-
     sim = load(CONFIG)
     t = Traffic.request(Request("reviews"), headers={"end-user": ["jason", "bob"]})
     assert sim.simulate(t, 1000, rng=1, method="vector").n == 1000
