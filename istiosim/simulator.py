@@ -120,10 +120,10 @@ class Simulator:
         """Route one request as Istio would. ``explain()`` on the result gives the trace."""
         if not isinstance(request, Request):
             raise InvalidArgument(f"route() takes a Request, not {type(request).__name__}")
-        if rng is None and not trace:  # the common case: the simulator's stream, no trace
-            draws = next(self._drawn, None) if _GIL else None
+        if not trace:  # the common case: the simulator's stream (one next), no trace
+            draws = next(self._drawn, None) if rng is None and _GIL else None
             return _route_drawn(
-                self.plan, request, self.draws() if draws is None else draws, self._scalar
+                self.plan, request, self.draws(rng) if draws is None else draws, self._scalar
             )
         return _route(self.plan, request, self.draws(rng), trace=trace, cache=self._scalar)
 

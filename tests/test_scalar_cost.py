@@ -10,6 +10,7 @@ field, inputs for ``explain()`` included, and the draws must stay the Generator'
 
 from __future__ import annotations
 
+import itertools
 import random
 import re
 import sys
@@ -75,11 +76,13 @@ def test_route_fixed_cost_in_calls(case: str) -> None:
 
 
 def test_count_sees_the_general_path() -> None:
-    """The counter is not blind: a request the program does not take (a source workload, a
-    traced route) costs many more calls than the pinned ones."""
+    """The counter is not blind: a request the program does not take (a fixed
+    ``random_value``, a table with a fault) costs many more calls than the pinned ones."""
     sim = load_demo("header-jason-v3.yaml")
-    src = [Request("reviews", headers={"end-user": "jason"}, source_workload="productpage-v1")]
-    py, c = calls_per_route(sim, src, rounds=5)
+    py, c = calls_per_route(sim, [Request("reviews", random_value=3)], rounds=5)
+    assert py + c > 15
+    sim = sim.apply(ROUTES)  # details has a fault rule
+    py, c = calls_per_route(sim, [Request("details", headers={"end-user": "jason"})], rounds=5)
     assert py + c > 15
 
 
@@ -106,6 +109,8 @@ spec:
     route: [{destination: {host: reviews, subset: v2}}]
   - match: [{headers: {x-any: {}}}]
     route: [{destination: {host: reviews, subset: v1}}]
+  - match: [{sourceLabels: {app: productpage}, headers: {end-user: {exact: src}}}]
+    route: [{destination: {host: reviews, subset: v3}}]
   - match: [{authority: {exact: reviews}}]
     route:
     - {destination: {host: reviews, subset: v2}, weight: 50}
@@ -136,6 +141,24 @@ spec:
   - route: [{destination: {host: productpage, subset: v1}}]
 ---
 apiVersion: networking.istio.io/v1beta1
+kind: Gateway
+metadata: {name: edge}
+spec:
+  selector: {istio: ingressgateway}
+  servers: [{port: {number: 80, name: http, protocol: HTTP}, hosts: ["*"]}]
+---
+apiVersion: networking.istio.io/v1beta1
+kind: VirtualService
+metadata: {name: edge}
+spec:
+  hosts: ["shop.example.com"]
+  gateways: [edge]
+  http:
+  - match: [{uri: {prefix: /reviews}}]
+    route: [{destination: {host: reviews, subset: v1, port: {number: 9080}}}]
+  - route: [{destination: {host: productpage, port: {number: 9080}}}]
+---
+apiVersion: networking.istio.io/v1beta1
 kind: DestinationRule
 metadata: {name: ratings}
 spec:
@@ -146,14 +169,22 @@ spec:
 
 def _requests() -> list[Request]:
     out = []
-    for host in ("reviews", "details", "productpage", "ratings", "nope.example.com"):
-        for path in ("/", "/reviews/1", "/exact", "/api/v1?q=1", "/API/x", "/w/x", "/old", "/rw/a"):
-            for user in (None, "jason", "Jason", "jasper", "u12", "bob"):
-                for method in ("GET", "POST"):
-                    headers = {"end-user": user} if user else {}
-                    if path == "/":
-                        headers["x-any"] = ""
-                    out.append(Request(host, path, method, headers))
+    sources: list[dict[str, Any]] = [
+        {},
+        {"source_workload": "productpage-v1"},
+        {"source_labels": {"app": "productpage"}},
+        {"gateway": "edge", "port": 80},
+    ]
+    hosts = ("reviews", "details", "productpage", "ratings", "nope.example.com", "shop.example.com")
+    paths = ("/", "/reviews/1", "/exact", "/api/v1?q=1", "/API/x", "/w/x", "/old", "/rw/a")
+    for i, (host, path) in enumerate(itertools.product(hosts, paths)):
+        for user in (None, "jason", "Jason", "jasper", "u12", "bob", "src"):
+            for method in ("GET", "POST"):
+                headers = {"end-user": user} if user else {}
+                if path == "/":
+                    headers["x-any"] = ""
+                src = sources[(i + len(headers)) % len(sources)]
+                out.append(Request(host, path, method, headers, **src))
     out.append(Request("reviews", namespace="other"))
     out.append(Request("reviews", port=9080, headers={"end-user": "jason"}))
     out.append(Request("reviews", random_value=7))
@@ -178,16 +209,25 @@ def test_route_program_gives_routes_decision() -> None:
             assert tuple.__eq__(got, want), (req, got, want)
             assert type(got) is type(want)
     assert got.explain() == want.explain()
-    programs = {key[0]: bool(p) for key, p in cache.programs.items() if key[2] == "default"}
-    # reviews: plain forwards only; details: a fault; productpage: a redirect and a rewrite;
-    # ratings: a consistent hash; an unknown host: passthrough
-    assert {h.split(".")[0]: v for h, v in programs.items()} == {
-        "reviews": True,
-        "details": False,
-        "productpage": False,
-        "ratings": False,
-        "nope": False,
+    fast = {
+        (key[0].split(".")[0], "sidecar" if len(key) == 3 else "gateway" if key[5] else "client")
+        for key, p in cache.programs.items()
+        if p
     }
+    # programs for reviews (plain forwards only) from a plain sidecar and a client with
+    # labels, and for shop.example.com through the gateway (plain forwards); none for details
+    # (a fault), productpage (a redirect, a rewrite), ratings (a consistent hash), an unknown
+    # host (passthrough) or the gateway's other hosts (404)
+    assert fast == {("reviews", "sidecar"), ("reviews", "client"), ("shop", "gateway")}
+    # the programs of a client with labels and of the gateway route as their tables say
+    zero = (0,) * plan.n_draws
+    src = Request("reviews", headers={"end-user": "src"}, source_labels={"app": "productpage"})
+    assert route_drawn(plan, src, zero, cache).rule == 6  # the sourceLabels rule
+    plain = Request("reviews", headers={"end-user": "src"})
+    assert route_drawn(plan, plain, zero, cache).rule == 7  # not generated for this client
+    edge = Request("shop.example.com", "/reviews/1", gateway="edge", port=80)
+    d = route_drawn(plan, edge, zero, cache)
+    assert (d.virtual_service, d.rule, d.subset) == ("default/edge", 0, "v1")
 
 
 def test_default_route_program() -> None:

@@ -51,9 +51,10 @@ _MEMO_LIMIT = 50_000
 class ScalarCache:
     """The scalar engine's memo for one plan: what never changes between requests.
 
-    Per (host, port, client proxy) its route table, per resolved route its candidates, per
-    target its ``DestinationRef`` and, for a plain forward, the request-independent fields of
-    its ``Decision``. Keyed by value or by object identity (the plan's objects are immutable and
+    Per (host, port, client proxy) its route table, also by the request's ``table_key`` with
+    the table's route program (``program``), per resolved route its candidates, per target its
+    ``DestinationRef`` and, for a plain forward, the request-independent fields of its
+    ``Decision``. Keyed by value or by object identity (the plan's objects are immutable and
     the entry keeps them alive); make one per plan and keep it as long as the plan, as the
     ``Simulator`` does. Safe to share between threads: each entry is computed from the plan
     alone, so a race only computes one twice.
@@ -65,6 +66,7 @@ class ScalarCache:
         "_sidecars",
         "_static",
         "_tables",
+        "by_request",
         "getters",
         "programs",
     )
@@ -77,8 +79,9 @@ class ScalarCache:
         self._candidates: dict[int, tuple[object, tuple[Candidate, ...]]] = {}
         self._dests: dict[int, tuple[Target, DestinationRef]] = {}
         self._static: dict[int, tuple[Target, tuple[Any, ...] | None]] = {}
-        #: (host, port, namespace) → the plain sidecar's route program (``route_drawn``)
-        self.programs: dict[tuple[str, int | None, str], Program] = {}
+        #: a request's table key (``table_key``) → its route table / its route program
+        self.by_request: dict[TableKey, RouteTable] = {}
+        self.programs: dict[TableKey, Program] = {}
 
     def sidecar(self, namespace: str) -> ProxyContext:
         """The context of a plain sidecar in ``namespace``, interned (cheap to hash again)."""
@@ -96,6 +99,23 @@ class ScalarCache:
             if len(self._tables) > _MEMO_LIMIT:
                 self._tables.clear()
             self._tables[key] = hit
+        return hit
+
+    def context(self, plan: RoutePlan, key: TableKey) -> ProxyContext:
+        """The client proxy of a table key (``table_key``): ``plan.context`` of the request."""
+        if len(key) == 3:
+            return self.sidecar(key[2])
+        _, _, namespace, labels, workload, gateway = key
+        return plan.context(namespace, dict(labels), workload, gateway)
+
+    def request_table(self, plan: RoutePlan, key: TableKey) -> RouteTable:
+        """The route table of a request's table key (``table_key``), memoised."""
+        hit = self.by_request.get(key)
+        if hit is None:
+            hit = self.table(plan, key[0], key[1], self.context(plan, key))
+            if len(self.by_request) > _MEMO_LIMIT:
+                self.by_request.clear()
+            self.by_request[key] = hit
         return hit
 
     def getter(self, key: str) -> Callable[[Request], Any]:
@@ -168,8 +188,8 @@ class ScalarCache:
         self._static[id(t)] = (t, out)
         return out
 
-    def program(self, plan: RoutePlan, key: tuple[str, int | None, str]) -> Program:
-        """The route program of a plain sidecar's table for (host, port, namespace), memoised.
+    def program(self, plan: RoutePlan, key: TableKey) -> Program:
+        """The route program of a request's table (``table_key``), memoised.
 
         One step per route entry: its conditions as tests of the request, its weighted pick
         (cumulative weights and total; empty for one destination) and per destination the
@@ -178,8 +198,7 @@ class ScalarCache:
         (``static_fields``) or the table is a default route to a healthy service without
         consistent hash.
         """
-        host, port, namespace = key
-        table = self.table(plan, host, port, self.sidecar(namespace))
+        table = self.request_table(plan, key)
         prog: Program = ()
         if table.passthrough:
             pass
@@ -241,6 +260,26 @@ class ScalarCache:
         get = self.getters.get(m.key) or self.getter(m.key)
         test = m.test
         return lambda r: test(get(r))
+
+
+#: which route table a request uses: (host, port, namespace) for a plain sidecar, else also
+#: (source labels as items, source workload, gateway); ``table_key``
+TableKey = tuple[Any, ...]
+
+
+def table_key(request: Request) -> TableKey:
+    """The key of the route table ``request`` uses (its client proxy's, for its host and port):
+    requests with equal keys have equal ``plan.context`` and hence equal tables."""
+    if request.source_labels or request.source_workload or request.gateway:
+        return (
+            request.host,
+            request.port,
+            request.namespace,
+            tuple(request.source_labels.items()),
+            request.source_workload,
+            request.gateway,
+        )
+    return (request.host, request.port, request.namespace)
 
 
 #: a table's route program (``ScalarCache.program``): per entry its tests, cumulative weights,
@@ -320,15 +359,16 @@ assert (DRAW_ROUTE, DRAW_ENDPOINT) == (0, 1)  # route_drawn indexes the draws by
 def route_drawn(
     plan: RoutePlan, request: Request, draws: tuple[int, ...], cache: ScalarCache
 ) -> Decision:
-    """``route(plan, request, draws, cache=cache)`` without trace, for the Simulator's own
-    draws (a tuple of ``plan.n_draws`` Python ints): the same Decision, at the fixed cost of
-    a few calls when a plain sidecar's request takes a plain forward (``ScalarCache.program``);
-    anything else goes through ``route``."""
-    if request.source_labels or request.source_workload or request.gateway:
-        return route(plan, request, draws, cache=cache)
+    """``route(plan, request, draws, cache=cache)`` without trace, for draws as the Simulator
+    makes them (a tuple of ``plan.n_draws`` Python ints): the same Decision, at the fixed cost
+    of a few calls when the request takes a plain forward of a table whose entries are all
+    plain (``ScalarCache.program``); anything else goes through ``route``."""
     if request.random_value is not None:
         return route(plan, request, draws, cache=cache)
-    key = (request.host, request.port, request.namespace)
+    if request.source_labels or request.source_workload or request.gateway:
+        key = table_key(request)
+    else:  # table_key, inlined for the common case
+        key = (request.host, request.port, request.namespace)
     prog = cache.programs.get(key)
     if prog is None:
         prog = cache.program(plan, key)
@@ -373,15 +413,11 @@ def route(
     memo = cache is not None
     if cache is None:
         cache = ScalarCache()  # for this call only
-    if request.source_labels or request.source_workload or request.gateway:
-        ctx = plan.context(
-            request.namespace, request.source_labels, request.source_workload, request.gateway
-        )
-    else:
-        ctx = cache.sidecar(request.namespace)
-    table = cache.table(plan, request.host, request.port, ctx)
+    key = table_key(request)
+    table = cache.by_request.get(key) or cache.request_table(plan, key)
     steps: list[TraceStep] | None = [] if trace else None
     if steps is not None:
+        ctx = cache.context(plan, key)
         who = f"gateway {ctx.gateway}" if ctx.gateway else f"sidecar in namespace {ctx.namespace}"
         steps.append(
             TraceStep("client", f"{who}; {request.method} {request.authority}{request.path}")
@@ -459,8 +495,8 @@ def route(
                     "miss", f"{_entry_name(e)} of {re_.virtual_service.key}: {failed}", e.location
                 )
             )
-    vs_key = table.virtual_services[0].key if table.virtual_services else None
     if hit is None:
+        vs_key = table.virtual_services[0].key if table.virtual_services else None
         inputs = _inputs(plan, request, draws, steps)
         if steps is not None:
             steps.append(TraceStep("result", "no route matched: 404 NR"))
@@ -689,4 +725,4 @@ def _to_target(
     return d._replace(trace=tuple(steps))
 
 
-__all__ = ["ScalarCache", "route", "route_drawn"]
+__all__ = ["ScalarCache", "route", "route_drawn", "table_key"]
