@@ -1,7 +1,13 @@
 """Scalar engine, loading and whole-process figures (issue 2's speed goals).
 
 Run: ``python benchmarks/bench_scalar.py`` (reads the corpus from ../shared/corpus beside the
-checkout). Prints a table; nothing here is a pass/fail test.
+checkout). Prints tables; nothing here is a pass/fail test.
+
+The scalar rows give three figures per case, so that they stay readable on a loaded machine:
+routes/s (wall clock, best of 5 runs of 200,000 routes), CPU µs per route (``process_time``,
+best of 5: what the route costs this process, whatever else runs) and the function calls per
+route (``sys.setprofile``: Python functions and builtins apart; deterministic, the same on
+every machine; ``tests/test_scalar_cost.py`` pins them).
 """
 
 from __future__ import annotations
@@ -34,15 +40,46 @@ def best_of(fn, repeat: int = 5) -> float:
     return min(times)
 
 
-def route_rate(sim: istiosim.Simulator, requests: list[Request], n: int = 200_000) -> float:
+def route_cost(
+    sim: istiosim.Simulator, requests: list[Request], n: int = 200_000, repeat: int = 5
+) -> tuple[float, float, float, float]:
+    """(routes/s wall, CPU µs per route, Python calls per route, builtin calls per route)."""
     k = len(requests)
-
-    def run() -> None:
-        route = sim.route
+    route = sim.route
+    for r in requests:  # warm the caches: the fixed cost is what is measured
+        route(r)
+    wall, cpu = [], []
+    for _ in range(repeat):
+        t0, c0 = time.perf_counter(), time.process_time()
         for i in range(n):
             route(requests[i % k])
+        cpu.append(time.process_time() - c0)
+        wall.append(time.perf_counter() - t0)
+    py, c = calls_per_route(sim, requests)
+    return n / min(wall), min(cpu) / n * 1e6, py, c
 
-    return n / best_of(run, 3)
+
+def calls_per_route(sim: istiosim.Simulator, requests: list[Request]) -> tuple[float, float]:
+    """Python function calls and builtin calls per ``sim.route(request)``, counted by
+    ``sys.setprofile`` over 100 rounds of ``requests`` (the caches warm)."""
+    counts = [0, 0]
+
+    def prof(frame: object, event: str, arg: object) -> None:
+        if event == "call":
+            counts[0] += 1
+        elif event == "c_call":
+            counts[1] += 1
+
+    route = sim.route
+    k = len(requests)
+    n = 100 * k
+    sys.setprofile(prof)
+    try:
+        for i in range(n):
+            route(requests[i % k])
+    finally:
+        sys.setprofile(None)
+    return counts[0] / n, (counts[1] - 1) / n  # - 1: the setprofile(None) call itself
 
 
 def main() -> None:
@@ -57,9 +94,11 @@ def main() -> None:
         "route() jason header (2 rules)": (NET / "virtual-service-reviews-jason-v2-v3.yaml", users),
         "route() 50/50 weighted": (NET / "virtual-service-reviews-v2-v3.yaml", users),
     }
+    scalar: list[tuple[str, str, str, str, str]] = []
     for label, (vs, reqs) in cases.items():
         sim = istiosim.load(*base, vs, rng=1)
-        rows.append((label, f"{route_rate(sim, reqs):,.0f} requests/s"))
+        rate, cpu, py, c = route_cost(sim, reqs)
+        scalar.append((label, f"{rate:,.0f}", f"{cpu:.2f}", f"{py:.2f}", f"{c:.2f}"))
     sim = istiosim.load(*base, NET / "virtual-service-reviews-jason-v2-v3.yaml", rng=1)
     n = 20_000
     t = best_of(lambda: [sim.route(users[i % 4], trace=True) for i in range(n)], 3)
@@ -114,6 +153,12 @@ def main() -> None:
         f"machine: {platform.machine()} {platform.processor() or ''}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}, numpy {np.__version__}"
     )
+    head = ("scalar route, 4 users in turn", "routes/s", "CPU µs/route", "py calls", "C calls")
+    ws = [max(len(r[i]) for r in [head, *scalar]) for i in range(len(head))]
+    for r in [head, tuple("-" * w for w in ws), *scalar]:
+        cells = [f"{r[0]:<{ws[0]}}", *(f"{v:>{w}}" for v, w in zip(r[1:], ws[1:], strict=True))]
+        print("  ".join(cells))
+    print()
     w = max(len(r[0]) for r in rows)
     print(f"{'measure':<{w}}  value")
     print(f"{'-' * w}  {'-' * 20}")

@@ -1,15 +1,16 @@
 """Simulator and load(): the plan plus the only numpy Generator in the library.
 
 Engines take draws; the Simulator makes them. Scalar routing draws come from a buffer filled by
-the Generator in blocks, so one ``route()`` costs no numpy call.
+the Generator in blocks, so one ``route()`` costs no numpy call (nor a lock: one ``next``).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,7 @@ from .compiler import compile_plan
 from .engine.draws import RngLike, as_generator
 from .engine.scalar import ScalarCache
 from .engine.scalar import route as _route
+from .engine.scalar import route_drawn as _route_drawn
 from .errors import Diagnostic, InvalidArgument
 from .loader import ConfigSet, load_config
 from .mesh import Mesh
@@ -30,6 +32,9 @@ from .results import Decision, SimulationResult
 if TYPE_CHECKING:
     from .engine.vector import Router
     from .sessions import SessionResult
+
+#: whether a GIL makes ``next`` on a shared iterator atomic (``Simulator.draws``)
+_GIL: bool = getattr(sys, "_is_gil_enabled", lambda: True)()
 
 
 class Simulator:
@@ -52,8 +57,8 @@ class Simulator:
         self.config = config
         self.seed = rng if isinstance(rng, int) else None
         self._rng = as_generator(rng)
-        self._buf: tuple[int, ...] = ()
-        self._pos = 0
+        #: the unseeded draws: an iterator over one block's per-request tuples (``draws``)
+        self._drawn: Iterator[tuple[int, ...]] = iter(())
         self._diagnostics: tuple[Diagnostic, ...] | None = None
         self._scalar = ScalarCache()
         self._router: Router | None = None
@@ -92,19 +97,34 @@ class Simulator:
         if rng is not None:
             gen = as_generator(rng)
             return tuple(int(x) for x in gen.integers(0, 2**64, size=k, dtype=np.uint64))
-        with self._lock:  # threads sharing the simulator never get the same draws
-            pos = self._pos
-            if pos + k > len(self._buf):
+        # threads sharing the simulator never get the same draws: ``next`` on a list iterator
+        # is atomic under the GIL (one C call); the lock lets one thread only draw a new block,
+        # and guards every draw where there is no GIL
+        if _GIL:
+            got = next(self._drawn, None)
+            if got is not None:
+                return got
+        with self._lock:
+            got = next(self._drawn, None)  # another thread may have drawn the block meanwhile
+            if got is None:
+                if k == 0:
+                    return ()
                 block = self._rng.integers(0, 2**64, size=self._BLOCK * k, dtype=np.uint64)
-                self._buf = tuple(block.tolist())
-                pos = 0
-            self._pos = pos + k
-            return self._buf[pos : pos + k]
+                flat = iter(block.tolist())
+                drawn = iter(list(zip(*[flat] * k, strict=True)))
+                got = next(drawn)
+                self._drawn = drawn
+        return got
 
     def route(self, request: Request, *, rng: RngLike = None, trace: bool = False) -> Decision:
         """Route one request as Istio would. ``explain()`` on the result gives the trace."""
         if not isinstance(request, Request):
             raise InvalidArgument(f"route() takes a Request, not {type(request).__name__}")
+        if not trace:  # the common case: the simulator's stream (one next), no trace
+            draws = next(self._drawn, None) if rng is None and _GIL else None
+            return _route_drawn(
+                self.plan, request, self.draws(rng) if draws is None else draws, self._scalar
+            )
         return _route(self.plan, request, self.draws(rng), trace=trace, cache=self._scalar)
 
     def simulate(

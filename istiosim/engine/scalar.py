@@ -7,6 +7,7 @@ the plan's own predicates (``Matcher.test``), pick (``WeightTable.pick``) and en
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -29,7 +30,7 @@ from ..plan import (
     Target,
     fires,
 )
-from ..request import Request, attribute_getter
+from ..request import Request, attribute_getter, attribute_source
 from ..results import Candidate, Decision, DestinationRef, Outcome, TraceStep
 from .cors import preflight_answer, simple_headers
 from .decision import (
@@ -50,15 +51,25 @@ _MEMO_LIMIT = 50_000
 class ScalarCache:
     """The scalar engine's memo for one plan: what never changes between requests.
 
-    Per (host, port, client proxy) its route table, per resolved route its candidates, per
-    target its ``DestinationRef`` and, for a plain forward, the request-independent fields of
-    its ``Decision``. Keyed by value or by object identity (the plan's objects are immutable and
+    Per (host, port, client proxy) its route table, also by the request's ``table_key`` with
+    the table's route program (``program``), per resolved route its candidates, per target its
+    ``DestinationRef`` and, for a plain forward, the request-independent fields of its
+    ``Decision``. Keyed by value or by object identity (the plan's objects are immutable and
     the entry keeps them alive); make one per plan and keep it as long as the plan, as the
     ``Simulator`` does. Safe to share between threads: each entry is computed from the plan
     alone, so a race only computes one twice.
     """
 
-    __slots__ = ("_candidates", "_dests", "_sidecars", "_static", "_tables", "getters")
+    __slots__ = (
+        "_candidates",
+        "_dests",
+        "_sidecars",
+        "_static",
+        "_tables",
+        "by_request",
+        "getters",
+        "programs",
+    )
 
     def __init__(self) -> None:
         #: matcher key → the reader of that attribute (``request.attribute_getter``)
@@ -68,6 +79,9 @@ class ScalarCache:
         self._candidates: dict[int, tuple[object, tuple[Candidate, ...]]] = {}
         self._dests: dict[int, tuple[Target, DestinationRef]] = {}
         self._static: dict[int, tuple[Target, tuple[Any, ...] | None]] = {}
+        #: a request's table key (``table_key``) → its route table / its route program
+        self.by_request: dict[TableKey, RouteTable] = {}
+        self.programs: dict[TableKey, Program] = {}
 
     def sidecar(self, namespace: str) -> ProxyContext:
         """The context of a plain sidecar in ``namespace``, interned (cheap to hash again)."""
@@ -85,6 +99,23 @@ class ScalarCache:
             if len(self._tables) > _MEMO_LIMIT:
                 self._tables.clear()
             self._tables[key] = hit
+        return hit
+
+    def context(self, plan: RoutePlan, key: TableKey) -> ProxyContext:
+        """The client proxy of a table key (``table_key``): ``plan.context`` of the request."""
+        if len(key) == 3:
+            return self.sidecar(key[2])
+        _, _, namespace, labels, workload, gateway = key
+        return plan.context(namespace, dict(labels), workload, gateway)
+
+    def request_table(self, plan: RoutePlan, key: TableKey) -> RouteTable:
+        """The route table of a request's table key (``table_key``), memoised."""
+        hit = self.by_request.get(key)
+        if hit is None:
+            hit = self.table(plan, key[0], key[1], self.context(plan, key))
+            if len(self.by_request) > _MEMO_LIMIT:
+                self.by_request.clear()
+            self.by_request[key] = hit
         return hit
 
     def getter(self, key: str) -> Callable[[Request], Any]:
@@ -151,12 +182,130 @@ class ScalarCache:
                 timeout=act.timeout,
                 location=e.location,
             )
-            # the fields between the per-request ones (pod, path, inputs): see _fast_forward
-            out = (tpl[:_WORKLOAD], tpl[_POD + 1 : _PATH], tpl[_AUTHORITY + 1 : _PLAN])
+            out = _split(tpl)
         if len(self._static) > _MEMO_LIMIT:
             self._static.clear()
         self._static[id(t)] = (t, out)
         return out
+
+    def program(self, plan: RoutePlan, key: TableKey) -> Program:
+        """The route program of a request's table (``table_key``), memoised.
+
+        One step per route entry: its conditions as tests of the request, its weighted pick
+        (cumulative weights and total; empty for one destination) and per destination the
+        Decision's fields before the path (one tuple per pod) and after the authority. Empty
+        (``route_drawn`` falls back to ``route``) unless every entry is a plain forward
+        (``static_fields``) or the table is a default route to a healthy service without
+        consistent hash.
+        """
+        table = self.request_table(plan, key)
+        prog: Program = ()
+        if table.passthrough:
+            pass
+        elif table.default is not None:
+            t = table.default
+            if t.status == "OK" and t.lb.hash_on is None and t.endpoints:
+                tpl = Decision(
+                    outcome=Outcome.OK,
+                    status=200,
+                    destination=self.dest(t),
+                    candidates=self.candidates(None, t),
+                )
+                prog = (((), (), 1, (_outcome(t, _split(tpl)),)),)
+        else:
+            steps: list[ProgramStep] = []
+            for hit in table.entries:
+                act = hit.entry.action
+                if not isinstance(act, Forward) or not hit.targets:
+                    break  # a direct response or redirect: the general route
+                outs = []
+                for t in hit.targets:
+                    st = self.static_fields(hit, t)
+                    if st is None or not t.endpoints:
+                        break
+                    outs.append(_outcome(t, st))
+                else:
+                    tests = tuple(self.test(m) for m in hit.entry.matchers)
+                    many = len(hit.targets) > 1
+                    cum = act.weights.cumulative if many else ()
+                    steps.append((tests, cum, act.weights.total if many else 1, tuple(outs)))
+                    continue
+                break  # a destination that is not a plain forward: the general route
+            else:
+                prog = tuple(steps)
+        if len(self.programs) > _MEMO_LIMIT:
+            self.programs.clear()
+        self.programs[key] = prog
+        return prog
+
+    def test(self, m: Matcher) -> Callable[[Request], bool]:
+        """``m.test`` of the attribute it reads, as one function of the request.
+
+        An exact or prefix condition (not inverted, case kept) on a header or the uri reads
+        the request itself: the same answer as ``m.test(attribute_getter(m.key)(request))``
+        (an absent header fails both), one call instead of two.
+        """
+        field, _ = attribute_source(m.key)
+        if not m.ignore_case and not m.invert and m.kind in ("exact", "prefix"):
+            value = m.value
+            if field.startswith("header:"):
+                name = field[7:]
+                if m.kind == "exact":
+                    return lambda r: r.headers.get(name) == value
+                return lambda r: (v := r.headers.get(name)) is not None and v.startswith(value)
+            if m.key == "uri":
+                if m.kind == "exact":
+                    return lambda r: r._uri == value
+                return lambda r: r._uri.startswith(value)
+        get = self.getters.get(m.key) or self.getter(m.key)
+        test = m.test
+        return lambda r: test(get(r))
+
+
+#: which route table a request uses: (host, port, namespace) for a plain sidecar, else also
+#: (source labels as items, source workload, gateway); ``table_key``
+TableKey = tuple[Any, ...]
+
+
+def table_key(request: Request) -> TableKey:
+    """The key of the route table ``request`` uses (its client proxy's, for its host and port):
+    requests with equal keys have equal ``plan.context`` and hence equal tables."""
+    if request.source_labels or request.source_workload or request.gateway:
+        return (
+            request.host,
+            request.port,
+            request.namespace,
+            tuple(request.source_labels.items()),
+            request.source_workload,
+            request.gateway,
+        )
+    return (request.host, request.port, request.namespace)
+
+
+#: a table's route program (``ScalarCache.program``): per entry its tests, cumulative weights,
+#: total weight and per destination (Decision fields up to the pod, per pod; count of pods;
+#: Decision fields between the authority and the plan)
+ProgramStep = tuple[
+    tuple[Callable[[Request], bool], ...],
+    tuple[int, ...],
+    int,
+    tuple[tuple[tuple[tuple[Any, ...], ...], int, tuple[Any, ...]], ...],
+]
+Program = tuple[ProgramStep, ...]
+
+
+def _split(tpl: Decision) -> tuple[Any, ...]:
+    """A Decision template's fields between the per-request ones (pod, path, inputs): before
+    the workload, between the pod and the path, between the authority and the plan."""
+    return (tpl[:_WORKLOAD], tpl[_POD + 1 : _PATH], tpl[_AUTHORITY + 1 : _PLAN])
+
+
+def _outcome(
+    t: Target, st: tuple[Any, ...]
+) -> tuple[tuple[tuple[Any, ...], ...], int, tuple[Any, ...]]:
+    head, mid, tail = st
+    pres = tuple((*head, ep.workload, ep.pod, *mid) for ep in t.endpoints)
+    return pres, len(pres), tail
 
 
 _new_tuple = tuple.__new__
@@ -204,6 +353,39 @@ def _fast_forward(
     )
 
 
+assert (DRAW_ROUTE, DRAW_ENDPOINT) == (0, 1)  # route_drawn indexes the draws by these
+
+
+def route_drawn(
+    plan: RoutePlan, request: Request, draws: tuple[int, ...], cache: ScalarCache
+) -> Decision:
+    """``route(plan, request, draws, cache=cache)`` without trace, for draws as the Simulator
+    makes them (a tuple of ``plan.n_draws`` Python ints): the same Decision, at the fixed cost
+    of a few calls when the request takes a plain forward of a table whose entries are all
+    plain (``ScalarCache.program``); anything else goes through ``route``."""
+    if request.random_value is not None:
+        return route(plan, request, draws, cache=cache)
+    if request.source_labels or request.source_workload or request.gateway:
+        key = table_key(request)
+    else:  # table_key, inlined for the common case
+        key = (request.host, request.port, request.namespace)
+    prog = cache.programs.get(key)
+    if prog is None:
+        prog = cache.program(plan, key)
+    for tests, cum, total, outs in prog:
+        for test in tests:
+            if not test(request):
+                break
+        else:
+            pres, n, tail = outs[bisect_right(cum, draws[0] % total)] if cum else outs[0]
+            # the same picks as WeightTable.pick and Target.endpoint_index (no hash)
+            return _new_tuple(
+                Decision,
+                (*pres[draws[1] % n], request.path, request.authority, *tail, plan, request, draws),
+            )
+    return route(plan, request, draws, cache=cache)
+
+
 def _draw(draws: Sequence[int], i: int) -> int:
     return int(draws[i]) if i < len(draws) else 0
 
@@ -231,15 +413,11 @@ def route(
     memo = cache is not None
     if cache is None:
         cache = ScalarCache()  # for this call only
-    if request.source_labels or request.source_workload or request.gateway:
-        ctx = plan.context(
-            request.namespace, request.source_labels, request.source_workload, request.gateway
-        )
-    else:
-        ctx = cache.sidecar(request.namespace)
-    table = cache.table(plan, request.host, request.port, ctx)
+    key = table_key(request)
+    table = cache.by_request.get(key) or cache.request_table(plan, key)
     steps: list[TraceStep] | None = [] if trace else None
     if steps is not None:
+        ctx = cache.context(plan, key)
         who = f"gateway {ctx.gateway}" if ctx.gateway else f"sidecar in namespace {ctx.namespace}"
         steps.append(
             TraceStep("client", f"{who}; {request.method} {request.authority}{request.path}")
@@ -317,8 +495,8 @@ def route(
                     "miss", f"{_entry_name(e)} of {re_.virtual_service.key}: {failed}", e.location
                 )
             )
-    vs_key = table.virtual_services[0].key if table.virtual_services else None
     if hit is None:
+        vs_key = table.virtual_services[0].key if table.virtual_services else None
         inputs = _inputs(plan, request, draws, steps)
         if steps is not None:
             steps.append(TraceStep("result", "no route matched: 404 NR"))
@@ -547,4 +725,4 @@ def _to_target(
     return d._replace(trace=tuple(steps))
 
 
-__all__ = ["ScalarCache", "route"]
+__all__ = ["ScalarCache", "route", "route_drawn", "table_key"]
