@@ -182,3 +182,23 @@ def test_factored_distribution_equals_enumeration(sim, template, data):
         return
     assert list(got[0]) == list(ids)
     assert np.allclose(got[1], probs, rtol=0, atol=1e-12)
+
+
+@SETTINGS
+@given(st.booleans(), ist.data())
+def test_route_program_equals_scalar_engine(plain, data):
+    """``route_drawn`` (a table's route program where every entry is a plain forward, else
+    ``route``) gives ``route``'s Decision, every field (the inputs ``explain()`` routes again
+    included), on every generated config, request and draw; one cache across requests, as the
+    Simulator keeps it. Half the configs have only plain forwards, so programs run often."""
+    from istiosim.engine.scalar import ScalarCache, route_drawn
+
+    sim = data.draw(ist.simulators(plain=plain))
+    batch = data.draw(ist.batches())
+    draws = data.draw(ist.draws(len(batch), sim.plan.n_draws))
+    cache = ScalarCache()
+    for i in range(len(batch)):
+        row = tuple(int(x) for x in draws[i])
+        want = route(sim.plan, batch[i], row)
+        got = route_drawn(sim.plan, batch[i], row, cache)
+        assert tuple.__eq__(got, want), (i, batch[i], row, got, want)

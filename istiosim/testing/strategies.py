@@ -377,18 +377,20 @@ def http_routes(
     hosts: tuple[str, ...] = SERVICES,
     *,
     faulty: bool = False,
+    plain: bool = False,
     kinds: tuple[str, ...] = ("route", "route", "route", "redirect", "direct"),
 ) -> dict[str, Any]:
     """One http rule: matches, then a weighted route, a redirect or a direct response.
 
     Forward rules may carry a fault, mirrors, a rewrite and header operations; with
-    ``faulty=True`` three in four get a fault and mirrors (for the analytic-vs-sampling tests).
+    ``faulty=True`` three in four get a fault and mirrors (for the analytic-vs-sampling tests);
+    ``plain=True`` only weighted forwards with none of those (what a scalar route program runs).
     """
     rule: dict[str, Any] = {}
     nblocks = draw(st.integers(0, 2))
     if nblocks:
         rule["match"] = [draw(match_blocks()) for _ in range(nblocks)]
-    kind = draw(st.sampled_from(kinds))
+    kind = draw(st.sampled_from(("route",) if plain else kinds))
     if kind == "redirect":
         rule["redirect"] = {"uri": draw(st.sampled_from(("/new", "/moved?x=1")))}
         if draw(st.booleans()):
@@ -411,9 +413,10 @@ def http_routes(
     n = draw(st.integers(1, 3))
     dests = []
     for _ in range(n):
-        d: dict[str, Any] = {"host": draw(st.sampled_from((host, host, *hosts, "ghost")))}
+        ghost = () if plain else ("ghost",)  # plain: destinations that exist
+        d: dict[str, Any] = {"host": draw(st.sampled_from((host, host, *hosts, *ghost)))}
         if draw(st.integers(0, 3)):
-            d["subset"] = draw(st.sampled_from((*VERSIONS, "v9")))
+            d["subset"] = draw(st.sampled_from(VERSIONS if plain else (*VERSIONS, "v9")))
         dest: dict[str, Any] = {"destination": d}
         if n > 1:
             dest["weight"] = draw(st.sampled_from((0, 1, 10, 25, 50, 100)))
@@ -421,6 +424,8 @@ def http_routes(
     if n > 1 and sum(d.get("weight", 0) for d in dests) == 0:
         dests[0]["weight"] = 100
     rule["route"] = dests
+    if plain:
+        return rule
     # with faulty=True the simplest draw (0, what hypothesis tries first) means "yes"
     if (draw(st.integers(0, 3)) != 3) if faulty else (draw(st.integers(0, 3)) == 0):
         rule["fault"] = _fault(draw)
@@ -482,7 +487,12 @@ _VS_GATEWAYS = (
 
 @st.composite
 def delegating_rules(
-    draw: Any, host: str, hosts: tuple[str, ...] = SERVICES, *, faulty: bool = False
+    draw: Any,
+    host: str,
+    hosts: tuple[str, ...] = SERVICES,
+    *,
+    faulty: bool = False,
+    plain: bool = False,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """A root rule ``delegate: {name: ...}`` and the delegate VirtualService (no hosts) it
     names, whose rules' matches Istio merges with the root's (semantics §8.5).
@@ -520,7 +530,7 @@ def delegating_rules(
         root["timeout"] = "3s"
     rules = []
     for _ in range(draw(st.integers(1, 3))):
-        rule = draw(http_routes(host, hosts, faulty=faulty, kinds=kinds))
+        rule = draw(http_routes(host, hosts, faulty=faulty, plain=plain, kinds=kinds))
         if draw(st.booleans()) and "uri" not in rule.get("match", [{}])[0]:
             # narrow the root's uri: the delegate's match must be a sub-match to survive
             rule.setdefault("match", [{}])[0]["uri"] = {
@@ -547,6 +557,7 @@ def virtual_services(
     *,
     extra_hosts: tuple[str, ...] = SE_HOSTS,
     faulty: bool = False,
+    plain: bool = False,
 ) -> list[dict[str, Any]]:
     """0-1 VirtualService per host (services and ServiceEntry hosts) with 1-5 http rules,
     sometimes bound to gateways, sometimes delegating rules; plus their delegates. With
@@ -560,16 +571,16 @@ def virtual_services(
         named: set[str] = set()
         for _ in range(draw(st.integers(1, 5))):
             if draw(st.integers(0, 6)) == 0:
-                root, dels = draw(delegating_rules(h, hosts, faulty=faulty))
+                root, dels = draw(delegating_rules(h, hosts, faulty=faulty, plain=plain))
                 if root["delegate"]["name"] in named:
                     continue  # one root per delegate: its rules were drawn for that root
                 named.add(root["delegate"]["name"])
                 rules.append(root)
                 delegates.extend(dels)
             else:
-                rules.append(draw(http_routes(h, hosts, faulty=faulty)))
+                rules.append(draw(http_routes(h, hosts, faulty=faulty, plain=plain)))
         if not rules:
-            rules.append(draw(http_routes(h, hosts, faulty=faulty)))
+            rules.append(draw(http_routes(h, hosts, faulty=faulty, plain=plain)))
         spec: dict[str, Any] = {"hosts": [h], "http": rules}
         gws = draw(st.sampled_from(_VS_GATEWAYS))
         if gws is not None:
@@ -581,7 +592,7 @@ def virtual_services(
 
 @st.composite
 def gateway_virtual_services(
-    draw: Any, hosts: tuple[str, ...] = SERVICES, *, faulty: bool = False
+    draw: Any, hosts: tuple[str, ...] = SERVICES, *, faulty: bool = False, plain: bool = False
 ) -> list[dict[str, Any]]:
     """0-2 VirtualServices bound to gateways only (Istio merges them on a gateway, catch-alls
     last), for ``shop.example.com``, ``*`` or a service host."""
@@ -592,7 +603,7 @@ def gateway_virtual_services(
         )
         gws = list(draw(st.sampled_from(((GATEWAYS[0],), ("edge",), GATEWAYS))))
         rules = [
-            draw(http_routes(draw(st.sampled_from(hosts)), hosts, faulty=faulty))
+            draw(http_routes(draw(st.sampled_from(hosts)), hosts, faulty=faulty, plain=plain))
             for _ in range(draw(st.integers(1, 4)))
         ]
         docs.append(_virtual_service(f"gw-{i}", {"hosts": claimed, "gateways": gws, "http": rules}))
@@ -677,28 +688,29 @@ def sidecars(draw: Any) -> list[dict[str, Any]]:
 
 
 @st.composite
-def configs(draw: Any, *, faulty: bool = False) -> str:
+def configs(draw: Any, *, faulty: bool = False, plain: bool = False) -> str:
     """A whole config as YAML text: mesh, client workloads, ServiceEntries, DestinationRules,
     VirtualServices (mesh, gateway-bound, delegating) and delegates. ``faulty=True`` puts
-    faults and mirrors on most forward rules."""
+    faults and mirrors on most forward rules; ``plain=True`` makes every rule a weighted forward
+    without fault, mirror, rewrite, header operation or CORS."""
     return _json_docs(
         draw(meshes())
         + draw(clients())
         + draw(service_entries())
         + draw(destination_rules())
-        + draw(virtual_services(faulty=faulty))
-        + draw(gateway_virtual_services(faulty=faulty))
+        + draw(virtual_services(faulty=faulty, plain=plain))
+        + draw(gateway_virtual_services(faulty=faulty, plain=plain))
         + draw(gateways())
         + draw(sidecars())
     )
 
 
 @st.composite
-def simulators(draw: Any, *, faulty: bool = False) -> Any:
+def simulators(draw: Any, *, faulty: bool = False, plain: bool = False) -> Any:
     """A compiled ``Simulator`` of a generated config."""
     from ..simulator import load
 
-    return load(draw(configs(faulty=faulty)))
+    return load(draw(configs(faulty=faulty, plain=plain)))
 
 
 @st.composite
