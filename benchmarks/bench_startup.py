@@ -4,7 +4,13 @@ Run: ``python benchmarks/bench_startup.py [--runs N]`` (default 9). Each row is 
 run N times; the table shows the median wall time and the median CPU time (user + system, of
 that child alone, from ``os.wait4``: steadier than wall time on a shared machine), and the
 same with the bare interpreter's start subtracted (``python -c pass``, the floor no program
-can go under). Rows:
+can go under), then the median CPU time when the source is compiled at every start.
+
+Two ways to start: **bytecode** (as an installed istiosim starts: pip writes the ``.pyc``
+files; here the children read them from a private ``PYTHONPYCACHEPREFIX``, filled by a first
+run) and **source** (the same cache without istiosim's files, and ``PYTHONDONTWRITEBYTECODE=1``:
+istiosim's source is compiled at every start, as a checkout runs where the environment sets
+that variable, as this project's machine does; it shows what each imported line costs). Rows:
 
 - ``istiosim --help`` through the installed console script (when it is installed next to this
   interpreter; else the same ``from istiosim.cli import main`` it runs), and ``python -m istiosim``
@@ -22,6 +28,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -54,11 +61,22 @@ def console_script() -> list[str]:
     return [sys.executable, "-c", "import sys; from istiosim.cli import main; sys.exit(main())"]
 
 
-def run(argv: list[str], cwd: str) -> tuple[float, float]:
-    """(wall s, CPU s) of one child process."""
+def child_env(cache: str, bytecode: bool) -> dict[str, str]:
+    """The children's environment: this checkout first, bytecode cached under ``cache`` (or
+    never written there, so that every start compiles the source)."""
     env = dict(
-        os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])
+        os.environ,
+        PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+        PYTHONPYCACHEPREFIX=cache,
     )
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    if not bytecode:
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+    return env
+
+
+def run(argv: list[str], cwd: str, env: dict[str, str]) -> tuple[float, float]:
+    """(wall s, CPU s) of one child process."""
     t = time.perf_counter()
     p = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     assert p.stderr is not None
@@ -100,23 +118,39 @@ def main() -> None:
         f"python {platform.python_version()}, {os.cpu_count()} CPUs, load average"
         f" {os.getloadavg()[0]:.1f}; median of {args.runs} runs; script: {script[-1][:60]}"
     )
-    print(f"{'command':<28} {'wall ms':>8} {'cpu ms':>8} {'wall-floor':>11} {'cpu-floor':>10}")
+    print(
+        f"{'command':<28} {'wall ms':>8} {'cpu ms':>8} {'wall-floor':>11} {'cpu-floor':>10}"
+        f" {'source: cpu ms':>15}"
+    )
     floor = (0.0, 0.0)
-    with tempfile.TemporaryDirectory() as cwd:
+    with tempfile.TemporaryDirectory() as cwd, tempfile.TemporaryDirectory() as tmp:
+        env = child_env(os.path.join(tmp, "bytecode"), True)
+        for argv in rows.values():
+            run(argv, cwd, env)  # write the bytecode, warm the file cache
+        # the same bytecode but istiosim's: that is compiled at every start, never written
+        ours = Path(tmp, "bytecode", *ROOT.parts[1:], "istiosim")
+        shutil.copytree(Path(tmp, "bytecode"), Path(tmp, "source"), ignore=lambda d, _: (
+            ["istiosim"] if Path(d) == ours.parent else []
+        ))  # fmt: skip
+        source_env = child_env(os.path.join(tmp, "source"), False)
         for name, argv in rows.items():
-            run(argv, cwd)  # warm the file cache
-            times = [run(argv, cwd) for _ in range(args.runs)]
+            run(argv, cwd, source_env)
+            times, source = [], []
+            for _ in range(args.runs):  # alternated, so that both see the same load
+                times.append(run(argv, cwd, env))
+                source.append(run(argv, cwd, source_env)[1])
             wall = statistics.median(w for w, _ in times)
             cpu = statistics.median(c for _, c in times)
             if name.startswith("python -c pass"):
                 floor = (wall, cpu)
             print(
                 f"{name:<28} {wall * 1e3:>8.0f} {cpu * 1e3:>8.0f}"
-                f" {(wall - floor[0]) * 1e3:>11.0f} {(cpu - floor[1]) * 1e3:>10.0f}",
+                f" {(wall - floor[0]) * 1e3:>11.0f} {(cpu - floor[1]) * 1e3:>10.0f}"
+                f" {statistics.median(source) * 1e3:>15.0f}",
                 flush=True,
             )
         code = IN_PROCESS.format(vs=DEMO / "virtual-service.yaml")
-        env = dict(os.environ, PYTHONPATH=str(ROOT))
+        env = dict(env, PYTHONPATH=str(ROOT))
         pairs = []
         for _ in range(args.runs):
             out = subprocess.run(

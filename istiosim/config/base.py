@@ -14,6 +14,19 @@ from pydantic.alias_generators import to_camel
 from .kinds import ISTIO_NETWORKING_VERSIONS as ISTIO_NETWORKING_VERSIONS
 
 
+def new_list() -> list[Any]:
+    """``[]``, the ``default_factory`` of the models' list fields: a Python function rather
+    than ``list``, because pydantic reads a factory's signature when it builds a model and
+    ``inspect.signature`` of a builtin tokenizes its text signature (2.5 ms the first time,
+    then 40-160 µs, against 11 µs for a function: about 5 ms of every ``route``'s start)."""
+    return []
+
+
+def new_dict() -> dict[str, Any]:
+    """``{}``, the ``default_factory`` of the models' mapping fields (see :func:`new_list`)."""
+    return {}
+
+
 class IstioModel(BaseModel):
     """Base of the Istio API models: camelCase aliases, strict about unknown fields."""
 
@@ -45,8 +58,8 @@ class K8sModel(BaseModel):
 class ObjectMeta(K8sModel):
     name: str = ""
     namespace: str | None = None
-    labels: dict[str, str] = Field(default_factory=dict)
-    annotations: dict[str, str] = Field(default_factory=dict)
+    labels: dict[str, str] = Field(default_factory=new_dict)
+    annotations: dict[str, str] = Field(default_factory=new_dict)
     creation_timestamp: Any = None
 
 

@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from .base import K8sModel, ObjectMeta
+from .base import K8sModel, ObjectMeta, new_dict, new_list
 
 
 class K8sServicePort(K8sModel):
@@ -26,7 +26,7 @@ class K8sServicePort(K8sModel):
 
 class ServiceSpecK8s(K8sModel):
     selector: dict[str, str] | None = None
-    ports: list[K8sServicePort] = Field(default_factory=list)
+    ports: list[K8sServicePort] = Field(default_factory=new_list)
     type: str | None = None
     cluster_ip: str | None = Field(default=None, alias="clusterIP")
     external_name: str | None = None
@@ -40,7 +40,7 @@ class K8sService(K8sModel):
 
 
 class PodTemplateMeta(K8sModel):
-    labels: dict[str, str] = Field(default_factory=dict)
+    labels: dict[str, str] = Field(default_factory=new_dict)
 
 
 class PodTemplate(K8sModel):
@@ -48,7 +48,7 @@ class PodTemplate(K8sModel):
 
 
 class LabelSelector(K8sModel):
-    match_labels: dict[str, str] = Field(default_factory=dict)
+    match_labels: dict[str, str] = Field(default_factory=new_dict)
 
 
 class WorkloadSpec(K8sModel):
