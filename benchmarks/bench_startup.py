@@ -19,8 +19,11 @@ that variable, as this project's machine does; it shows what each imported line 
 - ``import istiosim.config`` and the loader's first VirtualService, in-process, to show what
   the models cost
 
-The checkout this file lives in is put first on ``PYTHONPATH``. To see where the time goes:
-``python -X importtime -m istiosim --help``.
+The checkout this file lives in is put first on ``PYTHONPATH``; with ``--baseline DIR``,
+another checkout is timed too, alternately with this one (both see the same load), for a
+before/after table. To see where the time goes: ``python -X importtime -m istiosim --help``
+(modules imported through ``importlib.import_module``, as the lazy names are, are not listed:
+their time shows in the module that used the name).
 """
 
 from __future__ import annotations
@@ -61,13 +64,13 @@ def console_script() -> list[str]:
     return [sys.executable, "-c", "import sys; from istiosim.cli import main; sys.exit(main())"]
 
 
-def child_env(cache: str, bytecode: bool) -> dict[str, str]:
-    """The children's environment: this checkout first, bytecode cached under ``cache`` (or
-    never written there, so that every start compiles the source)."""
+def child_env(root: Path, cache: Path, bytecode: bool) -> dict[str, str]:
+    """The children's environment: checkout ``root`` first, bytecode read from ``cache`` (and,
+    without ``bytecode``, never written there, so that what is missing is compiled each time)."""
     env = dict(
         os.environ,
-        PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
-        PYTHONPYCACHEPREFIX=cache,
+        PYTHONPATH=os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")]),
+        PYTHONPYCACHEPREFIX=str(cache),
     )
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     if not bytecode:
@@ -102,66 +105,122 @@ print(a, b)
 """
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--runs", type=int, default=9)
-    args = ap.parse_args()
-    script = console_script()
-    rows = {
+def rows_for(root: Path, script: list[str]) -> dict[str, list[str]]:
+    """The commands timed, with the Bookinfo files of checkout ``root``."""
+    demo = root / "istiosim" / "data" / "bookinfo"
+    route = [
+        a if a.startswith("-") or a in ("route", "reviews") else str(demo / Path(a).name)
+        for a in ROUTE
+    ]
+    return {
         "python -c pass (floor)": [sys.executable, "-c", "pass"],
         "istiosim --help": [*script, "--help"],
         "python -m istiosim --help": [sys.executable, "-m", "istiosim", "--help"],
-        "istiosim route (Bookinfo)": [*script, *ROUTE],
-        "python -m istiosim route": [sys.executable, "-m", "istiosim", *ROUTE],
+        "istiosim route (Bookinfo)": [*script, *route],
+        "python -m istiosim route": [sys.executable, "-m", "istiosim", *route],
     }
-    print(
-        f"python {platform.python_version()}, {os.cpu_count()} CPUs, load average"
-        f" {os.getloadavg()[0]:.1f}; median of {args.runs} runs; script: {script[-1][:60]}"
-    )
-    print(
-        f"{'command':<28} {'wall ms':>8} {'cpu ms':>8} {'wall-floor':>11} {'cpu-floor':>10}"
-        f" {'source: cpu ms':>15}"
-    )
-    floor = (0.0, 0.0)
-    with tempfile.TemporaryDirectory() as cwd, tempfile.TemporaryDirectory() as tmp:
-        env = child_env(os.path.join(tmp, "bytecode"), True)
-        for argv in rows.values():
-            run(argv, cwd, env)  # write the bytecode, warm the file cache
+
+
+class Checkout:
+    """One checkout's children: their bytecode caches (filled by a first run of every row) and
+    the times measured."""
+
+    def __init__(self, root: Path, tmp: Path, script: list[str], cwd: str) -> None:
+        self.root, self.rows = root, rows_for(root, script)
+        full, source = tmp / "bytecode", tmp / "source"
+        self.env = child_env(root, full, True)
+        for argv in self.rows.values():
+            run(argv, cwd, self.env)  # write the bytecode, warm the file cache
         # the same bytecode but istiosim's: that is compiled at every start, never written
-        ours = Path(tmp, "bytecode", *ROOT.parts[1:], "istiosim")
-        shutil.copytree(Path(tmp, "bytecode"), Path(tmp, "source"), ignore=lambda d, _: (
-            ["istiosim"] if Path(d) == ours.parent else []
-        ))  # fmt: skip
-        source_env = child_env(os.path.join(tmp, "source"), False)
-        for name, argv in rows.items():
-            run(argv, cwd, source_env)
-            times, source = [], []
-            for _ in range(args.runs):  # alternated, so that both see the same load
-                times.append(run(argv, cwd, env))
-                source.append(run(argv, cwd, source_env)[1])
-            wall = statistics.median(w for w, _ in times)
-            cpu = statistics.median(c for _, c in times)
-            if name.startswith("python -c pass"):
-                floor = (wall, cpu)
-            print(
-                f"{name:<28} {wall * 1e3:>8.0f} {cpu * 1e3:>8.0f}"
-                f" {(wall - floor[0]) * 1e3:>11.0f} {(cpu - floor[1]) * 1e3:>10.0f}"
-                f" {statistics.median(source) * 1e3:>15.0f}",
-                flush=True,
-            )
-        code = IN_PROCESS.format(vs=DEMO / "virtual-service.yaml")
-        env = dict(env, PYTHONPATH=str(ROOT))
+        ours = full.joinpath(*root.parts[1:])
+        shutil.copytree(full, source, ignore=lambda d, _: ["istiosim"] if Path(d) == ours else [])
+        self.source_env = child_env(root, source, False)
+        self.times: dict[str, list[tuple[float, float]]] = {n: [] for n in self.rows}
+        self.source: dict[str, list[float]] = {n: [] for n in self.rows}
+
+    def measure(self, name: str, cwd: str) -> None:
+        self.times[name].append(run(self.rows[name], cwd, self.env))
+        self.source[name].append(run(self.rows[name], cwd, self.source_env)[1])
+
+    def cpu(self, name: str) -> float:
+        return statistics.median(c for _, c in self.times[name]) * 1e3
+
+    def wall(self, name: str) -> float:
+        return statistics.median(w for w, _ in self.times[name]) * 1e3
+
+    def source_cpu(self, name: str) -> float:
+        return statistics.median(self.source[name]) * 1e3
+
+    def in_process(self, runs: int) -> str:
+        code = IN_PROCESS.format(
+            vs=self.root / "istiosim" / "data" / "bookinfo" / "virtual-service.yaml"
+        )
+        env = dict(self.env, PYTHONPATH=str(self.root))
         pairs = []
-        for _ in range(args.runs):
+        for _ in range(runs):
             out = subprocess.run(
                 [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
             )
             pairs.append(tuple(float(x) for x in out.stdout.split()))
-        print(
-            f"in-process CPU ms: import istiosim.config"
-            f" {statistics.median(a for a, _ in pairs) * 1e3:.0f},"
+        return (
+            f"import istiosim.config {statistics.median(a for a, _ in pairs) * 1e3:.0f},"
             f" then the first VirtualService loaded {statistics.median(b for _, b in pairs) * 1e3:.0f}"
         )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--runs", type=int, default=9)
+    ap.add_argument(
+        "--baseline",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="another checkout (e.g. `git worktree add DIR main`), timed alternately with this"
+        " one so that both see the same load: a before/after table",
+    )
+    args = ap.parse_args()
+    script = console_script()
+    print(
+        f"python {platform.python_version()}, {os.cpu_count()} CPUs, load average"
+        f" {os.getloadavg()[0]:.1f}; median of {args.runs} runs; script: {script[-1][:60]}"
+    )
+    with tempfile.TemporaryDirectory() as cwd, tempfile.TemporaryDirectory() as tmp:
+        after = Checkout(ROOT, Path(tmp, "after"), script, cwd)
+        before = None
+        if args.baseline is not None:
+            before = Checkout(args.baseline.resolve(), Path(tmp, "before"), script, cwd)
+        for name in after.rows:
+            for _ in range(args.runs):  # alternated, so that all see the same load
+                after.measure(name, cwd)
+                if before is not None:
+                    before.measure(name, cwd)
+        floor = "python -c pass (floor)"
+        if before is None:
+            print(
+                f"{'command':<28} {'wall ms':>8} {'cpu ms':>8} {'wall-floor':>11}"
+                f" {'cpu-floor':>10} {'source: cpu ms':>15}"
+            )
+            for name in after.rows:
+                print(
+                    f"{name:<28} {after.wall(name):>8.0f} {after.cpu(name):>8.0f}"
+                    f" {after.wall(name) - after.wall(floor):>11.0f}"
+                    f" {after.cpu(name) - after.cpu(floor):>10.0f} {after.source_cpu(name):>15.0f}"
+                )
+        else:
+            print(f"CPU ms, before = {before.root}, after = {after.root}")
+            print(
+                f"{'command':<28} {'before':>8} {'after':>8} {'source: before':>15}"
+                f" {'source: after':>14} {'after: wall ms':>15}"
+            )
+            for name in after.rows:
+                print(
+                    f"{name:<28} {before.cpu(name):>8.0f} {after.cpu(name):>8.0f}"
+                    f" {before.source_cpu(name):>15.0f} {after.source_cpu(name):>14.0f}"
+                    f" {after.wall(name):>15.0f}"
+                )
+            print(f"in-process CPU ms, before: {before.in_process(args.runs)}")
+        print(f"in-process CPU ms{', after' if before else ''}: {after.in_process(args.runs)}")
 
 
 if __name__ == "__main__":
