@@ -4,7 +4,9 @@ Istio models are strict (an unknown field is an error, so a typo fails loudly in
 silently disappearing); Kubernetes models read only what routing needs and ignore the rest.
 """
 
-from __future__ import annotations
+# No ``from __future__ import annotations`` here: pydantic then takes the annotations Python
+# evaluated rather than evaluating each string itself (a quarter of building these classes,
+# paid by every command that loads a file: start-up, issue 9).
 
 from typing import Any
 

@@ -7,7 +7,9 @@ own ``Service``, ``ServicePort`` and ``Pod`` (:mod:`istiosim.mesh`), which the l
 them.
 """
 
-from __future__ import annotations
+# No ``from __future__ import annotations`` here: pydantic then takes the annotations Python
+# evaluated rather than evaluating each string itself (a quarter of building these classes,
+# paid by every command that loads a file: start-up, issue 9).
 
 from typing import Literal
 

@@ -3,7 +3,9 @@ the schema): the listeners of a gateway proxy and of a sidecar. Their own module
 config without them never builds their models (start-up, issue 9).
 """
 
-from __future__ import annotations
+# No ``from __future__ import annotations`` here: pydantic then takes the annotations Python
+# evaluated rather than evaluating each string itself (a quarter of building these classes,
+# paid by every command that loads a file: start-up, issue 9).
 
 from typing import Any, Literal
 

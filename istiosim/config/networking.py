@@ -7,7 +7,9 @@ camelCase aliases of the YAML, unknown fields rejected. Semantic rules (one-of f
 regex syntax) are the compiler's job, so that every problem is reported at once with file:line.
 """
 
-from __future__ import annotations
+# No ``from __future__ import annotations`` here: pydantic then takes the annotations Python
+# evaluated rather than evaluating each string itself (a quarter of building these classes,
+# paid by every command that loads a file: start-up, issue 9).
 
 from typing import Any, Literal
 
