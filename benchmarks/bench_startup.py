@@ -151,7 +151,7 @@ class Checkout:
     def source_cpu(self, name: str) -> float:
         return statistics.median(self.source[name]) * 1e3
 
-    def in_process(self, runs: int) -> str:
+    def in_process(self, runs: int, cwd: str) -> str:
         code = IN_PROCESS.format(
             vs=self.root / "istiosim" / "data" / "bookinfo" / "virtual-service.yaml"
         )
@@ -159,7 +159,12 @@ class Checkout:
         pairs = []
         for _ in range(runs):
             out = subprocess.run(
-                [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+                [sys.executable, "-c", code],
+                env=env,
+                cwd=cwd,  # not this checkout's folder: ``-c`` puts the working folder first
+                capture_output=True,
+                text=True,
+                check=True,
             )
             pairs.append(tuple(float(x) for x in out.stdout.split()))
         return (
@@ -219,8 +224,8 @@ def main() -> None:
                     f" {before.source_cpu(name):>15.0f} {after.source_cpu(name):>14.0f}"
                     f" {after.wall(name):>15.0f}"
                 )
-            print(f"in-process CPU ms, before: {before.in_process(args.runs)}")
-        print(f"in-process CPU ms{', after' if before else ''}: {after.in_process(args.runs)}")
+            print(f"in-process CPU ms, before: {before.in_process(args.runs, cwd)}")
+        print(f"in-process CPU ms{', after' if before else ''}: {after.in_process(args.runs, cwd)}")
 
 
 if __name__ == "__main__":
