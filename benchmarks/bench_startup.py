@@ -16,6 +16,9 @@ that variable, as this project's machine does; it shows what each imported line 
   interpreter; else the same ``from istiosim.cli import main`` it runs), and ``python -m istiosim``
 - ``istiosim route`` on the bundled Bookinfo (Services, Deployments, DestinationRules and a
   VirtualService), the smallest real command: load, compile, analyze, route one request
+- the same ``python -m istiosim route`` with ``OPENBLAS_NUM_THREADS=1``: numpy's OpenBLAS
+  worker thread spins on another core for about 130 ms once numpy is loaded, CPU time that the
+  wall time does not show and that istiosim, making no BLAS call worth a thread, does not need
 - ``import istiosim.config`` and the loader's first VirtualService, in-process, to show what
   the models cost
 
@@ -118,6 +121,12 @@ def rows_for(root: Path, script: list[str]) -> dict[str, list[str]]:
         "python -m istiosim --help": [sys.executable, "-m", "istiosim", "--help"],
         "istiosim route (Bookinfo)": [*script, *route],
         "python -m istiosim route": [sys.executable, "-m", "istiosim", *route],
+        # numpy's OpenBLAS worker thread spins on another core once numpy is loaded: CPU
+        # time that is not on the route's path (``env`` execs python: the same process)
+        "  OPENBLAS_NUM_THREADS=1": [
+            *("env", "OPENBLAS_NUM_THREADS=1", sys.executable, "-m", "istiosim"),
+            *route,
+        ],
     }
 
 
