@@ -209,6 +209,8 @@ class ProxyContext:
 
 @dataclass(frozen=True, slots=True)
 class HeaderOps:
+    """Header operations of a route or destination: set, add (append), remove."""
+
     set: tuple[tuple[str, str], ...] = ()
     add: tuple[tuple[str, str], ...] = ()
     remove: tuple[str, ...] = ()
@@ -248,6 +250,8 @@ class DestinationSpec:
 
 @dataclass(frozen=True, slots=True)
 class Fault:
+    """A route's fault injection: a delay and an abort, each firing per million requests."""
+
     delay_ms: int | None = None
     delay_per_million: int = 0
     abort_status: int | None = None
@@ -258,12 +262,16 @@ class Fault:
 
 @dataclass(frozen=True, slots=True)
 class MirrorSpec:
+    """One mirror of a route: its destination and the share it copies, per million."""
+
     destination: DestinationSpec
     per_million: int = PER_MILLION
 
 
 @dataclass(frozen=True, slots=True)
 class Rewrite:
+    """A route's rewrite: the uri (or a regex over it) and the authority."""
+
     uri: str | None = None
     authority: str | None = None
     regex: Any = None
@@ -272,6 +280,8 @@ class Rewrite:
 
 @dataclass(frozen=True, slots=True)
 class Forward:
+    """A route that forwards: weighted destinations and what the route does on the way."""
+
     destinations: tuple[DestinationSpec, ...]
     weights: WeightTable
     rewrite: Rewrite | None = None
@@ -286,6 +296,8 @@ class Forward:
 
 @dataclass(frozen=True, slots=True)
 class Redirect:
+    """A route answered with a redirect (``redirect``)."""
+
     uri: str | None = None
     authority: str | None = None
     scheme: str | None = None
@@ -304,6 +316,8 @@ class Redirect:
 
 @dataclass(frozen=True, slots=True)
 class DirectResponse:
+    """A route answered by the proxy itself (``directResponse``)."""
+
     status: int
     body: str | None = None
     #: the route's ``headers.response`` (applied to the local reply)
@@ -343,6 +357,8 @@ class RouteEntry:
 
 @dataclass(frozen=True, slots=True)
 class CompiledVirtualService:
+    """A VirtualService compiled: its hosts, gateways, scope and route entries."""
+
     namespace: str
     name: str
     hosts: tuple[str, ...]
@@ -389,6 +405,8 @@ class LbPolicy:
 
 @dataclass(frozen=True, slots=True)
 class SubsetSpec:
+    """A DestinationRule subset: its pod labels and load-balancing policies."""
+
     name: str
     labels: tuple[tuple[str, str], ...]
     lb: LbPolicy | None = None
@@ -398,6 +416,8 @@ class SubsetSpec:
 
 @dataclass(frozen=True, slots=True)
 class CompiledDestinationRule:
+    """A DestinationRule compiled: its host, scope, subsets and policies."""
+
     namespace: str
     name: str
     host: str
@@ -418,6 +438,8 @@ class CompiledDestinationRule:
 
 @dataclass(frozen=True, slots=True)
 class Endpoint:
+    """One pod behind a service: its name, workload and labels."""
+
     pod: str
     workload: str
     labels: tuple[tuple[str, str], ...]
@@ -425,6 +447,8 @@ class Endpoint:
 
 @dataclass(frozen=True, slots=True)
 class ServiceInfo:
+    """A Service or ServiceEntry host: its ports, endpoints and export scope."""
+
     fqdn: str
     name: str
     namespace: str
@@ -492,6 +516,8 @@ def stable_hash(key: str) -> int:
 
 @dataclass(frozen=True, slots=True)
 class ResolvedEntry:
+    """A route entry of a route table, with its targets and mirrors resolved."""
+
     entry: RouteEntry
     virtual_service: CompiledVirtualService
     targets: tuple[Target, ...] = ()

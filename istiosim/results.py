@@ -36,6 +36,8 @@ class Outcome(str, enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class TraceStep:
+    """One step of a decision's trace: its kind (``vhost``, ``match``...), what happened, where."""
+
     kind: str
     message: str
     location: Location | None = None
@@ -47,6 +49,8 @@ class TraceStep:
 
 @dataclass(frozen=True, slots=True)
 class DestinationRef:
+    """Where a request went: host, subset, port and Envoy's cluster name."""
+
     host: str
     subset: str | None
     port: int | None

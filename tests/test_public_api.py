@@ -25,6 +25,8 @@ LAYER = {
     "config.base": 1,
     "config.kubernetes": 1,
     "config.networking": 1,
+    "config.serviceentry": 1,
+    "config.listeners": 1,
     "config.security": 1,
     "config.rollouts": 1,
     "config.inputs": 1,
@@ -175,6 +177,8 @@ THIRD_PARTY_ONLY_IN = {
         "config.base",
         "config.kubernetes",
         "config.networking",
+        "config.serviceentry",
+        "config.listeners",
         "config.security",
         "config.rollouts",
         "config.inputs",
@@ -390,6 +394,67 @@ def test_a_route_builds_only_the_model_families_it_reads() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["[]", "True"]
+
+
+#: what ``istiosim route`` over Bookinfo (Services, Deployments, DestinationRules, one
+#: VirtualService) must not import: each is start-up time a route does not use (issue 9 item 6)
+ROUTE_NEVER_IMPORTS = (
+    "istiosim.config.rollouts",
+    "istiosim.config.gateway_api",
+    "istiosim.config.security",
+    "istiosim.config.listeners",  # Gateway and Sidecar models
+    "istiosim.config.serviceentry",
+    "istiosim.compiler.webhook.gateway",  # the Gateway and Sidecar webhook rules
+    "istiosim.analysis.rollouts_lint",
+    "istiosim.engine.vector",
+    "istiosim.engine.program",
+    "istiosim.engine.match",
+    "istiosim.batch",
+    "istiosim.traffic",
+    "istiosim.simulate",
+    "istiosim.display",
+    "istiosim.stats",
+    "scipy",
+    "pandas",
+)
+
+
+GATEWAY = """apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: bookinfo-gateway}
+spec:
+  selector: {istio: ingressgateway}
+  servers: [{port: {number: 80, name: http, protocol: HTTP}, hosts: ["*"]}]
+"""
+
+
+def test_the_route_command_imports_only_what_a_route_needs() -> None:
+    """Start-up (issue 9 item 6): ``istiosim route`` over Bookinfo, run as the command line
+    runs it, imports none of :data:`ROUTE_NEVER_IMPORTS`; a file with a Gateway brings the
+    Gateway models and webhook rules in (so the check above is not vacuous)."""
+    demo = PKG / "data" / "bookinfo"
+    files = [
+        str(demo / f) for f in ("bookinfo-k8s.yaml", "destination.yaml", "virtual-service.yaml")
+    ]
+    argv = ["route", *(a for f in files for a in ("-f", f)), "--host", "reviews"]
+    code = (
+        "import contextlib, io, sys\n"
+        "from istiosim.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()) as out:\n"
+        f"    code = main({argv!r})\n"
+        "assert code == 0 and 'reviews-v1' in out.getvalue(), out.getvalue()\n"
+        f"print(sorted(m for m in {ROUTE_NEVER_IMPORTS!r} if m in sys.modules))\n"
+        "from istiosim.loader import load_config\n"
+        "from istiosim.compiler import compile_plan\n"
+        f"compile_plan(load_config({files[0]!r}, {GATEWAY!r}))\n"
+        "print(sorted(m for m in ('istiosim.config.listeners', 'istiosim.compiler.webhook.gateway')"
+        " if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.splitlines() == [
+        "[]",
+        "['istiosim.compiler.webhook.gateway', 'istiosim.config.listeners']",
+    ]
 
 
 def test_the_lazy_config_names_resolve() -> None:

@@ -17,7 +17,6 @@ from . import (
     jwt_claims,
     pods,
     reachability,
-    rollouts_lint,
     rule_order,
     sidecars,
     tls_origination,
@@ -25,6 +24,17 @@ from . import (
 from .subject import Subject
 
 Analyzer = Callable[[Subject], list[Diagnostic]]
+
+
+def _rollouts_lint(s: Subject) -> list[Diagnostic]:
+    """``rollouts_lint.analyze``, imported only when the config holds a Canary or Rollout (a
+    ``route`` over plain Istio objects never loads it: start-up, issue 9)."""
+    if not s.config.rollouts:
+        return []
+    from . import rollouts_lint
+
+    return rollouts_lint.analyze(s)
+
 
 #: (name, analyzer) in the order ``check`` reports them
 ANALYZERS: tuple[tuple[str, Analyzer], ...] = (
@@ -39,7 +49,7 @@ ANALYZERS: tuple[tuple[str, Analyzer], ...] = (
     ("deprecations", deprecations.analyze),  # IST0002, IST0133
     ("tls_origination", tls_origination.analyze),  # IST0128, IST0129
     ("sidecars", sidecars.analyze),  # IST0101, IST0110, IST0111, IST0167
-    ("rollouts_lint", rollouts_lint.analyze),  # ISM0300, ISM0301, ISM0307 (Canary, Rollout)
+    ("rollouts_lint", _rollouts_lint),  # ISM0300, ISM0301, ISM0307 (Canary, Rollout)
 )
 
 

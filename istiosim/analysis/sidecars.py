@@ -14,10 +14,14 @@ does), where upstream offline analysis reads Pod objects only.
 
 from __future__ import annotations
 
-from ..config import Sidecar
+from typing import TYPE_CHECKING
+
 from ..errors import Diagnostic
 from ..mesh import Workload, labels_match
 from .subject import Subject
+
+if TYPE_CHECKING:
+    from ..config import Sidecar
 
 AMBIENT_REDIRECTION = "ambient.istio.io/redirection"
 DATAPLANE_MODE = "istio.io/dataplane-mode"

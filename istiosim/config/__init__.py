@@ -1,6 +1,7 @@
 """Pydantic models of the Istio and Kubernetes objects istiosim reads, and the kind table.
 
-The models live in :mod:`.base` (shared bases and metadata), :mod:`.networking` (Istio),
+The models live in :mod:`.base` (shared bases and metadata), :mod:`.networking` (Istio's
+VirtualService and DestinationRule), :mod:`.serviceentry`, :mod:`.listeners` (Gateway, Sidecar),
 :mod:`.security`, :mod:`.kubernetes`, :mod:`.gateway_api` and :mod:`.rollouts`; every model
 name is re-exported here, so ``config.HTTPRoute`` is the one spelling the rest of istiosim uses.
 The names are lazy (PEP 562): a family's module is imported, and its models built, when one of
@@ -48,11 +49,11 @@ _NAMES: dict[str, str] = {
     "Destination": "istiosim.config.networking",
     "DestinationRule": "istiosim.config.networking",
     "DestinationRuleSpec": "istiosim.config.networking",
-    "EntryWorkloadSelector": "istiosim.config.networking",
+    "EntryWorkloadSelector": "istiosim.config.serviceentry",
     "FaultAbort": "istiosim.config.networking",
     "FaultDelay": "istiosim.config.networking",
-    "Gateway": "istiosim.config.networking",
-    "GatewaySpec": "istiosim.config.networking",
+    "Gateway": "istiosim.config.listeners",
+    "GatewaySpec": "istiosim.config.listeners",
     "HTTP2KeepAlive": "istiosim.config.networking",
     "HTTPBody": "istiosim.config.networking",
     "HTTPCookie": "istiosim.config.networking",
@@ -68,26 +69,26 @@ _NAMES: dict[str, str] = {
     "HTTPSettings": "istiosim.config.networking",
     "HeaderOperations": "istiosim.config.networking",
     "Headers": "istiosim.config.networking",
-    "IstioEgressListener": "istiosim.config.networking",
-    "IstioIngressListener": "istiosim.config.networking",
+    "IstioEgressListener": "istiosim.config.listeners",
+    "IstioIngressListener": "istiosim.config.listeners",
     "LoadBalancerSettings": "istiosim.config.networking",
     "MagLev": "istiosim.config.networking",
-    "OutboundTrafficPolicy": "istiosim.config.networking",
+    "OutboundTrafficPolicy": "istiosim.config.listeners",
     "OutlierDetection": "istiosim.config.networking",
     "Percent": "istiosim.config.networking",
-    "Port": "istiosim.config.networking",
+    "Port": "istiosim.config.listeners",
     "PortSelector": "istiosim.config.networking",
     "PortTrafficPolicy": "istiosim.config.networking",
     "RegexRewrite": "istiosim.config.networking",
     "RingHash": "istiosim.config.networking",
-    "Server": "istiosim.config.networking",
-    "ServerTLSSettings": "istiosim.config.networking",
-    "ServiceEntry": "istiosim.config.networking",
-    "ServiceEntrySpec": "istiosim.config.networking",
-    "ServicePortSpec": "istiosim.config.networking",
-    "Sidecar": "istiosim.config.networking",
-    "SidecarSpec": "istiosim.config.networking",
-    "SidecarWorkloadSelector": "istiosim.config.networking",
+    "Server": "istiosim.config.listeners",
+    "ServerTLSSettings": "istiosim.config.listeners",
+    "ServiceEntry": "istiosim.config.serviceentry",
+    "ServiceEntrySpec": "istiosim.config.serviceentry",
+    "ServicePortSpec": "istiosim.config.serviceentry",
+    "Sidecar": "istiosim.config.listeners",
+    "SidecarSpec": "istiosim.config.listeners",
+    "SidecarWorkloadSelector": "istiosim.config.listeners",
     "StringMatch": "istiosim.config.networking",
     "Subset": "istiosim.config.networking",
     "TCPKeepalive": "istiosim.config.networking",
@@ -97,7 +98,7 @@ _NAMES: dict[str, str] = {
     "VirtualService": "istiosim.config.networking",
     "VirtualServiceSpec": "istiosim.config.networking",
     "WarmupConfiguration": "istiosim.config.networking",
-    "WorkloadEntrySpec": "istiosim.config.networking",
+    "WorkloadEntrySpec": "istiosim.config.serviceentry",
     "WorkloadSelector": "istiosim.config.networking",
     "Canary": "istiosim.config.rollouts",
     "Rollout": "istiosim.config.rollouts",
@@ -135,6 +136,17 @@ if TYPE_CHECKING:
     from .kubernetes import PodTemplateMeta as PodTemplateMeta
     from .kubernetes import ServiceSpecK8s as ServiceSpecK8s
     from .kubernetes import WorkloadSpec as WorkloadSpec
+    from .listeners import Gateway as Gateway
+    from .listeners import GatewaySpec as GatewaySpec
+    from .listeners import IstioEgressListener as IstioEgressListener
+    from .listeners import IstioIngressListener as IstioIngressListener
+    from .listeners import OutboundTrafficPolicy as OutboundTrafficPolicy
+    from .listeners import Port as Port
+    from .listeners import Server as Server
+    from .listeners import ServerTLSSettings as ServerTLSSettings
+    from .listeners import Sidecar as Sidecar
+    from .listeners import SidecarSpec as SidecarSpec
+    from .listeners import SidecarWorkloadSelector as SidecarWorkloadSelector
     from .networking import ClientTLSSettings as ClientTLSSettings
     from .networking import ConnectionPoolSettings as ConnectionPoolSettings
     from .networking import ConsistentHashLB as ConsistentHashLB
@@ -143,11 +155,8 @@ if TYPE_CHECKING:
     from .networking import Destination as Destination
     from .networking import DestinationRule as DestinationRule
     from .networking import DestinationRuleSpec as DestinationRuleSpec
-    from .networking import EntryWorkloadSelector as EntryWorkloadSelector
     from .networking import FaultAbort as FaultAbort
     from .networking import FaultDelay as FaultDelay
-    from .networking import Gateway as Gateway
-    from .networking import GatewaySpec as GatewaySpec
     from .networking import HeaderOperations as HeaderOperations
     from .networking import Headers as Headers
     from .networking import HTTP2KeepAlive as HTTP2KeepAlive
@@ -163,26 +172,14 @@ if TYPE_CHECKING:
     from .networking import HTTPRoute as HTTPRoute
     from .networking import HTTPRouteDestination as HTTPRouteDestination
     from .networking import HTTPSettings as HTTPSettings
-    from .networking import IstioEgressListener as IstioEgressListener
-    from .networking import IstioIngressListener as IstioIngressListener
     from .networking import LoadBalancerSettings as LoadBalancerSettings
     from .networking import MagLev as MagLev
-    from .networking import OutboundTrafficPolicy as OutboundTrafficPolicy
     from .networking import OutlierDetection as OutlierDetection
     from .networking import Percent as Percent
-    from .networking import Port as Port
     from .networking import PortSelector as PortSelector
     from .networking import PortTrafficPolicy as PortTrafficPolicy
     from .networking import RegexRewrite as RegexRewrite
     from .networking import RingHash as RingHash
-    from .networking import Server as Server
-    from .networking import ServerTLSSettings as ServerTLSSettings
-    from .networking import ServiceEntry as ServiceEntry
-    from .networking import ServiceEntrySpec as ServiceEntrySpec
-    from .networking import ServicePortSpec as ServicePortSpec
-    from .networking import Sidecar as Sidecar
-    from .networking import SidecarSpec as SidecarSpec
-    from .networking import SidecarWorkloadSelector as SidecarWorkloadSelector
     from .networking import StringMatch as StringMatch
     from .networking import Subset as Subset
     from .networking import TCPKeepalive as TCPKeepalive
@@ -192,7 +189,6 @@ if TYPE_CHECKING:
     from .networking import VirtualService as VirtualService
     from .networking import VirtualServiceSpec as VirtualServiceSpec
     from .networking import WarmupConfiguration as WarmupConfiguration
-    from .networking import WorkloadEntrySpec as WorkloadEntrySpec
     from .networking import WorkloadSelector as WorkloadSelector
     from .rollouts import Canary as Canary
     from .rollouts import Rollout as Rollout
@@ -202,3 +198,8 @@ if TYPE_CHECKING:
     from .security import PolicyTargetReference as PolicyTargetReference
     from .security import RequestAuthentication as RequestAuthentication
     from .security import RequestAuthenticationSpec as RequestAuthenticationSpec
+    from .serviceentry import EntryWorkloadSelector as EntryWorkloadSelector
+    from .serviceentry import ServiceEntry as ServiceEntry
+    from .serviceentry import ServiceEntrySpec as ServiceEntrySpec
+    from .serviceentry import ServicePortSpec as ServicePortSpec
+    from .serviceentry import WorkloadEntrySpec as WorkloadEntrySpec

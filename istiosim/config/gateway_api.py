@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from .base import K8sModel, ObjectMeta
+from .base import K8sModel, ObjectMeta, new_list
 
 
 class GatewayListener(K8sModel):
@@ -18,7 +18,7 @@ class GatewayListener(K8sModel):
 
 class KubernetesGatewaySpec(K8sModel):
     gateway_class_name: str | None = None
-    listeners: list[GatewayListener] = Field(default_factory=list)
+    listeners: list[GatewayListener] = Field(default_factory=new_list)
 
 
 class KubernetesGateway(K8sModel):

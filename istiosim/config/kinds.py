@@ -28,9 +28,9 @@ KUBERNETES_GATEWAY_GROUP = "gateway.networking.k8s.io"
 MODEL_HOMES: dict[str, tuple[str, str]] = {
     "VirtualService": ("networking", "VirtualService"),
     "DestinationRule": ("networking", "DestinationRule"),
-    "ServiceEntry": ("networking", "ServiceEntry"),
-    "Gateway": ("networking", "Gateway"),
-    "Sidecar": ("networking", "Sidecar"),
+    "ServiceEntry": ("serviceentry", "ServiceEntry"),
+    "Gateway": ("listeners", "Gateway"),
+    "Sidecar": ("listeners", "Sidecar"),
     "RequestAuthentication": ("security", "RequestAuthentication"),
     "Service": ("kubernetes", "K8sService"),
     "Deployment": ("kubernetes", "Deployment"),

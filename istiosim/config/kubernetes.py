@@ -7,13 +7,15 @@ own ``Service``, ``ServicePort`` and ``Pod`` (:mod:`istiosim.mesh`), which the l
 them.
 """
 
-from __future__ import annotations
+# No ``from __future__ import annotations`` here: pydantic then takes the annotations Python
+# evaluated rather than evaluating each string itself (a quarter of building these classes,
+# paid by every command that loads a file: start-up, issue 9).
 
 from typing import Literal
 
 from pydantic import Field
 
-from .base import K8sModel, ObjectMeta
+from .base import K8sModel, ObjectMeta, new_dict, new_list
 
 
 class K8sServicePort(K8sModel):
@@ -26,7 +28,7 @@ class K8sServicePort(K8sModel):
 
 class ServiceSpecK8s(K8sModel):
     selector: dict[str, str] | None = None
-    ports: list[K8sServicePort] = Field(default_factory=list)
+    ports: list[K8sServicePort] = Field(default_factory=new_list)
     type: str | None = None
     cluster_ip: str | None = Field(default=None, alias="clusterIP")
     external_name: str | None = None
@@ -40,7 +42,7 @@ class K8sService(K8sModel):
 
 
 class PodTemplateMeta(K8sModel):
-    labels: dict[str, str] = Field(default_factory=dict)
+    labels: dict[str, str] = Field(default_factory=new_dict)
 
 
 class PodTemplate(K8sModel):
@@ -48,7 +50,7 @@ class PodTemplate(K8sModel):
 
 
 class LabelSelector(K8sModel):
-    match_labels: dict[str, str] = Field(default_factory=dict)
+    match_labels: dict[str, str] = Field(default_factory=new_dict)
 
 
 class WorkloadSpec(K8sModel):

@@ -1,18 +1,21 @@
-"""The Istio ``networking.istio.io`` kinds istiosim simulates: VirtualService, DestinationRule,
-ServiceEntry and their parts.
+"""The Istio ``networking.istio.io`` kinds istiosim simulates: VirtualService, DestinationRule
+and their parts (ServiceEntry is in :mod:`.serviceentry`, Gateway and Sidecar in
+:mod:`.listeners`: a config without them never builds their models).
 
 They mirror the API (v1alpha3, v1beta1 and v1 share one schema): snake_case fields with the
 camelCase aliases of the YAML, unknown fields rejected. Semantic rules (one-of fields, ranges,
 regex syntax) are the compiler's job, so that every problem is reported at once with file:line.
 """
 
-from __future__ import annotations
+# No ``from __future__ import annotations`` here: pydantic then takes the annotations Python
+# evaluated rather than evaluating each string itself (a quarter of building these classes,
+# paid by every command that loads a file: start-up, issue 9).
 
 from typing import Any, Literal
 
 from pydantic import Field
 
-from .base import IstioModel, ObjectMeta
+from .base import IstioModel, ObjectMeta, new_dict, new_list
 
 
 class StringMatch(IstioModel):
@@ -34,9 +37,9 @@ class Destination(IstioModel):
 
 
 class HeaderOperations(IstioModel):
-    set: dict[str, str] = Field(default_factory=dict)
-    add: dict[str, str] = Field(default_factory=dict)
-    remove: list[str] = Field(default_factory=list)
+    set: dict[str, str] = Field(default_factory=new_dict)
+    add: dict[str, str] = Field(default_factory=new_dict)
+    remove: list[str] = Field(default_factory=new_list)
 
 
 class Headers(IstioModel):
@@ -57,13 +60,13 @@ class HTTPMatchRequest(IstioModel):
     scheme: StringMatch | None = None
     method: StringMatch | None = None
     authority: StringMatch | None = None
-    headers: dict[str, StringMatch | None] = Field(default_factory=dict)
+    headers: dict[str, StringMatch | None] = Field(default_factory=new_dict)
     port: int | None = None
-    source_labels: dict[str, str] = Field(default_factory=dict)
-    gateways: list[str] = Field(default_factory=list)
-    query_params: dict[str, StringMatch | None] = Field(default_factory=dict)
+    source_labels: dict[str, str] = Field(default_factory=new_dict)
+    gateways: list[str] = Field(default_factory=new_list)
+    query_params: dict[str, StringMatch | None] = Field(default_factory=new_dict)
     ignore_uri_case: bool = False
-    without_headers: dict[str, StringMatch | None] = Field(default_factory=dict)
+    without_headers: dict[str, StringMatch | None] = Field(default_factory=new_dict)
     source_namespace: str | None = None
     stat_prefix: str | None = None
 
@@ -139,11 +142,11 @@ class HTTPRetry(IstioModel):
 
 
 class CorsPolicy(IstioModel):
-    allow_origins: list[StringMatch] = Field(default_factory=list)
-    allow_origin: list[str] = Field(default_factory=list)
-    allow_methods: list[str] = Field(default_factory=list)
-    allow_headers: list[str] = Field(default_factory=list)
-    expose_headers: list[str] = Field(default_factory=list)
+    allow_origins: list[StringMatch] = Field(default_factory=new_list)
+    allow_origin: list[str] = Field(default_factory=new_list)
+    allow_methods: list[str] = Field(default_factory=new_list)
+    allow_headers: list[str] = Field(default_factory=new_list)
+    expose_headers: list[str] = Field(default_factory=new_list)
     max_age: str | None = None
     allow_credentials: bool | None = None
     unmatched_preflights: str | None = None
@@ -156,8 +159,8 @@ class HTTPMirrorPolicy(IstioModel):
 
 class HTTPRoute(IstioModel):
     name: str | None = None
-    match: list[HTTPMatchRequest] = Field(default_factory=list)
-    route: list[HTTPRouteDestination] = Field(default_factory=list)
+    match: list[HTTPMatchRequest] = Field(default_factory=new_list)
+    route: list[HTTPRouteDestination] = Field(default_factory=new_list)
     redirect: HTTPRedirect | None = None
     direct_response: HTTPDirectResponse | None = None
     delegate: Delegate | None = None
@@ -168,19 +171,19 @@ class HTTPRoute(IstioModel):
     mirror: Destination | None = None
     mirror_percent: int | None = None
     mirror_percentage: Percent | None = None
-    mirrors: list[HTTPMirrorPolicy] = Field(default_factory=list)
+    mirrors: list[HTTPMirrorPolicy] = Field(default_factory=new_list)
     cors_policy: CorsPolicy | None = None
     headers: Headers | None = None
 
 
 class VirtualServiceSpec(IstioModel):
-    hosts: list[str] = Field(default_factory=list)
-    gateways: list[str] = Field(default_factory=list)
-    http: list[HTTPRoute | None] = Field(default_factory=list)
+    hosts: list[str] = Field(default_factory=new_list)
+    gateways: list[str] = Field(default_factory=new_list)
+    http: list[HTTPRoute | None] = Field(default_factory=new_list)
     #: TLS and TCP routes load, but are not simulated (an info diagnostic says so).
-    tls: list[dict[str, Any]] = Field(default_factory=list)
-    tcp: list[dict[str, Any]] = Field(default_factory=list)
-    export_to: list[str] = Field(default_factory=list)
+    tls: list[dict[str, Any]] = Field(default_factory=new_list)
+    tcp: list[dict[str, Any]] = Field(default_factory=new_list)
+    export_to: list[str] = Field(default_factory=new_list)
 
 
 class VirtualService(IstioModel):
@@ -199,7 +202,7 @@ class HTTPCookie(IstioModel):
     name: str | None = None
     path: str | None = None
     ttl: str | None = None
-    attributes: list[dict[str, str]] = Field(default_factory=list)
+    attributes: list[dict[str, str]] = Field(default_factory=new_list)
 
 
 class RingHash(IstioModel):
@@ -296,7 +299,7 @@ class ClientTLSSettings(IstioModel):
     ca_certificates: str | None = None
     ca_crl: str | None = None
     credential_name: str | None = None
-    subject_alt_names: list[str] = Field(default_factory=list)
+    subject_alt_names: list[str] = Field(default_factory=new_list)
     sni: str | None = None
     insecure_skip_verify: bool | None = None
 
@@ -316,32 +319,26 @@ class PortTrafficPolicy(TrafficPolicyFields):
 
 
 class TrafficPolicy(TrafficPolicyFields):
-    port_level_settings: list[PortTrafficPolicy] = Field(default_factory=list)
+    port_level_settings: list[PortTrafficPolicy] = Field(default_factory=new_list)
 
 
 class Subset(IstioModel):
     name: str = ""
-    labels: dict[str, str] = Field(default_factory=dict)
+    labels: dict[str, str] = Field(default_factory=new_dict)
     traffic_policy: TrafficPolicy | None = None
 
 
 class WorkloadSelector(IstioModel):
     """``istio.type.v1beta1.WorkloadSelector`` (DestinationRule, Sidecar...): ``matchLabels``."""
 
-    match_labels: dict[str, str] = Field(default_factory=dict)
-
-
-class EntryWorkloadSelector(IstioModel):
-    """A ServiceEntry's ``networking.v1alpha3.WorkloadSelector``: ``labels``, not matchLabels."""
-
-    labels: dict[str, str] = Field(default_factory=dict)
+    match_labels: dict[str, str] = Field(default_factory=new_dict)
 
 
 class DestinationRuleSpec(IstioModel):
     host: str = ""
     traffic_policy: TrafficPolicy | None = None
-    subsets: list[Subset | None] = Field(default_factory=list)
-    export_to: list[str] = Field(default_factory=list)
+    subsets: list[Subset | None] = Field(default_factory=new_list)
+    export_to: list[str] = Field(default_factory=new_list)
     workload_selector: WorkloadSelector | None = None
 
 
@@ -350,154 +347,4 @@ class DestinationRule(IstioModel):
     kind: Literal["DestinationRule"] = "DestinationRule"
     metadata: ObjectMeta = Field(default_factory=ObjectMeta)
     spec: DestinationRuleSpec
-    status: dict[str, Any] | None = None
-
-
-# ---------------------------------------------------------------------------------------------
-# ServiceEntry (routing-relevant fields; strict like the other Istio kinds)
-
-
-class ServicePortSpec(IstioModel):
-    number: int
-    protocol: str | None = None
-    name: str | None = None
-    target_port: int | None = None
-
-
-class WorkloadEntrySpec(IstioModel):
-    address: str | None = None
-    ports: dict[str, int] = Field(default_factory=dict)
-    labels: dict[str, str] = Field(default_factory=dict)
-    network: str | None = None
-    locality: str | None = None
-    weight: int | None = None
-    service_account: str | None = None
-
-
-class ServiceEntrySpec(IstioModel):
-    hosts: list[str] = Field(default_factory=list)
-    addresses: list[str] = Field(default_factory=list)
-    ports: list[ServicePortSpec] = Field(default_factory=list)
-    location: Literal["MESH_EXTERNAL", "MESH_INTERNAL"] | None = None
-    resolution: Literal["NONE", "STATIC", "DNS", "DNS_ROUND_ROBIN"] | None = None
-    endpoints: list[WorkloadEntrySpec] = Field(default_factory=list)
-    workload_selector: EntryWorkloadSelector | None = None
-    export_to: list[str] = Field(default_factory=list)
-    subject_alt_names: list[str] = Field(default_factory=list)
-
-
-class ServiceEntry(IstioModel):
-    api_version: str = "networking.istio.io/v1"
-    kind: Literal["ServiceEntry"] = "ServiceEntry"
-    metadata: ObjectMeta = Field(default_factory=ObjectMeta)
-    spec: ServiceEntrySpec
-    status: dict[str, Any] | None = None
-
-
-# ---------------------------------------------------------------------------------------------
-# Gateway (networking.istio.io; v1alpha3, v1beta1 and v1 share the schema)
-
-
-class Port(IstioModel):
-    """A Gateway server's or Sidecar listener's port."""
-
-    number: int | None = None
-    protocol: str | None = None
-    name: str | None = None
-    target_port: int | None = None
-
-
-class ServerTLSSettings(IstioModel):
-    https_redirect: bool | None = None
-    mode: (
-        Literal[
-            "PASSTHROUGH", "SIMPLE", "MUTUAL", "AUTO_PASSTHROUGH", "ISTIO_MUTUAL", "OPTIONAL_MUTUAL"
-        ]
-        | None
-    ) = None
-    server_certificate: str | None = None
-    private_key: str | None = None
-    ca_certificates: str | None = None
-    ca_crl: str | None = None
-    credential_name: str | None = None
-    credential_names: list[str] = Field(default_factory=list)
-    tls_certificates: list[dict[str, Any]] = Field(default_factory=list)
-    subject_alt_names: list[str] = Field(default_factory=list)
-    verify_certificate_spki: list[str] = Field(default_factory=list)
-    verify_certificate_hash: list[str] = Field(default_factory=list)
-    min_protocol_version: str | None = None
-    max_protocol_version: str | None = None
-    cipher_suites: list[str] = Field(default_factory=list)
-
-
-class Server(IstioModel):
-    port: Port | None = None
-    bind: str | None = None
-    #: ``host``, ``ns/host``, ``./host``, ``*/host``; wildcards as ``*.example.com`` or ``*``
-    hosts: list[str] = Field(default_factory=list)
-    tls: ServerTLSSettings | None = None
-    default_endpoint: str | None = None
-    name: str | None = None
-
-
-class GatewaySpec(IstioModel):
-    servers: list[Server] = Field(default_factory=list)
-    #: labels of the gateway workload (pods) this Gateway configures
-    selector: dict[str, str] = Field(default_factory=dict)
-
-
-class Gateway(IstioModel):
-    api_version: str = "networking.istio.io/v1"
-    kind: Literal["Gateway"] = "Gateway"
-    metadata: ObjectMeta = Field(default_factory=ObjectMeta)
-    spec: GatewaySpec = Field(default_factory=GatewaySpec)
-    status: dict[str, Any] | None = None
-
-
-# ---------------------------------------------------------------------------------------------
-# Sidecar
-
-
-class SidecarWorkloadSelector(IstioModel):
-    """A Sidecar's (and EnvoyFilter's) selector: ``labels``, not ``matchLabels``."""
-
-    labels: dict[str, str] = Field(default_factory=dict)
-
-
-class IstioEgressListener(IstioModel):
-    port: Port | None = None
-    bind: str | None = None
-    capture_mode: Literal["DEFAULT", "IPTABLES", "NONE"] | None = None
-    #: ``ns/host``, ``./host``, ``*/host``, ``~/host``
-    hosts: list[str] = Field(default_factory=list)
-
-
-class IstioIngressListener(IstioModel):
-    port: Port | None = None
-    bind: str | None = None
-    capture_mode: Literal["DEFAULT", "IPTABLES", "NONE"] | None = None
-    default_endpoint: str | None = None
-    tls: ServerTLSSettings | None = None
-    connection_pool: ConnectionPoolSettings | None = None
-
-
-class OutboundTrafficPolicy(IstioModel):
-    mode: Literal["REGISTRY_ONLY", "ALLOW_ANY"] | None = None
-    #: deprecated (IST0002 "OutboundTrafficPolicy.EgressProxy ignored")
-    egress_proxy: Destination | None = None
-
-
-class SidecarSpec(IstioModel):
-    workload_selector: SidecarWorkloadSelector | None = None
-    ingress: list[IstioIngressListener] = Field(default_factory=list)
-    egress: list[IstioEgressListener] = Field(default_factory=list)
-    inbound_connection_pool: ConnectionPoolSettings | None = None
-    outbound_traffic_policy: OutboundTrafficPolicy | None = None
-
-
-class Sidecar(IstioModel):
-    api_version: str = "networking.istio.io/v1"
-    kind: Literal["Sidecar"] = "Sidecar"
-    metadata: ObjectMeta = Field(default_factory=ObjectMeta)
-    spec: SidecarSpec = Field(default_factory=SidecarSpec)
     status: dict[str, Any] | None = None

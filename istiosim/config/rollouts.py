@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from .base import IstioModel, ObjectMeta
+from .base import IstioModel, ObjectMeta, new_dict, new_list
 from .kinds import ROLLOUT_API_VERSIONS as ROLLOUT_API_VERSIONS
 from .networking import CorsPolicy, Headers, HTTPMatchRequest, HTTPRetry
 
@@ -31,8 +31,8 @@ class LocalObjectReference(IstioModel):
 
 
 class CustomMetadata(IstioModel):
-    labels: dict[str, str] = Field(default_factory=dict)
-    annotations: dict[str, str] = Field(default_factory=dict)
+    labels: dict[str, str] = Field(default_factory=new_dict)
+    annotations: dict[str, str] = Field(default_factory=new_dict)
 
 
 class FlaggerRewrite(IstioModel):
@@ -56,19 +56,19 @@ class CanaryService(IstioModel):
     headless: bool = False
     timeout: str | None = None
     backend_timeout: str | None = None
-    gateways: list[str] = Field(default_factory=list)
-    gateway_refs: list[dict[str, Any]] = Field(default_factory=list)
-    hosts: list[str] = Field(default_factory=list)
+    gateways: list[str] = Field(default_factory=new_list)
+    gateway_refs: list[dict[str, Any]] = Field(default_factory=new_list)
+    hosts: list[str] = Field(default_factory=new_list)
     delegation: bool = False
     traffic_policy: dict[str, Any] | None = None
-    match: list[HTTPMatchRequest] = Field(default_factory=list)
+    match: list[HTTPMatchRequest] = Field(default_factory=new_list)
     rewrite: FlaggerRewrite | None = None
     retries: HTTPRetry | None = None
     headers: Headers | None = None
-    mirror: list[dict[str, Any]] = Field(default_factory=list)
+    mirror: list[dict[str, Any]] = Field(default_factory=new_list)
     cors_policy: CorsPolicy | None = None
     mesh_name: str | None = None
-    backends: list[str] = Field(default_factory=list)
+    backends: list[str] = Field(default_factory=new_list)
     apex: CustomMetadata | None = None
     primary: CustomMetadata | None = None
     canary: CustomMetadata | None = None
@@ -96,15 +96,15 @@ class CanaryAnalysis(IstioModel):
     mirror_weight: int = 0
     max_weight: int = 0
     step_weight: int = 0
-    step_weights: list[int] = Field(default_factory=list)
+    step_weights: list[int] = Field(default_factory=new_list)
     step_weight_promotion: int = 0
     threshold: int = 0
     primary_ready_threshold: int | None = None
     canary_ready_threshold: int | None = None
-    alerts: list[dict[str, Any]] = Field(default_factory=list)
-    metrics: list[dict[str, Any]] = Field(default_factory=list)
-    webhooks: list[dict[str, Any]] = Field(default_factory=list)
-    match: list[HTTPMatchRequest] = Field(default_factory=list)
+    alerts: list[dict[str, Any]] = Field(default_factory=new_list)
+    metrics: list[dict[str, Any]] = Field(default_factory=new_list)
+    webhooks: list[dict[str, Any]] = Field(default_factory=new_list)
+    match: list[HTTPMatchRequest] = Field(default_factory=new_list)
     session_affinity: SessionAffinity | None = None
 
 
@@ -168,7 +168,7 @@ class SetHeaderRoute(IstioModel):
 class RouteMatch(IstioModel):
     method: ArgoStringMatch | None = None
     path: ArgoStringMatch | None = None
-    headers: dict[str, ArgoStringMatch] = Field(default_factory=dict)
+    headers: dict[str, ArgoStringMatch] = Field(default_factory=new_dict)
 
 
 class SetMirrorRoute(IstioModel):
@@ -200,22 +200,22 @@ class CanaryStep(IstioModel):
 
 class IstioVirtualServiceRef(IstioModel):
     name: str
-    routes: list[str] = Field(default_factory=list)
-    tls_routes: list[dict[str, Any]] = Field(default_factory=list)
-    tcp_routes: list[dict[str, Any]] = Field(default_factory=list)
+    routes: list[str] = Field(default_factory=new_list)
+    tls_routes: list[dict[str, Any]] = Field(default_factory=new_list)
+    tcp_routes: list[dict[str, Any]] = Field(default_factory=new_list)
 
 
 class IstioDestinationRuleRef(IstioModel):
     name: str
     canary_subset_name: str
     stable_subset_name: str
-    additional_subset_names: list[str] = Field(default_factory=list)
+    additional_subset_names: list[str] = Field(default_factory=new_list)
 
 
 class IstioTrafficRouting(IstioModel):
     virtual_service: IstioVirtualServiceRef | None = None
     destination_rule: IstioDestinationRuleRef | None = None
-    virtual_services: list[IstioVirtualServiceRef] = Field(default_factory=list)
+    virtual_services: list[IstioVirtualServiceRef] = Field(default_factory=new_list)
 
     def refs(self) -> list[IstioVirtualServiceRef]:
         """``getVirtualServices``: the single ``virtualService`` or the list."""
@@ -243,7 +243,7 @@ class RolloutTrafficRouting(IstioModel):
 class ArgoCanaryStrategy(IstioModel):
     canary_service: str | None = None
     stable_service: str | None = None
-    steps: list[CanaryStep] = Field(default_factory=list)
+    steps: list[CanaryStep] = Field(default_factory=new_list)
     traffic_routing: RolloutTrafficRouting | None = None
     max_unavailable: int | str | None = None
     max_surge: int | str | None = None

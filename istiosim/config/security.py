@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from .base import IstioModel, ObjectMeta
+from .base import IstioModel, ObjectMeta, new_list
 from .kinds import SECURITY_VERSIONS as SECURITY_VERSIONS
 from .networking import WorkloadSelector
 
@@ -25,17 +25,17 @@ class ClaimToHeader(IstioModel):
 
 class JWTRule(IstioModel):
     issuer: str | None = None
-    audiences: list[str] = Field(default_factory=list)
+    audiences: list[str] = Field(default_factory=new_list)
     jwks_uri: str | None = None
     jwks: str | None = None
-    from_headers: list[JWTHeader] = Field(default_factory=list)
-    from_params: list[str] = Field(default_factory=list)
-    from_cookies: list[str] = Field(default_factory=list)
+    from_headers: list[JWTHeader] = Field(default_factory=new_list)
+    from_params: list[str] = Field(default_factory=new_list)
+    from_cookies: list[str] = Field(default_factory=new_list)
     output_payload_to_header: str | None = None
     forward_original_token: bool | None = None
-    output_claim_to_headers: list[ClaimToHeader] = Field(default_factory=list)
+    output_claim_to_headers: list[ClaimToHeader] = Field(default_factory=new_list)
     timeout: str | None = None
-    space_delimited_claims: list[str] = Field(default_factory=list)
+    space_delimited_claims: list[str] = Field(default_factory=new_list)
 
 
 class PolicyTargetReference(IstioModel):
@@ -48,8 +48,8 @@ class PolicyTargetReference(IstioModel):
 class RequestAuthenticationSpec(IstioModel):
     selector: WorkloadSelector | None = None
     target_ref: PolicyTargetReference | None = None
-    target_refs: list[PolicyTargetReference] = Field(default_factory=list)
-    jwt_rules: list[JWTRule] = Field(default_factory=list)
+    target_refs: list[PolicyTargetReference] = Field(default_factory=new_list)
+    jwt_rules: list[JWTRule] = Field(default_factory=new_list)
 
 
 class RequestAuthentication(IstioModel):

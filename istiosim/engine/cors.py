@@ -14,12 +14,13 @@ origin.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
-from ..batch import Column, RequestBatch
+if TYPE_CHECKING:
+    from ..batch import RequestBatch
 
 __all__ = ["origin_allowed", "preflight_answer", "preflight_mask", "simple_headers"]
 
@@ -104,6 +105,8 @@ def simple_headers(cors: Mapping[str, Any] | None, headers: Mapping[str, Any]) -
 def preflight_mask(cors: Mapping[str, Any], batch: RequestBatch) -> npt.NDArray[np.bool_]:
     """Per request of ``batch``: does the CORS filter answer it (``preflight_answer`` is not
     None)? Evaluated once per distinct (method, Origin, Access-Control-Request-Method)."""
+    from ..batch import Column  # the vector path's: a scalar route needs no batch module
+
     names = ("origin", "access-control-request-method")
     cols = [batch.method] + [batch.headers.get(h) or Column.constant(None, batch.n) for h in names]
     keys = np.stack([np.asarray(c.codes, np.int64) for c in cols], axis=1)

@@ -6,7 +6,6 @@ looked up in the document's source map; an unknown field gets the closest allowe
 
 from __future__ import annotations
 
-import difflib
 import types
 import typing
 from typing import Any, Union
@@ -109,6 +108,8 @@ def translate(
         if kind == "extra_forbidden":
             name = str(loc[-1])
             allowed = _field_names(_type_at(model, loc[:-1]))
+            import difflib  # only for a misspelt field
+
             close = difflib.get_close_matches(name, allowed, n=1, cutoff=0.6)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             out.append(

@@ -8,13 +8,13 @@ translators after it may trust what they read. Semantics §5.1–5.2.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from ..._lazy import lazy
 from ...errors import Diagnostic
 from ...loader import ConfigSet
 from ..collector import collector
 from .destinationrule import DESTINATION_RULE
-from .gateway import GATEWAY, SIDECAR
 from .httproute import HTTP_ROUTE, MAP_MATCHES, delegate_problem
 from .values import (
     DNS1123,
@@ -26,6 +26,18 @@ from .values import (
     valid_host,
 )
 from .virtualservice import DELEGATE, VIRTUAL_SERVICE
+
+# a config without Gateways and Sidecars never imports their rules (start-up, issue 9)
+__getattr__, _ = lazy(
+    __name__,
+    {
+        "GATEWAY": "istiosim.compiler.webhook.gateway",
+        "SIDECAR": "istiosim.compiler.webhook.gateway",
+    },
+)
+if TYPE_CHECKING:
+    from .gateway import GATEWAY as GATEWAY
+    from .gateway import SIDECAR as SIDECAR
 
 __all__ = [
     "DELEGATE",
@@ -67,6 +79,8 @@ def validate(config: ConfigSet, domain: str, regexes: dict[str, Any]) -> list[Di
         site = Site(col, ns, (), domain, None, regexes)
         for drule in DESTINATION_RULE:
             drule(dr, site)
+    if config.gateways or config.sidecars:
+        from .gateway import GATEWAY, SIDECAR
     for gw in config.gateways:
         ns = gw.metadata.namespace or "default"
         col = collector(config, out, "Gateway", ns, gw.metadata.name)
