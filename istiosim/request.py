@@ -147,6 +147,27 @@ def _check_args(
 ) -> None:
     """Refuse every argument of the wrong kind, naming it (a bool is not a port, 5 is not a
     namespace): a value Python would coerce silently could route elsewhere."""
+    if (  # the common request, all in one expression (the checks below cost ~4 us a request)
+        type(host) is str
+        and host
+        and type(path) is str
+        and path[:1] == "/"
+        and type(method) is str
+        and method
+        and (authority is None or type(authority) is str)
+        and type(scheme) is str
+        and scheme
+        and port is None
+        and type(namespace) is str
+        and namespace
+        and source_labels is None
+        and source_workload is None
+        and gateway is None
+        and random_value is None
+        and query is None
+        and (headers is None or type(headers) is dict)
+    ):
+        return
 
     def text(name: str, v: Any, *, optional: bool = False, empty: bool = False) -> None:
         if v is None and optional:

@@ -21,6 +21,7 @@ PKG = Path(istiosim.__file__).parent
 LAYER = {
     "errors": 0,
     "_lazy": 0,
+    "_gc": 0,
     "config": 1,
     "config.base": 1,
     "config.kubernetes": 1,

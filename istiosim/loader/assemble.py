@@ -5,17 +5,16 @@ Pods), with every object's source map.
 
 from __future__ import annotations
 
-import gc
 import os
 from collections import ChainMap
-from collections.abc import Iterator, MutableMapping
-from contextlib import contextmanager
+from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
 from .. import config as cfg
+from .._gc import gc_paused
 from ..errors import ConfigError, Diagnostic, Location
 from ..mesh import Mesh, Pod, Service, ServicePort, Workload
 from .errors import translate
@@ -74,30 +73,8 @@ def load_config(
     kept in ``ConfigSet.errors``: ``compile_plan`` then reports them together with the webhook
     errors of the valid documents, so one run lists every problem.
     """
-    with _gc_paused():
+    with gc_paused():
         return _load(sources, namespace, partial)
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """The cyclic garbage collector off while the objects are built: loading allocates
-    millions of long-lived objects and nothing cyclic to free, and each full collection would
-    rescan the growing heap (measured: a fifth of the load time at 1,000 services; see
-    benchmarks/bench_scale.py). Restored as it was, also when loading raises.
-
-    Before it is switched on again, what was built is moved straight to the oldest generation
-    (``gc.freeze`` then ``gc.unfreeze``: a list splice, nothing is left frozen), so the first
-    young-generation passes do not each rescan the million objects just made (measured: 0.2 to
-    0.7 s saved after 10,000 VirtualServices, benchmarks/bench_load.py)."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.freeze()
-            gc.unfreeze()
-            gc.enable()
 
 
 def _load(sources: tuple[str | os.PathLike[str], ...], namespace: str, partial: bool) -> ConfigSet:
