@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 import random
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any
 
 from ..plan import Matcher
@@ -71,8 +72,10 @@ def witness_values(key: str, matchers: Iterable[Matcher]) -> list[str | None]:
     return [v for v in out if valid(key, v)]
 
 
-def regex_samples(pattern: str, n: int = 6, seed: int = 0) -> list[str]:
+@lru_cache(maxsize=4096)
+def regex_samples(pattern: str, n: int = 6, seed: int = 0) -> tuple[str, ...]:
     """Strings the regex should match: the shortest, then ``n`` random ones (fixed seed).
+    Cached: a cluster export repeats the same few patterns across thousands of rules.
 
     Generated from the pattern's parse tree (Python's parser; RE2's syntax is nearly a subset);
     the caller checks each with RE2, so an odd construct only costs a witness, never a wrong
@@ -81,17 +84,17 @@ def regex_samples(pattern: str, n: int = 6, seed: int = 0) -> list[str]:
     try:
         tree = sre.parse(pattern)
     except Exception:
-        return []
+        return ()
     rng = random.Random(seed)
     out: list[str] = []
     for i in range(n + 1):
         try:
             s = _gen(tree, rng, shortest=i == 0, groups={})
         except _Unsupported:
-            return out
+            break
         if s not in out:
             out.append(s)
-    return out
+    return tuple(out)
 
 
 class _Unsupported(Exception):
