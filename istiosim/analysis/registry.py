@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from .._gc import gc_paused
 from ..errors import Diagnostic
 from ..loader import ConfigSet
 from ..mesh import Mesh
@@ -57,6 +58,7 @@ def analyze(config: ConfigSet, plan: RoutePlan, mesh: Mesh | None = None) -> tup
     """The loader's and webhook's diagnostics (``plan.diagnostics``), then every analyzer's."""
     subject = Subject(config, plan, mesh if mesh is not None else config.mesh)
     out = list(plan.diagnostics)
-    for _, analyzer in ANALYZERS:
-        out.extend(analyzer(subject))
+    with gc_paused():  # long-lived indexes over the whole config: the collector rescans them
+        for _, analyzer in ANALYZERS:
+            out.extend(analyzer(subject))
     return tuple(out)
