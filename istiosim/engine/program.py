@@ -271,23 +271,23 @@ class Program:
         tab, lr, le = fused
         idx: npt.NDArray[np.intp]
         if isinstance(e, int):
-            idx = np.full(n, e * lr * le, np.intp) if lr * le == 1 else np.zeros(n, np.intp)
             if lr * le == 1:
                 return np.full(n, tab[e], np.int32)
             tab = tab[e * lr * le : (e + 1) * lr * le]
+            dr = draws.get(DRAW_ROUTE, None) if lr > 1 else None
+            de = draws.get(DRAW_ENDPOINT, None) if le > 1 else None
+            if dr is not None and de is not None:  # one entry: the row is the two draws
+                idx = np.multiply(dr, le, dtype=np.intp)
+                idx += de
+                out: Leaves = np.take(tab, idx)
+                return out
+            idx = np.zeros(n, np.intp)
         else:
             idx = e.astype(np.intp)
             if lr * le > 1:
                 idx *= lr * le
-        dr = draws.get(DRAW_ROUTE, None) if lr > 1 else None
-        de = draws.get(DRAW_ENDPOINT, None) if le > 1 else None
-        if dr is not None and de is not None and isinstance(e, int):
-            idx = dr.astype(np.intp)
-            idx *= le
-            idx += de
-        else:
-            _add_draws(idx, lr, le, draws)
-        out: Leaves = np.take(tab, idx)
+        _add_draws(idx, lr, le, draws)
+        out = np.take(tab, idx)
         return out
 
     def _run_fused_single(
