@@ -130,6 +130,15 @@ def _header_text(name: str, value: Any) -> str:
     )
 
 
+def _derived_authority(host: str, port: int | None, headers: Mapping[str, str]) -> str:
+    """A request's authority when none is given: its :authority or Host header, else the
+    host (with ``:port`` when a port is given)."""
+    given = headers.get(":authority") or headers.get("host")
+    if given is not None:
+        return given
+    return host if port is None or ":" in host else f"{host}:{port}"
+
+
 def _check_args(
     host: Any,
     path: Any,
@@ -306,9 +315,7 @@ class Request:
         set_(self, "method", method)
         set_(self, "headers", hdrs)
         if authority is None:
-            authority = hdrs.get(":authority") or hdrs.get("host")
-        if authority is None:
-            authority = host if port is None or ":" in host else f"{host}:{port}"
+            authority = _derived_authority(host, port, hdrs)
         set_(self, "authority", authority)
         set_(self, "scheme", scheme)
         set_(self, "port", port)
@@ -371,15 +378,15 @@ class Request:
         }
 
     def replace(self, **changes: Any) -> Request:
+        """A copy with ``changes``. An authority that was derived (from the Host or
+        :authority header, else the host and port) is derived again from the new values."""
         data = self.to_dict()
         if (
-            ("port" in changes or "host" in changes)
+            {"host", "port", "headers"} & changes.keys()
             and "authority" not in changes
-            and data["authority"]
-            in (
-                self.host,
-                f"{self.host}:{self.port}",
-            )
+            # (the host is kept lower-cased, the authority as written)
+            and self.authority.lower()
+            == _derived_authority(self.host, self.port, self.headers).lower()
         ):
             data["authority"] = None
         data.update(changes)

@@ -17,6 +17,7 @@ Host, port and client are fixed per class (use a mix for several): they select t
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
@@ -273,7 +274,20 @@ class Traffic:
         if fixed:
             template = _apply_fixed(template, fixed)
             cols = {k: d for k, d in cols.items() if len(d) > 1}
-        return cls([(RequestClass(name or _default_name(template), template, cols), 1.0)])
+        label = name or _default_name(template)
+        auth = [k for k in _AUTHORITY_HEADERS if k in cols]
+        if auth:  # the authority follows these headers: one class per value (shares exact)
+            rest = {k: d for k, d in cols.items() if k not in auth}
+            parts: list[tuple[RequestClass, float]] = []
+            pairs = [list(zip(cols[k].values, cols[k].p(), strict=True)) for k in auth]
+            for combo in itertools.product(*pairs):
+                chosen = list(zip(auth, combo, strict=True))
+                t = _apply_fixed(template, {k: Dist((v,)) for k, (v, _) in chosen})
+                vals = " ".join(f"{k[7:]}={v}" for k, (v, _) in chosen)
+                share = math.prod(float(p) for _, p in combo)
+                parts.append((RequestClass(f"{label} {vals}", t, rest), share))
+            return cls(parts)
+        return cls([(RequestClass(label, template, cols), 1.0)])
 
     @classmethod
     def users(
@@ -296,6 +310,11 @@ class Traffic:
             raise InvalidArgument(f"template must be a Request, not {type(template).__name__}")
         if not isinstance(header, str) or not header:
             raise InvalidArgument(f"header must be a non-empty string, got {header!r}")
+        if f"header:{header.lower()}" in _AUTHORITY_HEADERS:
+            raise InvalidArgument(
+                f"users() cannot vary the {header!r} header: it sets the request's authority; "
+                f"use Traffic.request(template, headers={{{header!r}: [...]}}), one class per value"
+            )
         if not isinstance(prefix, str):
             raise InvalidArgument(f"prefix must be a string, got {type(prefix).__name__}")
         name = _name(name)
@@ -466,6 +485,12 @@ def _fixed(r: Request, column: str) -> Any:
     if column == "method":
         return r.method
     return r.headers.get(column[7:])
+
+
+#: headers that set a request's authority (``Request``: :authority, else Host): a class never
+#: varies them (each value is a class of its own, ``Traffic.request``), since the authority
+#: the engines match is one per class
+_AUTHORITY_HEADERS = ("header::authority", "header:host")
 
 
 def _apply_fixed(r: Request, fixed: Mapping[str, Dist]) -> Request:

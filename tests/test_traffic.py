@@ -10,6 +10,8 @@ import pytest
 from istiosim import InvalidArgument, IstiosimError, Request, RequestBatch, Traffic
 from istiosim.traffic import MAX_SUPPORT
 
+from helpers import load, reviews, vs
+
 
 def test_users_population_classes_and_values():
     t = Traffic.users(Request("reviews"), header="end-user", n_users=1000, named={"jason": 0.1})
@@ -129,3 +131,67 @@ def test_support_too_large_is_refused():
     assert t.classes[0].support_size > MAX_SUPPORT
     with pytest.raises(InvalidArgument, match="too many to enumerate"):
         t.support(0)
+
+
+# -- the Host header is the authority (semantics.md rule 14: `authority` matches see the raw Host
+# header; Envoy turns an HTTP/1 Host into :authority) -----------------------------------------
+
+
+def _authority_sim():
+    return load(
+        reviews("v1", "v2"),
+        vs(
+            "reviews",
+            """
+            - match: [{authority: {exact: a.example}}]
+              route: [{destination: {host: reviews, subset: v2}}]
+            - route: [{destination: {host: reviews, subset: v1}}]
+            """,
+        ),
+    )
+
+
+def _by_subset(res) -> dict[str | None, float]:
+    out: dict[str | None, float] = {}
+    for cell, c in res.counts().items():
+        out[cell[1]] = out.get(cell[1], 0) + float(c)
+    return out
+
+
+def test_a_class_varying_the_host_header_routes_by_that_authority_in_every_mode():
+    """Varying Host was a silently wrong answer: every request kept the template's authority
+    (all to v1). Each Host value is now a class of its own, whose authority it sets."""
+    sim = _authority_sim()
+    assert sim.route(Request("reviews", headers={"host": "a.example"})).subset == "v2"
+    t = Traffic.request(
+        Request("reviews"),
+        headers={"Host": {"a.example": 0.25, "b.example": 0.75}, "end-user": ["x", "y"]},
+    )
+    assert [c.template.authority for c in t.classes] == ["a.example", "b.example"]
+    assert t.shares == pytest.approx((0.25, 0.75))
+    assert all(list(c.columns) == ["header:end-user"] for c in t.classes)
+    assert _by_subset(sim.simulate(t, 1000, mode="exact")) == {"v2": 250.0, "v1": 750.0}
+    assert _by_subset(sim.simulate(t, 1000, mode="stratified")) == {"v2": 250, "v1": 750}
+    got = _by_subset(sim.simulate(t, 20_000, rng=3, method="vector"))
+    # binomial(20000, 0.25): sd 61; 6 sd is below 1e-8 of a false failure
+    assert abs(got["v2"] - 5000) < 6 * 61 and got["v1"] + got["v2"] == 20_000
+
+
+def test_an_authority_header_with_one_value_sets_the_template_authority():
+    t = Traffic.request(Request("reviews"), headers={":authority": "a.example"})
+    assert t.classes[0].template.authority == "a.example"
+    assert _by_subset(_authority_sim().simulate(t, 10, mode="exact")) == {"v2": 10.0}
+
+
+def test_replace_derives_a_derived_authority_again_and_keeps_a_given_one():
+    r = Request("reviews", headers={"host": "a.example"})
+    assert r.replace(headers={}).authority == "reviews"
+    assert Request("reviews").replace(headers={"host": "b.example"}).authority == "b.example"
+    assert Request("reviews", port=9080).replace(host="ratings").authority == "ratings:9080"
+    given = Request("reviews", authority="c.example")
+    assert given.replace(headers={"host": "b.example"}).authority == "c.example"
+
+
+def test_users_cannot_vary_the_host_header():
+    with pytest.raises(InvalidArgument, match="sets the request's authority"):
+        Traffic.users(Request("reviews"), header="Host", n_users=10)
