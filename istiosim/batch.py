@@ -13,7 +13,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .errors import InvalidArgument
-from .request import Request, attribute_source
+from .request import Request, attribute_source, check_header_name
 
 
 def code_dtype(k: int) -> type[np.unsignedinteger[Any]]:
@@ -179,9 +179,8 @@ class RequestBatch:
         self.source = _as_column("source", source, n, _check_source)
         self.headers: dict[str, Column] = {}
         for name, spec in (headers or {}).items():
-            if not isinstance(name, str) or not name:
-                raise InvalidArgument(f"header name must be a non-empty string, got {name!r}")
-            self.headers[name.lower()] = _as_column(f"header {name!r}", spec, n, _check_header)
+            key = check_header_name(name)
+            self.headers[key] = _as_column(f"header {name!r}", spec, n, _check_header)
         if authority is None:
             authority = self._default_authority()
         self.authority = _as_column("authority", authority, n, _check_str)

@@ -130,6 +130,26 @@ def _header_text(name: str, value: Any) -> str:
     )
 
 
+#: pseudo headers that are the request line itself: a request gives them as fields
+REQUEST_LINE_HEADERS = {":path": "path", ":method": "method", ":scheme": "scheme"}
+
+
+def check_header_name(name: Any) -> str:
+    """A header name, lower-cased; refused when empty or a request-line pseudo header
+    (``:path``, ``:method``, ``:scheme``), which a request gives as its field: as a header its
+    value would be ignored by every match, a silently wrong answer."""
+    if not isinstance(name, str) or not name:
+        raise InvalidArgument(f"header name must be a non-empty string, got {name!r}")
+    key = name.lower()
+    field = REQUEST_LINE_HEADERS.get(key)
+    if field is not None:
+        raise InvalidArgument(
+            f"header {name!r} is the request's {field}: give it as {field}= (on the command "
+            f"line --{field}), not as a header"
+        )
+    return key
+
+
 def _derived_authority(host: str, port: int | None, headers: Mapping[str, str]) -> str:
     """A request's authority when none is given: its :authority or Host header, else the
     host (with ``:port`` when a port is given)."""
@@ -304,9 +324,7 @@ class Request:
             path = path + ("&" if "?" in path else "?") + extra
         hdrs: dict[str, str] = {}
         for name, value in (headers or {}).items():
-            if not isinstance(name, str) or not name:
-                raise InvalidArgument(f"header name must be a non-empty string, got {name!r}")
-            key = name.lower()
+            key = check_header_name(name)
             text = _header_text(name, value)
             hdrs[key] = f"{hdrs[key]},{text}" if key in hdrs else text
         set_ = object.__setattr__

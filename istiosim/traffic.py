@@ -31,7 +31,7 @@ from ._gc import gc_paused
 from .batch import Column, RequestBatch, code_dtype
 from .config import inputs
 from .errors import ConfigError, Diagnostic, InvalidArgument, Location
-from .request import Request, Source
+from .request import Request, Source, check_header_name
 
 if TYPE_CHECKING:
     from .loader.yaml import SourceMap
@@ -252,9 +252,7 @@ class Traffic:
         if method is not None:
             cols["method"] = dist(method, "method", _check_str)
         for h, spec in (headers or {}).items():
-            if not isinstance(h, str) or not h:
-                raise InvalidArgument(f"header name must be a non-empty string, got {h!r}")
-            cols[f"header:{h.lower()}"] = dist(spec, f"header {h!r}", _check_header)
+            cols[f"header:{check_header_name(h)}"] = dist(spec, f"header {h!r}", _check_header)
         if query:
             base = cols.get("path") or Dist((template.path,))
             pv, pp = list(base.values), base.p()
@@ -310,6 +308,7 @@ class Traffic:
             raise InvalidArgument(f"template must be a Request, not {type(template).__name__}")
         if not isinstance(header, str) or not header:
             raise InvalidArgument(f"header must be a non-empty string, got {header!r}")
+        check_header_name(header)
         if f"header:{header.lower()}" in _AUTHORITY_HEADERS:
             raise InvalidArgument(
                 f"users() cannot vary the {header!r} header: it sets the request's authority; "

@@ -195,3 +195,19 @@ def test_replace_derives_a_derived_authority_again_and_keeps_a_given_one():
 def test_users_cannot_vary_the_host_header():
     with pytest.raises(InvalidArgument, match="sets the request's authority"):
         Traffic.users(Request("reviews"), header="Host", n_users=10)
+
+
+@pytest.mark.parametrize(
+    ("header", "field"), [(":path", "path"), (":Method", "method"), (":scheme", "scheme")]
+)
+def test_request_line_pseudo_headers_are_refused_with_the_field_to_use(header, field):
+    """As a header, ``:path`` was kept but never read (matches read the request's path): the
+    request routed as if it had not been given. Now every way of building requests refuses it."""
+    with pytest.raises(InvalidArgument, match=f"is the request's {field}: give it as {field}="):
+        Request("reviews", headers={header: "x"})
+    with pytest.raises(InvalidArgument, match=f"give it as {field}="):
+        Traffic.request(Request("reviews"), headers={header: ["a", "b"]})
+    with pytest.raises(InvalidArgument, match=f"give it as {field}="):
+        Traffic.users(Request("reviews"), header=header, n_users=3)
+    with pytest.raises(InvalidArgument, match=f"give it as {field}="):
+        RequestBatch(2, host="reviews", headers={header: "x"})
