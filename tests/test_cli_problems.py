@@ -207,3 +207,14 @@ def test_a_named_traffic_class_keeps_its_name() -> None:
     assert readers.names == ("readers",)
     mixed = Traffic.users(Request("reviews"), n_users=100, named={"jason": 0.1}, name="readers")
     assert mixed.names == ("readers end-user=jason", "readers other users")
+
+
+def test_pseudo_headers_on_the_command_line(capsys: pytest.CaptureFixture[str]) -> None:
+    """``-H ':authority: x'`` keeps its leading colon (it was read as a header with no name);
+    a request-line pseudo header is refused with the flag to use instead."""
+    code, out, _ = run(
+        capsys, "route", *BASE, "--host", "reviews", "-H", ":authority: reviews:9080"
+    )
+    assert code == 0 and "GET reviews:9080/" in out
+    code, _, err = run(capsys, "route", *BASE, "--host", "reviews", "-H", ":path: /reviews/1")
+    assert code == 2 and "header ':path' is the request's path" in err and "--path" in err

@@ -27,7 +27,10 @@ def _invalid(message: str) -> Exception:
 
 
 def _parse_header(text: str) -> tuple[str, str]:
-    name, sep, value = text.partition(":")
+    """``name: value`` (or ``name=value``); a pseudo header keeps its colon (``:authority: x``)."""
+    lead = ":" if text.startswith(":") else ""
+    name, sep, value = text[len(lead) :].partition(":")
+    name = lead + name
     if not sep and "=" in text:
         name, _, value = text.partition("=")
     elif not sep:
