@@ -666,7 +666,7 @@ def _stream(
         cls = clss[0] if len(clss) == 1 else np.concatenate(clss)
         leaf = leaves[0] if len(leaves) == 1 else np.concatenate(leaves)
         if k == 1:
-            # intp input: bincount (which holds the GIL) then needs no cast of its own
+            # intp input: bincount (which holds the GIL for part of its work) needs no cast of its own
             return np.bincount(leaf.astype(np.intp), minlength=n_leaves).reshape(1, n_leaves)
         joint = np.multiply(cls, n_leaves, dtype=np.intp)
         joint += leaf
