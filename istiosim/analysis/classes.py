@@ -207,10 +207,26 @@ def _negate(text: str) -> str:
     return f"not ({text})"
 
 
+#: ``attribute`` by (key, conditions): a cluster export repeats the same match shapes over
+#: thousands of route tables (an Attribute is never changed once built; its memos are caches)
+_ATTRIBUTES: dict[tuple[Any, ...], Attribute] = {}
+
+
 def attribute(key: str, conditions: list[Matcher]) -> Attribute:
     """Split one attribute into regions: exact for exact/prefix/presence conditions (and a
     catch-all ``.*``); with other regexes or ignore-case mixed with case-sensitive literals,
-    the truth vectors no witness reached become hypothetical regions (undecided)."""
+    the truth vectors no witness reached become hypothetical regions (undecided). Memoised by
+    what the regions depend on: the key and each condition's kind, value, case and sense."""
+    ident = (key, tuple((m.kind, m.value, m.ignore_case, m.invert) for m in conditions))
+    hit = _ATTRIBUTES.get(ident)
+    if hit is None:
+        if len(_ATTRIBUTES) > 4096:
+            _ATTRIBUTES.clear()
+        hit = _ATTRIBUTES[ident] = _attribute(key, conditions)
+    return hit
+
+
+def _attribute(key: str, conditions: list[Matcher]) -> Attribute:
     att = Attribute(key, conditions)
     found: dict[frozenset[int], str | None] = {}
     for v in witness_values(key, conditions):
