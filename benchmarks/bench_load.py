@@ -34,39 +34,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from bench_inputs import many_vs  # the same VirtualServices as bench_inputs' load rows
+
 ROOT = Path(__file__).resolve().parent.parent
 STEPS = ("pyyaml", "documents", "load_config")
 NL = "\n"
-
-
-def virtual_services(n: int) -> str:
-    docs = []
-    for i in range(n):
-        docs.append(
-            f"""apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata:
-  name: vs-{i}
-  namespace: ns{i % 50}
-spec:
-  hosts:
-  - svc-{i}.ns{i % 50}.svc.cluster.local
-  http:
-  - match:
-    - uri:
-        prefix: /api/{i}
-    route:
-    - destination:
-        host: svc-{i}
-        subset: v1
-      weight: 90
-    - destination:
-        host: svc-{i}
-        subset: v2
-      weight: 10
-"""
-        )
-    return "---\n".join(docs)
 
 
 def _meta(name: str, ns: str, i: int, labels: str = "") -> str:
@@ -221,7 +193,7 @@ data:
     return "\n---\n".join(items) + "\n"
 
 
-WORKLOADS = {"virtualservices": virtual_services, "export mix": export_mix}
+WORKLOADS = {"virtualservices": many_vs, "export mix": export_mix}
 
 CHILD = r"""
 import gc, json, resource, sys, time
