@@ -29,6 +29,7 @@ from typing import Any, Literal, overload
 import numpy as np
 import numpy.typing as npt
 
+from ._display import Displayable
 from .errors import Diagnostic, Location
 from .mesh import labels_match
 from .request import Request, cookie, source_ip
@@ -602,7 +603,7 @@ class RouteTable:
 
 
 @dataclass(frozen=True, repr=False)
-class RoutePlan:
+class RoutePlan(Displayable):
     """The compiled configuration. Immutable; route tables are resolved lazily and cached.
     ``explain()`` prints its rule table."""
 
@@ -711,11 +712,6 @@ class RoutePlan:
         from .display.objects import plan_table
 
         return plan_table(self)
-
-    def _repr_html_(self) -> str:
-        from .display import as_html
-
-        return as_html(self)
 
     def _repr_pretty_(self, p: Any, cycle: bool) -> None:
         p.text(repr(self) if cycle else self.explain())

@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import numpy.typing as npt
 
+from ._display import Displayable
 from .errors import Location
 
 
@@ -234,7 +235,7 @@ def _decision(fields: tuple[Any, ...], trace: tuple[TraceStep, ...] | None) -> D
 # -- many requests ------------------------------------------------------------------------------
 
 
-class BatchDecision:
+class BatchDecision(Displayable):
     """Where each request of a ``RequestBatch`` went (columnar); ``bd[i]`` is a ``Decision``.
 
     Per request the engine keeps a leaf id (one terminal state of one route table), the delay
@@ -342,16 +343,6 @@ class BatchDecision:
 
         return batch_table(self)
 
-    def _repr_html_(self) -> str:
-        from .display import as_html
-
-        return as_html(self)
-
-    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
-        from .display import pretty
-
-        pretty(self, p, cycle)
-
 
 Cell = tuple[str, str | None, str | None, str, int]
 #: the fields of a simulation row, in order
@@ -362,7 +353,7 @@ def _sort_key(cell: tuple[Any, ...]) -> tuple[Any, ...]:
     return tuple((v is None, str(v) if not isinstance(v, int) else f"{v:012d}") for v in cell)
 
 
-class PerRequest:
+class PerRequest(Displayable):
     """Per-request arrays of a simulation (``keep=True``), computed on access from the leaf ids.
 
     ``cls[i]`` indexes ``result.classes``; ``cell[i]`` indexes ``result.cells`` (host, subset,
@@ -445,16 +436,6 @@ class PerRequest:
 
         return per_request_table(self)
 
-    def _repr_html_(self) -> str:
-        from .display import as_html
-
-        return as_html(self)
-
-    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
-        from .display import pretty
-
-        pretty(self, p, cycle)
-
     def to_pandas(self) -> Any:
         """One row per request: class, host, subset, workload, outcome, pod (categoricals),
         rule, status, delay_ms."""
@@ -463,7 +444,7 @@ class PerRequest:
         return per_request_frame(self)
 
 
-class SimulationResult:
+class SimulationResult(Displayable):
     """Counts (or, for ``mode='exact'``, probabilities) of many simulated requests.
 
     Rows are (host, subset, workload, outcome, status): ``host`` is the destination's FQDN, or
@@ -634,16 +615,6 @@ class SimulationResult:
 
         return simulation_table(self)
 
-    def _repr_html_(self) -> str:
-        from .display import as_html
-
-        return as_html(self)
-
-    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
-        from .display import pretty
-
-        pretty(self, p, cycle)
-
     def to_pandas(self) -> Any:
         """One row per (host, subset, workload, outcome, status): count, share (and CI bounds)."""
         return self._table().to_pandas()
@@ -655,7 +626,7 @@ class SimulationResult:
         return plot_shares(self, by=by, ax=ax, weights=weights)
 
 
-class ClassBreakdown(dict[str, SimulationResult]):
+class ClassBreakdown(dict[str, SimulationResult], Displayable):
     """``SimulationResult.by_class()``: class name → its result, displayed as one table."""
 
     class_shares: dict[str, float]
@@ -667,16 +638,6 @@ class ClassBreakdown(dict[str, SimulationResult]):
         from .display.objects import breakdown_table
 
         return breakdown_table(self, getattr(self, "class_shares", {}))
-
-    def _repr_html_(self) -> str:
-        from .display import as_html
-
-        return as_html(self)
-
-    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
-        from .display import pretty
-
-        pretty(self, p, cycle)
 
     def to_pandas(self) -> Any:
         """One row per class and (host, subset, workload, outcome, status)."""

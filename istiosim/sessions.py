@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from ._display import Displayable
 from .batch import RequestBatch
 from .engine.draws import SlotDraws, seed_sequence, uniform_below
 from .engine.vector import Router
@@ -59,7 +60,7 @@ class SessionShare:
 
 
 @dataclass(frozen=True)
-class SessionResult:
+class SessionResult(Displayable):
     """Sessions of ``requests_per_user`` requests by ``users`` users (``Simulator.sessions``).
 
     Per user (arrays of length ``users``, text made on demand): ``labels`` (the user's varying
@@ -222,11 +223,6 @@ class SessionResult:
             + ", ".join(f"{s.what}: {s.share:.4g}" for s in self.summary)
             + ")"
         )
-
-    def _repr_html_(self) -> str:
-        from .display import as_html
-
-        return as_html(self)
 
     def _repr_pretty_(self, p: Any, cycle: bool) -> None:
         p.text(str(self))

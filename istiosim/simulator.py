@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import config as cfg
+from ._display import Displayable
 from .compiler import compile_plan
 from .engine.draws import RngLike, as_generator
 from .engine.scalar import ScalarCache
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
 _GIL: bool = getattr(sys, "_is_gil_enabled", lambda: True)()
 
 
-class Simulator:
+class Simulator(Displayable):
     """A compiled configuration you can route requests through.
 
     It owns the only numpy Generator and the engines' caches for its plan (the scalar engine's
@@ -266,16 +267,6 @@ class Simulator:
         from .display.objects import simulator_table
 
         return simulator_table(self)
-
-    def _repr_html_(self) -> str:
-        from .display import as_html
-
-        return as_html(self)
-
-    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
-        from .display import pretty
-
-        pretty(self, p, cycle)
 
 
 def load(

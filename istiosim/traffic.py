@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, cast
 import numpy as np
 import numpy.typing as npt
 
+from ._display import Displayable
 from ._gc import gc_paused
 from .batch import Column, RequestBatch, code_dtype
 from .config import inputs
@@ -178,7 +179,7 @@ class RequestClass:
         return out
 
 
-class Traffic:
+class Traffic(Displayable):
     """A weighted mix of request classes (weights normalised to shares)."""
 
     def __init__(self, classes: Sequence[tuple[RequestClass, float]]) -> None:
@@ -449,16 +450,6 @@ class Traffic:
         from .display.objects import traffic_table
 
         return traffic_table(self)
-
-    def _repr_html_(self) -> str:
-        from .display import as_html
-
-        return as_html(self)
-
-    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
-        from .display import pretty
-
-        pretty(self, p, cycle)
 
     def to_pandas(self) -> Any:
         """One row per class: name (categorical), share, request, varying columns."""

@@ -22,6 +22,7 @@ LAYER = {
     "errors": 0,
     "_lazy": 0,
     "_gc": 0,
+    "_display": 0,
     "config": 1,
     "config.base": 1,
     "config.kubernetes": 1,
@@ -163,6 +164,7 @@ UPWARD_OK = {("results", "display"), ("compiler", "loader"), ("results", "engine
 UPWARD_OK |= {("analysis.reachability", "display")}  # Reachability's text and _repr_html_
 UPWARD_OK |= {("analysis.reachability", "display.changes")}  # its Table, to_pandas
 UPWARD_OK |= {("analysis.diff", "display.changes")}
+UPWARD_OK |= {("_display", "display")}  # the display package, imported when a result is shown
 UPWARD_OK |= {("stats.render", "display"), ("stats.render", "display.objects")}  # Diff's text and _repr_html_
 UPWARD_OK |= {("sessions", "display"), ("sessions", "display.table")}  # SessionResult display
 #: every result's display methods (_repr_html_, to_pandas, plot) import display lazily

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .._display import Displayable
 from ..errors import InvalidArgument
 from ..plan import PER_MILLION, DirectResponse, Forward, Redirect, ResolvedEntry, RouteTable
 from ..request import Request
@@ -74,7 +75,7 @@ class ClassDiff:
 
 
 @dataclass(frozen=True)
-class Diff:
+class Diff(Displayable):
     """The result of ``istiosim.diff``: one ``ClassDiff`` per request class.
 
     ``changed``: any class moves or changes behaviour. ``moved_share``: the share of all
@@ -144,16 +145,6 @@ class Diff:
         from ..display.changes import diff_table
 
         return diff_table(self)
-
-    def _repr_html_(self) -> str:
-        from ..display import as_html
-
-        return as_html(self)
-
-    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
-        from ..display import pretty
-
-        pretty(self, p, cycle)
 
     def to_pandas(self) -> Any:
         """One row per class and place its requests land (host, subset, outcome, status):

@@ -25,6 +25,7 @@ import json
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from .._display import Displayable
 from ..errors import Diagnostic
 from ..plan import (
     CompiledVirtualService,
@@ -84,7 +85,7 @@ class Block:
 
 
 @dataclass(frozen=True)
-class Reachability:
+class Reachability(Displayable):
     """Every match block of every VirtualService: reachable (with a witness) or not (why)."""
 
     blocks: tuple[Block, ...]
@@ -131,16 +132,6 @@ class Reachability:
         from ..display.changes import reachability_table
 
         return reachability_table(self)
-
-    def _repr_html_(self) -> str:
-        from ..display import as_html
-
-        return as_html(self)
-
-    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
-        from ..display import pretty
-
-        pretty(self, p, cycle)
 
     def to_pandas(self) -> Any:
         """One row per match block: ``reachable`` (nullable boolean: NA when undecided), the

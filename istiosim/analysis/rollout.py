@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from .. import config as cfg
+from .._display import Displayable
 from ..compiler import compile_plan
 from ..display import table
 from ..engine.vector import Router
@@ -107,7 +108,7 @@ class RolloutStep:
 
 
 @dataclass(frozen=True)
-class RolloutPlan:
+class RolloutPlan(Displayable):
     """The steps of one Canary or Rollout; ``str()`` is the step table, ``to_dict()`` its JSON."""
 
     kind: str
@@ -215,16 +216,6 @@ class RolloutPlan:
         from ..display.changes import rollout_table
 
         return rollout_table(self, self.findings())
-
-    def _repr_html_(self) -> str:
-        from ..display import as_html
-
-        return as_html(self)
-
-    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
-        from ..display import pretty
-
-        pretty(self, p, cycle)
 
     def to_pandas(self) -> Any:
         """One row per step: the weights written (a ``weight <destination>`` column each), the

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from .._display import Displayable
 from .run import Hop
 
 #: (workload, status seen) per used hop, in call order
@@ -44,7 +45,7 @@ class OutcomeClass:
 
 
 @dataclass(frozen=True)
-class JourneyResult:
+class JourneyResult(Displayable):
     """``n`` page views (or their exact distribution): one ``OutcomeClass`` per outcome."""
 
     n: int
@@ -153,11 +154,6 @@ class JourneyResult:
         title = "page views by outcome" + (" (exact)" if self.mode == "exact" else f", n={self.n}")
         details = (("call tree", tree_text(self.tree)),) if self.tree is not None else ()
         return Table(title, cols, rows, details=details)
-
-    def _repr_html_(self) -> str:
-        from ..display import as_html
-
-        return as_html(self)
 
     def _repr_pretty_(self, p: Any, cycle: bool) -> None:
         p.text(repr(self) if cycle else self.text())

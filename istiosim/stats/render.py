@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from .._display import Displayable
+
 
 def _num(x: float) -> float | None:
     """A JSON-safe float: non-finite values become None."""
@@ -62,7 +64,7 @@ def _text_table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join([line(header), line(["-" * w for w in widths]), *map(line, rows)])
 
 
-class _Rendered:
+class _Rendered(Displayable):
     """Text and HTML rendering shared by the result classes (one table, two formats)."""
 
     def _render(self) -> tuple[str, list[str], list[list[str]], list[str]]:
@@ -83,16 +85,6 @@ class _Rendered:
         from ..display.objects import stats_table
 
         return stats_table(self)
-
-    def _repr_html_(self) -> str:
-        from ..display import as_html
-
-        return as_html(self)
-
-    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
-        from ..display import pretty
-
-        pretty(self, p, cycle)
 
     def to_pandas(self) -> Any:
         """One row per arm (categorical ``arm``), the columns of ``to_dict()["arms"]``."""

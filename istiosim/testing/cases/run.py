@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..._display import Displayable
 from ...errors import InvalidArgument, Location
 from ...request import Request
 from ...results import Decision
@@ -23,7 +24,7 @@ __all__ = ["CaseReport", "CaseResult", "run_case", "run_cases"]
 
 
 @dataclass(frozen=True)
-class CaseResult:
+class CaseResult(Displayable):
     """One case run: passed or the mismatches, with the decision (and its trace)."""
 
     name: str
@@ -72,19 +73,9 @@ class CaseResult:
 
         return case_table(self)
 
-    def _repr_html_(self) -> str:
-        from ...display import as_html
-
-        return as_html(self)
-
-    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
-        from ...display import pretty
-
-        pretty(self, p, cycle)
-
 
 @dataclass(frozen=True)
-class CaseReport:
+class CaseReport(Displayable):
     """All cases of a run, and the route coverage they reached."""
 
     results: tuple[CaseResult, ...]
@@ -120,16 +111,6 @@ class CaseReport:
         from ...display.objects import report_table
 
         return report_table(self)
-
-    def _repr_html_(self) -> str:
-        from ...display import as_html
-
-        return as_html(self)
-
-    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
-        from ...display import pretty
-
-        pretty(self, p, cycle)
 
     def to_pandas(self) -> Any:
         """One row per case: result and case (categoricals), where, routed, mismatches."""
