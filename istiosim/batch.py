@@ -13,7 +13,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .errors import InvalidArgument
-from .request import Request, attribute_source, check_header_name
+from .request import Request, attribute_source, check_header_name, derived_authority
 
 
 def code_dtype(k: int) -> type[np.unsignedinteger[Any]]:
@@ -169,7 +169,7 @@ class RequestBatch:
             raise InvalidArgument(f"batch size must be a non-negative integer, got {n!r}")
         n = int(n)
         self.n = n
-        self.host = _as_column("host", host, n, _check_str)
+        given_host = self.host = _as_column("host", host, n, _check_str)
         if any(v != v.lower() or not v for v in self.host.values):
             self.host = self.host.map(str.lower)
         self.path = _as_column("path", path, n, _check_path)
@@ -182,7 +182,7 @@ class RequestBatch:
             key = check_header_name(name)
             self.headers[key] = _as_column(f"header {name!r}", spec, n, _check_header)
         if authority is None:
-            authority = self._default_authority()
+            authority = self._default_authority(given_host)
         self.authority = _as_column("authority", authority, n, _check_str)
         self.random_value: npt.NDArray[np.uint64] | None = None
         self.has_random: npt.NDArray[np.bool_] | None = None
@@ -197,29 +197,25 @@ class RequestBatch:
             self.has_random = hr
         self._derived: dict[str, Column] = {}
 
-    def _default_authority(self) -> Column:
-        """Request's rule: the Host header, else host (with :port when a port is given)."""
-        port = self.port
-        given = [c for k in (":authority", "host") if (c := self.headers.get(k)) is not None]
-        if given:
-            rows = zip(self.host.decode(), port.decode(), *(c.decode() for c in given), strict=True)
-            return Column.encode(
-                [
-                    next((v for v in vs if v), None) or (h if p is None or ":" in h else f"{h}:{p}")
-                    for h, p, *vs in rows
-                ]
-            )
-        if port.is_constant:
-            p = port.values[0]
-            return self.host.map(lambda h: h if p is None or ":" in h else f"{h}:{p}")
-        if self.host.is_constant:
-            h = self.host.values[0]
-            return port.map(lambda p: h if p is None or ":" in h else f"{h}:{p}")
-        pairs = [
-            (h if p is None or ":" in h else f"{h}:{p}")
-            for h, p in zip(self.host.decode(), port.decode(), strict=True)
-        ]
-        return Column.encode(pairs)
+    def _default_authority(self, host: Column) -> Column:
+        """``Request``'s rule (``request.derived_authority``: the :authority or Host header,
+        else the host as given, with :port when a port is given), once per distinct row."""
+        none = Column.constant(None, self.n)
+        cols = [host, self.port, *(self.headers.get(k) or none for k in (":authority", "host"))]
+
+        def derive(row: Sequence[int]) -> str:
+            h, p, a, hh = (c.values[int(i)] for c, i in zip(cols, row, strict=True))
+            return derived_authority(h, p, {":authority": a, "host": hh})
+
+        if self.n == 0:
+            return Column((), np.zeros(0, np.uint8))
+        if all(c.is_constant for c in cols):
+            return Column.constant(derive([int(c.codes[0]) for c in cols]), self.n)
+        keys = np.stack([np.asarray(c.codes, np.int64) for c in cols], axis=1)
+        uniq, inverse = np.unique(keys, axis=0, return_inverse=True)
+        values = tuple(derive(row) for row in uniq)
+        codes = np.asarray(inverse).reshape(-1).astype(code_dtype(len(values)))
+        return Column(values, codes)
 
     # -- constructors -------------------------------------------------------------------------
 

@@ -150,7 +150,7 @@ def check_header_name(name: Any) -> str:
     return key
 
 
-def _derived_authority(host: str, port: int | None, headers: Mapping[str, str]) -> str:
+def derived_authority(host: str, port: int | None, headers: Mapping[str, str]) -> str:
     """A request's authority when none is given: its :authority or Host header, else the
     host (with ``:port`` when a port is given)."""
     given = headers.get(":authority") or headers.get("host")
@@ -333,7 +333,7 @@ class Request:
         set_(self, "method", method)
         set_(self, "headers", hdrs)
         if authority is None:
-            authority = _derived_authority(host, port, hdrs)
+            authority = derived_authority(host, port, hdrs)
         set_(self, "authority", authority)
         set_(self, "scheme", scheme)
         set_(self, "port", port)
@@ -404,7 +404,7 @@ class Request:
             and "authority" not in changes
             # (the host is kept lower-cased, the authority as written)
             and self.authority.lower()
-            == _derived_authority(self.host, self.port, self.headers).lower()
+            == derived_authority(self.host, self.port, self.headers).lower()
         ):
             data["authority"] = None
         data.update(changes)

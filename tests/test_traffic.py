@@ -211,3 +211,28 @@ def test_request_line_pseudo_headers_are_refused_with_the_field_to_use(header, f
         Traffic.users(Request("reviews"), header=header, n_users=3)
     with pytest.raises(InvalidArgument, match=f"give it as {field}="):
         RequestBatch(2, host="reviews", headers={header: "x"})
+
+
+def test_a_batch_derives_each_rows_authority_as_the_request_does():
+    """One rule for both engines (``request.derived_authority``): the batch used to lower-case
+    the host and skip an empty Host header before deriving, where a Request does neither."""
+    rows = [
+        ("Reviews", None, None, None),  # the host as given
+        ("reviews", 9080, None, None),  # with the port
+        ("ratings", None, "", None),  # an empty Host header is the authority
+        ("reviews", None, "h.example", "a.example"),  # :authority before Host
+    ]
+    batch = RequestBatch(
+        len(rows),
+        host=[h for h, _, _, _ in rows],
+        port=[p for _, p, _, _ in rows],
+        headers={"host": [hh for _, _, hh, _ in rows], ":authority": [a for _, _, _, a in rows]},
+    )
+    want = [
+        Request(
+            h, port=p, headers={k: v for k, v in (("host", hh), (":authority", a)) if v is not None}
+        ).authority
+        for h, p, hh, a in rows
+    ]
+    assert [batch[i].authority for i in range(len(rows))] == want
+    assert want == ["Reviews", "reviews:9080", "", "a.example"]
